@@ -1,0 +1,284 @@
+//! Configuring and building one flavor: fragments -> .config (the same way
+//! kunit.py does it: fragment as .config, then olddefconfig), a check that
+//! every requested option is set, an incremental `make` with a live object
+//! count, and the objtool warnings of the build collected.
+
+use crate::bail;
+use crate::lab::{Flavor, Lab};
+use crate::util::{fmt_dur, read, say, write, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The merged fragment for a flavor: base + variant (+ debug).
+pub fn fragment(lab: &Lab, f: Flavor) -> Result<String> {
+    let dir = lab.configs();
+    let mut parts = vec![
+        read(&dir.join("base.config"))?,
+        read(&dir.join(format!("variant-{}.config", f.variant.name())))?,
+    ];
+    if f.debug {
+        parts.push(read(&dir.join("debug.config"))?);
+    }
+    Ok(parts.join("\n"))
+}
+
+/// A requested option: `CONFIG_X=v` or `# CONFIG_X is not set`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Want {
+    Set(String, String),
+    Unset(String),
+}
+
+pub fn parse_fragment(text: &str) -> Vec<Want> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            if let Some(rest) = l.strip_prefix("# ") {
+                let name = rest.strip_suffix(" is not set")?;
+                return name.starts_with("CONFIG_").then(|| Want::Unset(name.to_string()));
+            }
+            let (k, v) = l.split_once('=')?;
+            k.starts_with("CONFIG_").then(|| Want::Set(k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// Names the requested options the resulting .config does not have.
+pub fn missing_options(fragment: &str, dotconfig: &str) -> Vec<String> {
+    let mut have: BTreeMap<&str, &str> = BTreeMap::new();
+    for l in dotconfig.lines() {
+        if let Some((k, v)) = l.split_once('=') {
+            if k.starts_with("CONFIG_") {
+                have.insert(k, v);
+            }
+        }
+    }
+    parse_fragment(fragment)
+        .into_iter()
+        .filter_map(|w| match w {
+            Want::Set(k, v) => {
+                (have.get(k.as_str()) != Some(&v.as_str())).then(|| format!("{k}={v}"))
+            }
+            Want::Unset(k) => have
+                .get(k.as_str())
+                .filter(|v| **v != "n")
+                .map(|v| format!("{k} (wanted unset, is {v})")),
+        })
+        .collect()
+}
+
+/// Writes the .config of a flavor (only when the fragment changed) and
+/// checks it.
+pub fn configure(lab: &Lab, f: Flavor) -> Result<PathBuf> {
+    let b = lab.build_dir(f);
+    std::fs::create_dir_all(&b)?;
+    let frag = fragment(lab, f)?;
+    let stamp = b.join("entry-lab.fragment");
+    let dotconfig = b.join(".config");
+    if !dotconfig.exists() || read(&stamp).ok().as_deref() != Some(frag.as_str()) {
+        say(&f.name(), "writing .config from the fragments");
+        write(&dotconfig, &frag)?;
+    }
+    let log = lab.results.join("logs").join(format!("config-{}.log", f.name()));
+    std::fs::create_dir_all(log.parent().unwrap_or(Path::new(".")))?;
+    let _ = std::fs::remove_file(&log);
+    let ok = crate::util::run_logged(lab.make(f).arg("olddefconfig"), &log, |_| {})?;
+    if !ok {
+        bail!("{}: make olddefconfig failed (log: {})", f.name(), log.display());
+    }
+    let missing = missing_options(&frag, &read(&dotconfig)?);
+    if !missing.is_empty() {
+        bail!(
+            "{}: options requested but not set after olddefconfig (unmet dependencies?): {}",
+            f.name(),
+            missing.join(", ")
+        );
+    }
+    write(&stamp, &frag)?;
+    // The same fragment is what kunit.py gets as --kunitconfig.
+    write(&b.join("entry-lab.kunitconfig"), &frag)?;
+    Ok(b)
+}
+
+/// Is this a Kbuild quiet-mode step line ("  CC      kernel/fork.o")?
+pub fn step_target(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix("  ")?;
+    let (tag, target) = rest.split_once(' ')?;
+    let tag_ok = !tag.is_empty()
+        && tag.len() <= 9
+        && tag.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    let target = target.trim_start();
+    // "RUSTC L rust/core.o": the tag has a second word.
+    let target = target
+        .strip_prefix("L ")
+        .or_else(|| target.strip_prefix("P "))
+        .unwrap_or(target)
+        .trim();
+    (tag_ok && !target.is_empty() && !target.contains(' ')).then_some((tag, target))
+}
+
+/// An objtool warning line: `<object>: warning: objtool: ...`.
+pub fn objtool_warning(line: &str) -> Option<(&str, &str)> {
+    let i = line.find(": warning: objtool: ")?;
+    Some((line[..i].trim(), line.trim()))
+}
+
+/// objtool warnings by object, kept across incremental builds: an object
+/// rebuilt in this build loses its old warnings, others keep theirs (make
+/// does not rerun objtool on objects it does not rebuild).
+pub fn merge_objtool(
+    old: &BTreeMap<String, Vec<String>>,
+    rebuilt: &[String],
+    new: &[(String, String)],
+) -> BTreeMap<String, Vec<String>> {
+    let mut m = old.clone();
+    for r in rebuilt {
+        m.remove(r);
+    }
+    for (obj, _) in new {
+        m.remove(obj);
+    }
+    for (obj, w) in new {
+        m.entry(obj.clone()).or_default().push(w.clone());
+    }
+    m.retain(|_, v| !v.is_empty());
+    m
+}
+
+/// Result of building one flavor.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildResult {
+    pub flavor: String,
+    pub ok: bool,
+    pub steps: usize,
+    pub seconds: u64,
+    pub objtool: Vec<String>,
+    pub log: String,
+    pub error: Option<String>,
+}
+
+/// Configures and builds a flavor; objtool warnings make it fail.
+pub fn build(lab: &Lab, f: Flavor) -> Result<BuildResult> {
+    let b = configure(lab, f)?;
+    let name = f.name();
+    let log = lab.results.join("logs").join(format!("build-{name}.log"));
+    let _ = std::fs::remove_file(&log);
+    let start = Instant::now();
+    let mut steps = 0usize;
+    let mut last_tick = Instant::now();
+    let mut last = String::new();
+    let mut rebuilt = vec![];
+    let mut warnings = vec![];
+    say(&name, &format!("make -j{} (log: {})", jobs(), log.display()));
+    let ok = crate::util::run_logged(
+        lab.make(f).arg(format!("-j{}", jobs())),
+        &log,
+        |l| {
+            if let Some((_, t)) = step_target(l) {
+                steps += 1;
+                rebuilt.push(t.to_string());
+                last = t.to_string();
+            }
+            if let Some((obj, w)) = objtool_warning(l) {
+                warnings.push((obj.to_string(), w.to_string()));
+            }
+            if last_tick.elapsed() >= Duration::from_secs(15) {
+                last_tick = Instant::now();
+                say(
+                    &name,
+                    &format!("{steps} objects built, {}, now {last}", fmt_dur(start.elapsed())),
+                );
+            }
+        },
+    )?;
+    let store = b.join("entry-lab.objtool.json");
+    let old: BTreeMap<String, Vec<String>> = read(&store)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    let merged = merge_objtool(&old, &rebuilt, &warnings);
+    write(&store, serde_json::to_string_pretty(&merged).unwrap_or_default())?;
+    let objtool: Vec<String> = merged.values().flatten().cloned().collect();
+    let secs = start.elapsed().as_secs();
+    let error = if !ok {
+        let text = read(&log).unwrap_or_default();
+        let first = text
+            .lines()
+            .find(|l| l.contains("error:") || l.contains("Error "))
+            .unwrap_or("make failed")
+            .trim()
+            .to_string();
+        Some(format!("build failed: {first} (log: {})", log.display()))
+    } else if !objtool.is_empty() {
+        Some(format!("{} objtool warning(s), first: {}", objtool.len(), objtool[0]))
+    } else {
+        None
+    };
+    say(
+        &name,
+        &format!(
+            "{} in {} ({steps} objects rebuilt, {} objtool warnings)",
+            if ok { "built" } else { "FAILED" },
+            fmt_dur(start.elapsed()),
+            objtool.len()
+        ),
+    );
+    Ok(BuildResult {
+        flavor: name,
+        ok: error.is_none(),
+        steps,
+        seconds: secs,
+        objtool,
+        log: log.display().to_string(),
+        error,
+    })
+}
+
+pub fn jobs() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_options_are_named() {
+        let frag = "# comment\nCONFIG_A=y\nCONFIG_B=8\n# CONFIG_C is not set\nCONFIG_D=y\n";
+        let dot = "CONFIG_A=y\nCONFIG_B=4\nCONFIG_C=y\n# CONFIG_D is not set\n";
+        assert_eq!(
+            missing_options(frag, dot),
+            ["CONFIG_B=8", "CONFIG_C (wanted unset, is y)", "CONFIG_D=y"]
+        );
+        assert!(missing_options(frag, "CONFIG_A=y\nCONFIG_B=8\nCONFIG_D=y\n").is_empty());
+    }
+
+    #[test]
+    fn kbuild_step_lines() {
+        assert_eq!(step_target("  CC      kernel/fork.o"), Some(("CC", "kernel/fork.o")));
+        assert_eq!(step_target("  RUSTC L rust/core.o"), Some(("RUSTC", "rust/core.o")));
+        assert_eq!(step_target("  LD      vmlinux.o"), Some(("LD", "vmlinux.o")));
+        assert_eq!(step_target("make[1]: Entering directory"), None);
+        assert_eq!(step_target("  This is prose, not a step"), None);
+    }
+
+    #[test]
+    fn objtool_warnings_survive_incremental_builds() {
+        let w = "vmlinux.o: warning: objtool: foo+0x8: call to bar() leaves .noinstr.text section";
+        assert_eq!(objtool_warning(w), Some(("vmlinux.o", w)));
+        assert_eq!(objtool_warning("  CC kernel/fork.o"), None);
+        let first = merge_objtool(
+            &BTreeMap::new(),
+            &["vmlinux.o".into()],
+            &[("vmlinux.o".into(), w.into())],
+        );
+        assert_eq!(first["vmlinux.o"], [w]);
+        // Nothing rebuilt: the warning stays.
+        let again = merge_objtool(&first, &[], &[]);
+        assert_eq!(again, first);
+        // vmlinux.o relinked without the warning: it goes.
+        let fixed = merge_objtool(&first, &["vmlinux.o".into()], &[]);
+        assert!(fixed.is_empty());
+    }
+}

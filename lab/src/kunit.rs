@@ -1,0 +1,237 @@
+//! KUnit through upstream tools/testing/kunit/kunit.py, on the flavor's own
+//! build directory (so it reuses the incremental build), with a QEMU shim
+//! first on PATH when KVM does not work (kunit.py hard-codes `-accel kvm`
+//! first, which hangs on a broken KVM), and its KTAP output parsed here.
+
+use crate::lab::{Flavor, Lab};
+use crate::util::{fmt_dur, read, say, Result};
+use std::process::Command;
+use std::time::Instant;
+
+/// One test (or suite) result from KTAP.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Case {
+    /// `suite.case`, or `suite` for a suite line.
+    pub name: String,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Status {
+    Pass,
+    Fail,
+    Skip,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct KunitResult {
+    pub flavor: String,
+    pub cases: Vec<Case>,
+    pub suites: Vec<Case>,
+    pub complete: bool,
+    pub error: Option<String>,
+    pub log: String,
+}
+
+impl KunitResult {
+    pub fn count(&self, s: Status) -> usize {
+        self.cases.iter().filter(|c| c.status == s).count()
+    }
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.complete && self.count(Status::Fail) == 0 && !self.cases.is_empty()
+    }
+}
+
+/// Parses KTAP v1 as printed by KUnit: suites at indent 1 ("    ok 1 name"
+/// inside "KTAP version 1" subtests) and their cases one level deeper.
+/// Returns (cases, suites, complete).
+pub fn parse_ktap(text: &str) -> (Vec<Case>, Vec<Case>, bool) {
+    let mut cases = vec![];
+    let mut suites = vec![];
+    let mut plan: Option<usize> = None;
+    let mut suite_name: Option<String> = None;
+    for raw in text.lines() {
+        let (level, t) = split_level(raw);
+        if let Some(n) = t.strip_prefix("# Subtest: ") {
+            if level == 1 {
+                suite_name = Some(n.trim().to_string());
+            }
+            continue;
+        }
+        if level == 0 {
+            if let Some(p) = t.strip_prefix("1..") {
+                plan = p.trim().parse().ok();
+                continue;
+            }
+        }
+        let (ok, rest) = if let Some(r) = t.strip_prefix("ok ") {
+            (true, r)
+        } else if let Some(r) = t.strip_prefix("not ok ") {
+            (false, r)
+        } else {
+            continue;
+        };
+        // "<n> <name>[ # SKIP reason]"
+        let rest = rest.split_once(' ').map_or("", |(_, r)| r);
+        let (name, directive) = match rest.split_once(" # ") {
+            Some((n, d)) => (n.trim(), d.trim()),
+            None => (rest.trim(), ""),
+        };
+        let status = if directive.starts_with("SKIP") {
+            Status::Skip
+        } else if ok {
+            Status::Pass
+        } else {
+            Status::Fail
+        };
+        match level {
+            0 => suites.push(Case {
+                name: name.to_string(),
+                status,
+            }),
+            1 => cases.push(Case {
+                name: format!("{}.{name}", suite_name.as_deref().unwrap_or("?")),
+                status,
+            }),
+            _ => {} // parameterised sub-cases: counted by their parent case
+        }
+    }
+    let complete = plan.is_some_and(|p| p == suites.len());
+    (cases, suites, complete)
+}
+
+/// KTAP nesting level of a line (4 spaces per level, counted after a printk
+/// time stamp if any) and the line's text.
+fn split_level(raw: &str) -> (usize, &str) {
+    let s = raw.trim_start();
+    let s = if s.starts_with('[') {
+        s.find("] ").map_or(s, |i| &s[i + 2..])
+    } else {
+        raw
+    };
+    let body = s.trim_start_matches(' ');
+    ((s.len() - body.len()) / 4, body.trim_end())
+}
+
+/// Runs kunit.py for a flavor (its build directory must be configured).
+pub fn run(lab: &Lab, f: Flavor) -> Result<KunitResult> {
+    let name = f.name();
+    let b = lab.build_dir(f);
+    let kernel = b.join("arch/x86/boot/bzImage");
+    let accel = crate::qemu::accel(lab, &kernel)?;
+    let shim = if accel == "tcg" { Some(crate::qemu::tcg_shim(lab)?) } else { None };
+    let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
+    let _ = std::fs::remove_file(&log);
+    let mut cmd = Command::new("python3");
+    cmd.current_dir(lab.src())
+        .env("PATH", lab.path_env(shim.as_deref()))
+        .env("LIBCLANG_PATH", crate::lab::LIBCLANG_PATH)
+        .env("CCACHE_DIR", lab.cache.join("ccache"))
+        .args(["tools/testing/kunit/kunit.py", "run", "--arch", "x86_64"])
+        .arg(format!("--build_dir={}", b.display()))
+        .arg(format!("--kunitconfig={}", b.join("entry-lab.kunitconfig").display()))
+        .arg(format!("--jobs={}", crate::build::jobs()))
+        .args(["--qemu_args", "-smp 2", "--timeout", "300", "--raw_output=kunit"]);
+    for o in lab.make_options() {
+        cmd.arg(format!("--make_options={o}"));
+    }
+    say(&name, &format!("kunit.py run ({accel}; log: {})", log.display()));
+    let start = Instant::now();
+    // kunit.py has its own 300 s limit for the tests; the build before it
+    // is incremental. The ticker shows it is alive.
+    let ok = crate::util::with_ticker(
+        std::time::Duration::from_secs(30),
+        |t| say(&name, &format!("kunit.py still running ({})", fmt_dur(t))),
+        || crate::util::run_logged(&mut cmd, &log, |_| {}),
+    )?;
+    let text = read(&log)?;
+    let (cases, suites, complete) = parse_ktap(&text);
+    let mut r = KunitResult {
+        flavor: name.clone(),
+        cases,
+        suites,
+        complete,
+        error: None,
+        log: log.display().to_string(),
+    };
+    if r.cases.is_empty() {
+        let why = text
+            .lines()
+            .rev()
+            .find(|l| l.contains("ERROR") || l.contains("rror:"))
+            .unwrap_or("no KTAP output");
+        r.error = Some(format!("kunit.py ran no test: {} (log: {})", why.trim(), log.display()));
+    } else if !r.complete {
+        r.error = Some(format!("KTAP output incomplete (crash or timeout?) (log: {})", log.display()));
+    } else if !ok && r.count(Status::Fail) == 0 {
+        r.error = Some(format!("kunit.py failed (log: {})", log.display()));
+    }
+    say(
+        &name,
+        &format!(
+            "KUnit: {} passed, {} failed, {} skipped in {} suites ({})",
+            r.count(Status::Pass),
+            r.count(Status::Fail),
+            r.count(Status::Skip),
+            r.suites.len(),
+            fmt_dur(start.elapsed())
+        ),
+    );
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KTAP: &str = "\
+KTAP version 1
+1..2
+    KTAP version 1
+    # Subtest: rust_kernel_str
+    # speed: normal
+    1..2
+    ok 1 test_cstr
+    not ok 2 test_fmt
+ok 1 rust_kernel_str
+    KTAP version 1
+    # Subtest: entry
+    1..2
+        KTAP version 1
+        # Subtest: param
+        ok 1 a
+    ok 1 param
+    ok 2 nmi # SKIP no NMI here
+ok 2 entry
+";
+
+    #[test]
+    fn ktap_cases_and_suites() {
+        let (cases, suites, complete) = parse_ktap(KTAP);
+        assert!(complete);
+        let names: Vec<(&str, Status)> = cases.iter().map(|c| (c.name.as_str(), c.status)).collect();
+        assert_eq!(
+            names,
+            [
+                ("rust_kernel_str.test_cstr", Status::Pass),
+                ("rust_kernel_str.test_fmt", Status::Fail),
+                ("entry.param", Status::Pass),
+                ("entry.nmi", Status::Skip),
+            ]
+        );
+        assert_eq!(suites.len(), 2);
+    }
+
+    #[test]
+    fn ktap_with_timestamps_and_truncation() {
+        let stamped: String = KTAP
+            .lines()
+            .take(9)
+            .map(|l| format!("[    1.000000] {l}\n"))
+            .collect();
+        let (cases, suites, complete) = parse_ktap(&stamped);
+        assert_eq!(cases.len(), 2);
+        assert_eq!(suites.len(), 1);
+        assert!(!complete, "plan says 2 suites, only 1 seen");
+    }
+}

@@ -1,0 +1,141 @@
+//! Where things live: the repository, the cache outside it, and how the
+//! kernel is built (make options and environment).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const LLVM_BIN: &str = "/usr/lib/llvm-22/bin";
+pub const LIBCLANG_PATH: &str = "/usr/lib/llvm-22/lib";
+
+/// The two implementations of the entry code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Variant {
+    C,
+    Rust,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 2] = [Variant::C, Variant::Rust];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::C => "c",
+            Variant::Rust => "rust",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Variant> {
+        match s {
+            "c" => Some(Variant::C),
+            "rust" => Some(Variant::Rust),
+            _ => None,
+        }
+    }
+}
+
+/// A variant plus the optional `debug` fragment: one build directory each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Flavor {
+    pub variant: Variant,
+    pub debug: bool,
+}
+
+impl Flavor {
+    pub fn name(self) -> String {
+        if self.debug {
+            format!("{}-debug", self.variant.name())
+        } else {
+            self.variant.name().to_string()
+        }
+    }
+}
+
+/// Paths and build settings of one lab invocation.
+pub struct Lab {
+    /// The repository checkout (holds linux/, series/, lab/).
+    pub repo: PathBuf,
+    /// Cache outside the repository: downloads, source tree, build trees.
+    pub cache: PathBuf,
+    /// Logs and reports of this machine's runs.
+    pub results: PathBuf,
+    /// Accelerator choice: "auto", "kvm" or "tcg".
+    pub accel: String,
+}
+
+impl Lab {
+    pub fn new(repo: PathBuf) -> Lab {
+        let cache = std::env::var_os("ENTRY_LAB_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+                PathBuf::from(home).join(".cache/entry-lab")
+            });
+        let results = std::env::var_os("ENTRY_LAB_RESULTS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo.join("results"));
+        let accel = std::env::var("ENTRY_LAB_ACCEL").unwrap_or_else(|_| "auto".into());
+        Lab {
+            repo,
+            cache,
+            results,
+            accel,
+        }
+    }
+
+    /// The kernel work tree: a git repository whose first commit is the
+    /// pristine base and whose checkout is the assembled series.
+    pub fn src(&self) -> PathBuf {
+        self.cache.join("src/linux-7.3.4")
+    }
+
+    pub fn build_dir(&self, f: Flavor) -> PathBuf {
+        self.cache.join("build").join(f.name())
+    }
+
+    pub fn configs(&self) -> PathBuf {
+        self.repo.join("lab/configs")
+    }
+
+    pub fn bindgen(&self) -> PathBuf {
+        crate::setup::ensure_bindgen(self).unwrap_or_else(|_| "bindgen".into())
+    }
+
+    /// PATH with LLVM 22 first, and the lab's QEMU shim before that when
+    /// one is given.
+    pub fn path_env(&self, shim: Option<&Path>) -> std::ffi::OsString {
+        let mut dirs: Vec<PathBuf> = vec![];
+        if let Some(s) = shim {
+            dirs.push(s.to_path_buf());
+        }
+        dirs.push(LLVM_BIN.into());
+        if let Some(p) = std::env::var_os("PATH") {
+            dirs.extend(std::env::split_paths(&p));
+        }
+        std::env::join_paths(dirs).unwrap_or_default()
+    }
+
+    /// make variables for every kernel build: LLVM 22, Debian's rustc (the
+    /// only one with core sources), bindgen, and clang through ccache.
+    pub fn make_options(&self) -> Vec<String> {
+        vec![
+            "LLVM=1".into(),
+            "RUSTC=/usr/bin/rustc".into(),
+            "HOSTRUSTC=/usr/bin/rustc".into(),
+            "RUSTDOC=/usr/bin/rustdoc".into(),
+            format!("BINDGEN={}", self.bindgen().display()),
+            "CC=ccache clang".into(),
+        ]
+    }
+
+    /// A `make` command in the kernel tree with the lab's environment.
+    pub fn make(&self, f: Flavor) -> Command {
+        let mut c = Command::new("make");
+        c.current_dir(self.src())
+            .env("PATH", self.path_env(None))
+            .env("LIBCLANG_PATH", LIBCLANG_PATH)
+            .env("CCACHE_DIR", self.cache.join("ccache"))
+            .arg(format!("O={}", self.build_dir(f).display()))
+            .args(self.make_options());
+        c
+    }
+}

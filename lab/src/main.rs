@@ -1,0 +1,226 @@
+//! entry-lab: from a fresh machine to the C and Rust generic entry code of
+//! Linux 7.3.4 built, booted in QEMU and KUnit-tested, side by side.
+
+mod base;
+mod build;
+mod kunit;
+mod lab;
+mod qemu;
+mod report;
+mod series;
+mod setup;
+mod util;
+
+use lab::{Flavor, Lab, Variant};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use util::{say, Error, Result};
+
+const USAGE: &str = "\
+usage: entry-lab [--repo DIR] COMMAND [ARGS]
+
+The main job and the test job (what the README calls the two commands):
+  run [--debug] [--seconds N]   setup, fetch, assemble, export, build c and rust,
+                                KUnit and boot both, print the side-by-side report
+  test                          the lab's unit tests, the series checks, both
+                                variants built, KUnit-run and booted; last line
+                                'N passed, N failed'
+
+Steps:
+  setup                         install and check the toolchain (apt, bindgen)
+  fetch                         download, verify and unpack the 7.3.4 base
+  assemble                      apply series/ onto the base (one commit a patch)
+  export [--out DIR]            git format-patch --cover-letter, then git am check
+  build VARIANT... [--debug]    configure and build (c, rust)
+  kunit VARIANT [--debug]       run KUnit through tools/testing/kunit/kunit.py
+  boot VARIANT [--debug] [--seconds N] [--smp N] [--append ARGS]
+                                boot with the initramfs workload
+
+Environment: ENTRY_LAB_CACHE (default ~/.cache/entry-lab), ENTRY_LAB_RESULTS
+(default ./results), ENTRY_LAB_ACCEL=auto|kvm|tcg (default auto: probe KVM).";
+
+/// Command-line arguments after the command name.
+struct Args {
+    words: Vec<String>,
+    debug: bool,
+    seconds: Option<u64>,
+    smp: Option<u32>,
+    out: Option<PathBuf>,
+    append: Option<String>,
+}
+
+fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args> {
+    let mut a = Args {
+        words: vec![],
+        debug: false,
+        seconds: None,
+        smp: None,
+        out: None,
+        append: None,
+    };
+    while let Some(w) = it.next() {
+        let mut val = |name: &str| it.next().ok_or_else(|| Error(format!("{name} needs a value")));
+        match w.as_str() {
+            "--debug" => a.debug = true,
+            "--seconds" => {
+                a.seconds = Some(val("--seconds")?.parse().map_err(|_| Error("--seconds takes a number".into()))?)
+            }
+            "--smp" => a.smp = Some(val("--smp")?.parse().map_err(|_| Error("--smp takes a number".into()))?),
+            "--out" => a.out = Some(val("--out")?.into()),
+            "--append" => a.append = Some(val("--append")?),
+            s if s.starts_with("--") => bail!("unknown option {s}\n{USAGE}"),
+            _ => a.words.push(w),
+        }
+    }
+    Ok(a)
+}
+
+fn variants(a: &Args) -> Result<Vec<Flavor>> {
+    if a.words.is_empty() {
+        bail!("name a variant: c or rust");
+    }
+    a.words
+        .iter()
+        .map(|w| {
+            Variant::parse(w)
+                .map(|variant| Flavor {
+                    variant,
+                    debug: a.debug,
+                })
+                .ok_or_else(|| Error(format!("unknown variant `{w}`: use c or rust")))
+        })
+        .collect()
+}
+
+/// fetch + assemble: the work tree holds the series; returns it.
+fn assemble(lab: &Lab) -> Result<series::Series> {
+    base::ensure_base(lab)?;
+    let sd = series::SeriesDir::in_repo(&lab.repo);
+    let m = series::Manifest::load(&sd)?;
+    let s = series::assemble(&lab.src(), base::BASE_TAG, &m, &sd)?;
+    series::checkout(&lab.src(), s.tip())?;
+    series::describe(&s);
+    Ok(s)
+}
+
+/// Exports the series and proves it applies with git am on the base.
+/// Skipped when this very tip was already checked.
+fn export(lab: &Lab, s: &series::Series, out: Option<PathBuf>) -> Result<PathBuf> {
+    let sd = series::SeriesDir::in_repo(&lab.repo);
+    let m = series::Manifest::load(&sd)?;
+    let out = out.unwrap_or_else(|| lab.results.join("series"));
+    let mails = series::export(&lab.src(), s, &m, &out)?;
+    let stamp = lab.cache.join("am-checked");
+    if util::read(&stamp).ok().as_deref() != Some(s.tip()) {
+        say("series", "checking the export with git am on a pristine base");
+        series::check_am(&lab.src(), s, &mails, &lab.cache)?;
+        util::write(&stamp, s.tip())?;
+    }
+    say("series", &format!("{} mails in {} (git am check passed)", mails.len(), out.display()));
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    let mut argv = std::env::args().skip(1).peekable();
+    let mut repo = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    if argv.peek().map(String::as_str) == Some("--repo") {
+        argv.next();
+        match argv.next() {
+            Some(r) => repo = r.into(),
+            None => {
+                eprintln!("error: --repo needs a value");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some(cmd) = argv.next() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let lab = Lab::new(repo);
+    let r = parse_args(argv).and_then(|a| dispatch(&lab, &cmd, a));
+    match r {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(lab: &Lab, cmd: &str, a: Args) -> Result<bool> {
+    match cmd {
+        "setup" => setup::setup(lab).map(|_| true),
+        "fetch" => {
+            setup::setup(lab)?;
+            base::ensure_base(lab)?;
+            say("fetch", &format!("base ready in {}", lab.src().display()));
+            Ok(true)
+        }
+        "assemble" => assemble(lab).map(|_| true),
+        "export" => {
+            let s = assemble(lab)?;
+            export(lab, &s, a.out.clone()).map(|_| true)
+        }
+        "build" => {
+            let fl = variants(&a)?;
+            setup::setup(lab)?;
+            assemble(lab)?;
+            let mut ok = true;
+            for f in fl {
+                let r = build::build(lab, f)?;
+                if let Some(e) = &r.error {
+                    eprintln!("error: {}: {e}", r.flavor);
+                    ok = false;
+                }
+            }
+            Ok(ok)
+        }
+        "kunit" => {
+            let fl = variants(&a)?;
+            let mut ok = true;
+            for f in fl {
+                build::configure(lab, f)?;
+                let r = kunit::run(lab, f)?;
+                report::print_kunit(&r);
+                ok &= r.ok();
+            }
+            Ok(ok)
+        }
+        "boot" => {
+            let fl = variants(&a)?;
+            let mut ok = true;
+            for f in fl {
+                let r = report::boot(lab, f, &report::BootOpts::from_args(a.seconds, a.smp, a.append.clone()))?;
+                report::print_boot(&r);
+                ok &= r.ok;
+            }
+            Ok(ok)
+        }
+        "run" => report::main_job(lab, a.debug, a.seconds),
+        "test" => report::test_job(lab),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(true)
+        }
+        other => bail!("unknown command `{other}`\n{USAGE}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_and_variants() {
+        let a = parse_args(["rust", "--debug", "--seconds", "60"].map(String::from).into_iter()).unwrap();
+        assert!(a.debug);
+        assert_eq!(a.seconds, Some(60));
+        let v = variants(&a).unwrap();
+        assert_eq!(v, [Flavor { variant: Variant::Rust, debug: true }]);
+        let bad = parse_args(["go"].map(String::from).into_iter()).unwrap();
+        assert_eq!(variants(&bad).unwrap_err().0, "unknown variant `go`: use c or rust");
+        assert!(parse_args(["--seconds"].map(String::from).into_iter()).is_err());
+    }
+}

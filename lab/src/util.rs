@@ -1,0 +1,257 @@
+//! Errors, process helpers and progress output shared by every step.
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A failed step: one line that says what went wrong and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(pub String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Shorthand for `Err(Error(format!(...)))`.
+#[macro_export]
+macro_rules! bail {
+    ($($arg:tt)*) => { return Err($crate::util::Error(format!($($arg)*))) };
+}
+
+/// Adds context to an I/O error.
+pub trait Context<T> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error(format!("{}: {e}", what())))
+    }
+}
+
+/// Prints a progress line for a step (to stderr, so stdout stays the report).
+pub fn say(step: &str, msg: &str) {
+    eprintln!("[{step}] {msg}");
+}
+
+/// Formats a duration as `1m05s` or `42s`.
+pub fn fmt_dur(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// Spawns `cmd`, mapping "not found" to a message that names the tool.
+fn spawn_err(cmd: &Command, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error(format!(
+            "missing tool `{}`: run `./entry-lab setup` to install it",
+            cmd.get_program().to_string_lossy()
+        ))
+    } else {
+        Error(format!("cannot run `{}`: {e}", describe(cmd)))
+    }
+}
+
+/// Runs a command to completion and returns its stdout; a non-zero exit is
+/// an error carrying the last lines of stderr.
+pub fn run(cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| spawn_err(cmd, e))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(6).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        bail!(
+            "`{}` failed ({}): {}",
+            describe(cmd),
+            out.status,
+            tail.join(" | ")
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs a command with stdout and stderr appended to `log`, calling
+/// `on_line` for every output line (for progress), and returns whether it
+/// succeeded.
+pub fn run_logged(
+    cmd: &mut Command,
+    log: &Path,
+    mut on_line: impl FnMut(&str),
+) -> Result<bool> {
+    let mut logf = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .ctx(|| format!("cannot open log {}", log.display()))?;
+    writeln!(logf, "$ {}", describe(cmd))?;
+    // Merge stderr into stdout through a pipe so the order is kept.
+    let (reader, writer) = std::io::pipe()?;
+    let writer2 = writer.try_clone()?;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(writer2)
+        .spawn()
+        .map_err(|e| spawn_err(cmd, e))?;
+    // The Command still holds the pipe's write ends; drop them so the read
+    // side sees EOF when the child exits.
+    drop(std::mem::replace(cmd, Command::new("true")));
+    for line in BufReader::new(reader).lines() {
+        let line = line.unwrap_or_default();
+        writeln!(logf, "{line}")?;
+        on_line(&line);
+    }
+    Ok(child.wait()?.success())
+}
+
+/// Calls `tick` about every `every` while `work` runs on this thread's
+/// companion; used for progress on steps that print nothing themselves.
+pub fn with_ticker<T>(
+    every: Duration,
+    tick: impl Fn(Duration) + Sync,
+    work: impl FnOnce() -> T,
+) -> T {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut next = every;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(200));
+                if start.elapsed() >= next {
+                    tick(start.elapsed());
+                    next += every;
+                }
+            }
+        });
+        let r = work();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        r
+    })
+}
+
+/// Looks a program up on PATH.
+pub fn which(prog: impl AsRef<OsStr>) -> Option<PathBuf> {
+    let prog = prog.as_ref();
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
+}
+
+/// Reads a file, naming it in the error.
+pub fn read(p: &Path) -> Result<String> {
+    std::fs::read_to_string(p).ctx(|| format!("cannot read {}", p.display()))
+}
+
+/// Writes a file (creating its parent), naming it in the error.
+pub fn write(p: &Path, data: impl AsRef<[u8]>) -> Result<()> {
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).ctx(|| format!("cannot create {}", d.display()))?;
+    }
+    std::fs::write(p, data).ctx(|| format!("cannot write {}", p.display()))
+}
+
+/// A temporary directory removed on drop (tests).
+#[cfg(test)]
+pub struct TempDir(pub PathBuf);
+
+#[cfg(test)]
+impl TempDir {
+    pub fn new(tag: &str) -> Result<Self> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "entry-lab-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p)?;
+        Ok(TempDir(p))
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_tool_names_the_tool_and_the_fix() {
+        let e = run(&mut Command::new("entry-lab-no-such-tool")).unwrap_err();
+        assert_eq!(
+            e.0,
+            "missing tool `entry-lab-no-such-tool`: run `./entry-lab setup` to install it"
+        );
+    }
+
+    #[test]
+    fn failing_command_reports_stderr_tail() {
+        let e = run(Command::new("sh").args(["-c", "echo one >&2; echo two >&2; exit 3"]))
+            .unwrap_err();
+        assert!(e.0.contains("exit status: 3"), "{e}");
+        assert!(e.0.ends_with("one | two"), "{e}");
+    }
+
+    #[test]
+    fn run_logged_keeps_order_and_sees_every_line() {
+        let t = TempDir::new("log").unwrap();
+        let log = t.path().join("l.log");
+        let mut seen = vec![];
+        let ok = run_logged(
+            Command::new("sh").args(["-c", "echo a; echo b >&2; echo c; exit 1"]),
+            &log,
+            |l| seen.push(l.to_string()),
+        )
+        .unwrap();
+        assert!(!ok);
+        assert_eq!(seen, ["a", "b", "c"]);
+        let text = read(&log).unwrap();
+        assert!(text.ends_with("a\nb\nc\n"), "{text}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(fmt_dur(Duration::from_secs(42)), "42s");
+        assert_eq!(fmt_dur(Duration::from_secs(65)), "1m05s");
+    }
+}
