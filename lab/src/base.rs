@@ -176,7 +176,7 @@ pub fn ensure_base(lab: &Lab) -> Result<()> {
         deb.display(),
         tmp.display()
     );
-    run(Command::new("sh").args(["-o", "pipefail", "-c", &script]))?;
+    run(Command::new("bash").args(["-o", "pipefail", "-c", &script]))?;
     let top = tmp.join("linux-source-7.3");
     if !top.join("Makefile").exists() {
         bail!("the package did not unpack to linux-source-7.3/ in {}", tmp.display());

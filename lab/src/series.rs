@@ -323,7 +323,11 @@ pub fn export(repo: &Path, s: &Series, m: &Manifest, out: &Path) -> Result<Vec<P
     let _ = std::fs::remove_dir_all(out);
     std::fs::create_dir_all(out)?;
     let range = format!("{}..{}", s.base, s.tip());
-    let list = run(git(repo)
+    // The cover letter is "from" the committer: make that the series author.
+    let (name, email) = split_author(&m.author)?;
+    let mut fp = git(repo);
+    git_identity(&mut fp, &name, &email, &patch_date(&m.date, 0)?);
+    let list = run(fp
         .args(["format-patch", "--cover-letter", "--numbered"])
         .args(["--signature=entry-lab", "--base", &s.base, "-o"])
         .arg(out)
@@ -453,6 +457,7 @@ diffs = ["change.diff"]
         assert_eq!(mails.len(), 3);
         let cover = read(&mails[0]).unwrap();
         assert!(cover.contains("Subject: [PATCH 0/2] Cover subject"), "{cover}");
+        assert!(cover.contains("From: A U Thor <a@example.org>\nDate: Sun, 22 Nov 2026 00:00:00 +0000"), "{cover}");
         assert!(cover.contains("Cover body."));
         assert!(read(&mails[2]).unwrap().contains("Subject: [PATCH 2/2] two: change a file"));
         check_am(&repo, &a, &mails, t.path()).unwrap();
