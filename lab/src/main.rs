@@ -153,7 +153,6 @@ fn dispatch(lab: &Lab, cmd: &str, a: Args) -> Result<bool> {
     match cmd {
         "setup" => setup::setup(lab).map(|_| true),
         "fetch" => {
-            setup::setup(lab)?;
             base::ensure_base(lab)?;
             say("fetch", &format!("base ready in {}", lab.src().display()));
             Ok(true)
@@ -194,6 +193,9 @@ fn dispatch(lab: &Lab, cmd: &str, a: Args) -> Result<bool> {
             for f in fl {
                 let r = report::boot(lab, f, &report::BootOpts::from_args(a.seconds, a.smp, a.append.clone()))?;
                 report::print_boot(&r);
+                if let Some(e) = &r.error {
+                    eprintln!("error: {}: {e}", r.flavor);
+                }
                 ok &= r.ok;
             }
             Ok(ok)

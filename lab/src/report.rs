@@ -58,6 +58,9 @@ pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts) -> Result<BootResult> {
     if !kernel.exists() {
         crate::bail!("{name}: no kernel at {}; run `./entry-lab build {}` first", kernel.display(), f.variant.name());
     }
+    if crate::util::which("qemu-system-x86_64").is_none() {
+        crate::bail!("missing tool `qemu-system-x86_64`: run `./entry-lab setup`");
+    }
     let initrd = qemu::initramfs(lab)?;
     let accel = qemu::accel(lab, &kernel)?;
     let log = lab.results.join("logs").join(format!("boot-{name}.log"));
@@ -75,7 +78,9 @@ pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts) -> Result<BootResult> {
         ));
     let spec = RunSpec {
         log: log.clone(),
-        first_output: Duration::from_secs(60),
+        first_output: Duration::from_secs(
+            std::env::var("ENTRY_LAB_SILENCE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(60),
+        ),
         overall: Duration::from_secs(o.seconds * 3 + 240),
         done_marker: "ENTRY-LAB: DONE".into(),
     };
