@@ -134,6 +134,9 @@ impl Lab {
             .env("PATH", self.path_env(None))
             .env("LIBCLANG_PATH", LIBCLANG_PATH)
             .env("CCACHE_DIR", self.cache.join("ccache"))
+            // kunit.py passes ARCH=x86_64; the same here keeps the two
+            // from invalidating each other's incremental state.
+            .arg("ARCH=x86_64")
             .arg(format!("O={}", self.build_dir(f).display()))
             .args(self.make_options());
         c
