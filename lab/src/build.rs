@@ -203,12 +203,7 @@ pub fn build(lab: &Lab, f: Flavor) -> Result<BuildResult> {
     let secs = start.elapsed().as_secs();
     let error = if !ok {
         let text = read(&log).unwrap_or_default();
-        let first = text
-            .lines()
-            .find(|l| l.contains("error:") || l.contains("Error "))
-            .unwrap_or("make failed")
-            .trim()
-            .to_string();
+        let first = first_error(&text).unwrap_or("make failed").trim().to_string();
         Some(format!("build failed: {first} (log: {})", log.display()))
     } else if !objtool.is_empty() {
         Some(format!("{} objtool warning(s), first: {}", objtool.len(), objtool[0]))
@@ -235,6 +230,15 @@ pub fn build(lab: &Lab, f: Flavor) -> Result<BuildResult> {
     })
 }
 
+/// The most telling error line of a failed build: a compiler diagnostic
+/// (`error[E0425]: ...`, `foo.c:1:2: error: ...`) before make's summary.
+pub fn first_error(log: &str) -> Option<&str> {
+    let diag = log.lines().find(|l| {
+        l.starts_with("error[") || l.contains(": error:") || (l.starts_with("error: ") && !l.starts_with("error: aborting"))
+    });
+    diag.or_else(|| log.lines().find(|l| l.contains("Error ")))
+}
+
 pub fn jobs() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
@@ -252,6 +256,15 @@ mod tests {
             ["CONFIG_B=8", "CONFIG_C (wanted unset, is y)", "CONFIG_D=y"]
         );
         assert!(missing_options(frag, "CONFIG_A=y\nCONFIG_B=8\nCONFIG_D=y\n").is_empty());
+    }
+
+    #[test]
+    fn the_first_compiler_error_is_reported() {
+        let log = "  CC init/main.o\nerror[E0425]: cannot find function `f` in crate `bindings`\n   --> x.rs:1:2\nerror: aborting due to 1 previous error\nmake[5]: *** [x] Error 1\n";
+        assert_eq!(first_error(log), Some("error[E0425]: cannot find function `f` in crate `bindings`"));
+        let c = "kernel/a.c:3:1: error: unknown type name 'x'\nmake: *** [a] Error 1\n";
+        assert_eq!(first_error(c), Some("kernel/a.c:3:1: error: unknown type name 'x'"));
+        assert_eq!(first_error("make: *** [a] Error 2\n"), Some("make: *** [a] Error 2"));
     }
 
     #[test]

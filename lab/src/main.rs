@@ -9,6 +9,7 @@ mod qemu;
 mod report;
 mod series;
 mod setup;
+mod symbols;
 mod util;
 
 use lab::{Flavor, Lab, Variant};

@@ -18,8 +18,8 @@ pub struct BootOpts {
 impl BootOpts {
     pub fn from_args(seconds: Option<u64>, smp: Option<u32>, append: Option<String>) -> BootOpts {
         BootOpts {
-            seconds: seconds.unwrap_or(10),
-            smp: smp.unwrap_or(2),
+            seconds: seconds.unwrap_or(60),
+            smp: smp.unwrap_or(4),
             append: append.unwrap_or_default(),
         }
     }
@@ -144,6 +144,8 @@ pub struct Row {
     pub build: Option<BuildResult>,
     pub kunit: Option<KunitResult>,
     pub boot: Option<BootResult>,
+    /// Problems with where the entry symbols are defined (empty: right).
+    pub symbols: Option<Vec<String>>,
     pub errors: Vec<String>,
 }
 
@@ -153,6 +155,7 @@ impl Row {
             && self.build.as_ref().is_some_and(|b| b.ok)
             && self.kunit.as_ref().is_some_and(|k| k.ok())
             && self.boot.as_ref().is_some_and(|b| b.ok)
+            && self.symbols.as_ref().is_some_and(Vec::is_empty)
     }
 }
 
@@ -178,6 +181,13 @@ fn measure(lab: &Lab, f: Flavor, o: &BootOpts) -> Row {
             row.errors.push(e.0);
             return row;
         }
+    }
+    match crate::symbols::check(lab, f) {
+        Ok(p) => {
+            row.errors.extend(p.iter().map(|e| format!("entry symbols: {e}")));
+            row.symbols = Some(p);
+        }
+        Err(e) => row.errors.push(e.0),
     }
     match kunit::run(lab, f) {
         Ok(k) => {
@@ -241,6 +251,11 @@ pub fn table(rows: &[Row]) -> String {
     });
     line(&mut s, "objtool warnings", &|r| {
         r.build.as_ref().map_or("-".into(), |b| b.objtool.len().to_string())
+    });
+    line(&mut s, "entry symbols", &|r| match &r.symbols {
+        Some(p) if p.is_empty() => "ok".into(),
+        Some(p) => format!("{} problems", p.len()),
+        None => "-".into(),
     });
     line(&mut s, "KUnit pass/fail/skip", &|r| {
         r.kunit.as_ref().map_or("-".into(), |k| {
@@ -410,7 +425,8 @@ pub fn test_job(lab: &Lab) -> Result<bool> {
         );
         let _ = std::fs::remove_file(lab.cache.join("am-checked"));
         t.check("series: the export applies with git am onto the pristine base", crate::export(lab, &s1, None).map(|_| ()).map_err(|e| e.0));
-        let o = BootOpts::from_args(Some(10), None, None);
+        // Shorter than the main job's 60 s to keep CI well inside its limit.
+        let o = BootOpts::from_args(Some(20), None, None);
         let rows: Vec<Row> = flavors(false).into_iter().map(|f| measure(lab, f, &o)).collect();
         for r in &rows {
             let b = r.build.as_ref();
@@ -424,6 +440,14 @@ pub fn test_job(lab: &Lab) -> Result<bool> {
                 Some(b) => Err(b.objtool.join("; ")),
                 None => Err("not built".into()),
             });
+            t.check(
+                &format!("{}: entry symbols from the right object, noinstr ones in .noinstr.text", r.flavor),
+                match &r.symbols {
+                    Some(p) if p.is_empty() => Ok(()),
+                    Some(p) => Err(p.join("; ")),
+                    None => Err("not checked".into()),
+                },
+            );
             t.check(&format!("{}: KUnit via kunit.py passes", r.flavor), match &r.kunit {
                 Some(k) if k.ok() => Ok(()),
                 Some(k) => Err(k.error.clone().unwrap_or_else(|| format!("{} failed", k.count(Status::Fail)))),

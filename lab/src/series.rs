@@ -313,7 +313,9 @@ pub fn checkout(repo: &Path, commit: &str) -> Result<()> {
             repo.display()
         );
     }
-    run(git(repo).args(["checkout", "-q", "series"]))?;
+    // Detached: moving branch `series` on the next assembly must not move
+    // what HEAD says is checked out.
+    run(git(repo).args(["checkout", "-q", "--detach", commit]))?;
     Ok(())
 }
 
@@ -461,6 +463,22 @@ diffs = ["change.diff"]
         assert!(cover.contains("Cover body."));
         assert!(read(&mails[2]).unwrap().contains("Subject: [PATCH 2/2] two: change a file"));
         check_am(&repo, &a, &mails, t.path()).unwrap();
+    }
+
+    #[test]
+    fn reassembling_a_changed_series_updates_the_work_tree() {
+        let t = TempDir::new("series-re").unwrap();
+        let (repo, sd) = fixture(&t, DIFF);
+        let m = Manifest::load(&sd).unwrap();
+        let a = assemble(&repo, "base", &m, &sd).unwrap();
+        checkout(&repo, a.tip()).unwrap();
+        write(&sd.overlay.join("dir/new.txt"), "changed\n").unwrap();
+        let b = assemble(&repo, "base", &m, &sd).unwrap();
+        assert_ne!(a.tip(), b.tip());
+        checkout(&repo, b.tip()).unwrap();
+        assert_eq!(read(&repo.join("dir/new.txt")).unwrap(), "changed\n");
+        let head = run(git(&repo).args(["rev-parse", "HEAD"])).unwrap();
+        assert_eq!(head.trim(), b.tip());
     }
 
     #[test]

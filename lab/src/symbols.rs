@@ -1,0 +1,136 @@
+//! Where the entry symbols come from in a built tree: which object defines
+//! them, and that the noinstr ones are in `.noinstr.text` (in the object and
+//! in vmlinux, between `__noinstr_text_start` and `__noinstr_text_end`).
+
+use crate::lab::{Flavor, Lab, Variant, LLVM_BIN};
+use crate::util::{run, Result};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+/// The out-of-line symbols of kernel/entry/common.c both variants provide.
+pub const ENTRY_SYMBOLS: [&str; 6] = [
+    "irqentry_enter",
+    "irqentry_exit",
+    "irqentry_nmi_enter",
+    "irqentry_nmi_exit",
+    "exit_to_user_mode_loop",
+    "raw_irqentry_exit_cond_resched",
+];
+
+/// The ones that must be in `.noinstr.text`.
+pub const NOINSTR: [&str; 4] = [
+    "irqentry_enter",
+    "irqentry_exit",
+    "irqentry_nmi_enter",
+    "irqentry_nmi_exit",
+];
+
+/// Global symbols defined in an object, with their section
+/// (`llvm-objdump -t` lines: `addr flags section size name`).
+pub fn defined_symbols(objdump_t: &str) -> BTreeMap<String, String> {
+    objdump_t
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            // "0000000000000000 g     F .noinstr.text  0000000000000071 irqentry_enter"
+            if w.len() < 5 || !w[1].contains('g') || w.contains(&"*UND*") {
+                return None;
+            }
+            let name = *w.last()?;
+            let section = w[w.len() - 3];
+            Some((name.to_string(), section.to_string()))
+        })
+        .collect()
+}
+
+/// `llvm-nm` output as name -> address.
+pub fn nm_addresses(nm: &str) -> BTreeMap<String, u64> {
+    nm.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let addr = u64::from_str_radix(w.next()?, 16).ok()?;
+            let _kind = w.next()?;
+            Some((w.next()?.to_string(), addr))
+        })
+        .collect()
+}
+
+fn tool(name: &str) -> Command {
+    Command::new(Path::new(LLVM_BIN).join(name))
+}
+
+/// Checks a built flavor; returns the problems found (empty when right).
+pub fn check(lab: &Lab, f: Flavor) -> Result<Vec<String>> {
+    let b = lab.build_dir(f);
+    let (owner, other) = match f.variant {
+        Variant::Rust => ("kernel/entry/entry_rs.o", "kernel/entry/common.o"),
+        Variant::C => ("kernel/entry/common.o", "kernel/entry/entry_rs.o"),
+    };
+    let mut problems = vec![];
+    let syms = |obj: &str| -> Result<BTreeMap<String, String>> {
+        let p = b.join(obj);
+        if !p.exists() {
+            return Ok(BTreeMap::new());
+        }
+        Ok(defined_symbols(&run(tool("llvm-objdump").arg("-t").arg(&p))?))
+    };
+    let own = syms(owner)?;
+    let oth = syms(other)?;
+    for s in ENTRY_SYMBOLS {
+        match own.get(s) {
+            None => problems.push(format!("{s} is not defined by {owner}")),
+            Some(sec) if NOINSTR.contains(&s) && sec != ".noinstr.text" => {
+                problems.push(format!("{s} is in {sec} of {owner}, not .noinstr.text"))
+            }
+            _ => {}
+        }
+        if oth.contains_key(s) {
+            problems.push(format!("{s} is also defined by {other}"));
+        }
+    }
+    let nm = nm_addresses(&run(tool("llvm-nm").arg(b.join("vmlinux")))?);
+    match (nm.get("__noinstr_text_start"), nm.get("__noinstr_text_end")) {
+        (Some(&lo), Some(&hi)) => {
+            for s in NOINSTR {
+                match nm.get(s) {
+                    Some(&a) if a >= lo && a < hi => {}
+                    Some(&a) => problems.push(format!("{s} at {a:#x} is outside .noinstr.text of vmlinux")),
+                    None => problems.push(format!("{s} is not in vmlinux")),
+                }
+            }
+        }
+        _ => problems.push("vmlinux has no __noinstr_text_start/end".into()),
+    }
+    Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objdump_symbol_table() {
+        let t = "\
+kernel/entry/entry_rs.o:\tfile format elf64-x86-64
+
+SYMBOL TABLE:
+0000000000000000 l    df *ABS*\t0000000000000000 entry_rs.rs
+0000000000000000 g     F .noinstr.text\t0000000000000071 irqentry_enter
+0000000000000000 g     F .text\t00000000000000a0 exit_to_user_mode_loop
+0000000000000000         *UND*\t0000000000000000 ct_irq_enter
+0000000000000010 l     F .text\t0000000000000010 local_fn
+";
+        let m = defined_symbols(t);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m["irqentry_enter"], ".noinstr.text");
+        assert_eq!(m["exit_to_user_mode_loop"], ".text");
+    }
+
+    #[test]
+    fn nm_lines() {
+        let m = nm_addresses("ffffffff81000000 T _text\nffffffff81e00010 T irqentry_enter\n                 U x\n");
+        assert_eq!(m["irqentry_enter"], 0xffffffff81e00010);
+        assert_eq!(m.len(), 2);
+    }
+}

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests for the out-of-line generic entry functions.
+//!
+//! The tests call the C-ABI symbols `irqentry_enter()`, `irqentry_exit()`,
+//! `irqentry_nmi_enter()`, `irqentry_nmi_exit()` and `raw_irqentry_exit_cond_resched()` through
+//! `bindings`, so they test whichever implementation is linked: `kernel/entry/common.c`
+//! (`RUST_GENERIC_ENTRY=n`) or `kernel/entry/entry_rs.rs` (`RUST_GENERIC_ENTRY=y`). Build them in
+//! both variants and compare.
+//!
+//! The tests only use paths that are safe to drive from task context with a synthetic
+//! `pt_regs`:
+//!
+//! * kernel mode (`cs` = `__KERNEL_CS`, RPL 0) with IF clear in the saved flags: `irqentry_exit()`
+//!   then neither preempts nor tells lockdep/tracing that interrupts get enabled (the real
+//!   interrupts stay disabled, so lying about it would corrupt lockdep state);
+//! * NMI enter/exit with interrupts disabled, which is what a real NMI on top of an
+//!   irqs-off region looks like.
+//!
+//! Nothing is asserted while "in NMI": values are recorded and checked after the exit, so a
+//! failing assertion never prints from NMI context.
+
+use kernel::{bindings, entry::percpu, interrupt::local_interrupt_disable, macros::kunit_tests};
+
+/// Builds a kernel-mode register frame with interrupts disabled in the saved flags.
+fn kernel_regs() -> bindings::pt_regs {
+    // SAFETY: `pt_regs` is plain old data; all-zeroes is a valid value.
+    let mut regs: bindings::pt_regs = unsafe { core::mem::zeroed() };
+    regs.__bindgen_anon_1.cs = bindings::ENTRY_KERNEL_CS as u16;
+    regs.__bindgen_anon_2.ss = bindings::ENTRY_KERNEL_DS as u16;
+    // Saved flags: reserved bit 1 set, IF clear.
+    regs.flags = 0x2;
+    regs
+}
+
+/// Reads `irqentry_state_t` as its single byte.
+fn state_byte(s: bindings::irqentry_state_t) -> u8 {
+    // SAFETY: `irqentry_state_t` is one byte; any bit pattern is a valid `u8`.
+    unsafe { core::ptr::read((&raw const s).cast::<u8>()) }
+}
+
+#[kunit_tests(rust_entry)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn irqentry_kernel_mode_pair() {
+        let mut regs = kernel_regs();
+        let irqs = local_interrupt_disable();
+
+        let pc_before = percpu::preempt_count();
+        // SAFETY: Interrupts are disabled, `regs` is a valid kernel-mode frame, and this task is
+        // not the idle task, so RCU is watching (the precondition of `irqentry_enter()`).
+        let state = unsafe { bindings::irqentry_enter(&mut regs) };
+        // SAFETY: `rcu_is_watching()` has no preconditions.
+        let watching_inside = unsafe { bindings::rcu_is_watching() };
+        // SAFETY: Matching exit for the enter above, same frame and state.
+        unsafe { bindings::irqentry_exit(&mut regs, state) };
+        let pc_after = percpu::preempt_count();
+        let disabled_after = percpu::native_irqs_disabled();
+        // SAFETY: As above.
+        let watching_after = unsafe { bindings::rcu_is_watching() };
+
+        drop(irqs);
+
+        // Non-idle kernel entry: `.exit_rcu = false`.
+        assert_eq!(state_byte(state), 0);
+        assert!(watching_inside);
+        assert!(watching_after);
+        assert_eq!(pc_before, pc_after);
+        assert!(disabled_after);
+    }
+
+    #[test]
+    fn irqentry_nmi_pair_and_nesting() {
+        let mut regs = kernel_regs();
+        let irqs = local_interrupt_disable();
+
+        let pc0 = percpu::preempt_count();
+        let nmi0 = percpu::in_nmi();
+
+        // SAFETY: Interrupts disabled; an NMI-like entry on top of task context. Balanced below.
+        let s1 = unsafe { bindings::irqentry_nmi_enter(&mut regs) };
+        let pc1 = percpu::preempt_count();
+        let nmi1 = percpu::in_nmi();
+
+        // SAFETY: Nested NMI-like entry (as #DB/#BP inside an NMI). Balanced below.
+        let s2 = unsafe { bindings::irqentry_nmi_enter(&mut regs) };
+        let pc2 = percpu::preempt_count();
+        let nmi2 = percpu::in_nmi();
+
+        // SAFETY: Matching exits, innermost first.
+        unsafe { bindings::irqentry_nmi_exit(&mut regs, s2) };
+        let pc3 = percpu::preempt_count();
+        let nmi3 = percpu::in_nmi();
+        // SAFETY: As above.
+        unsafe { bindings::irqentry_nmi_exit(&mut regs, s1) };
+        let pc4 = percpu::preempt_count();
+        let nmi4 = percpu::in_nmi();
+        let disabled_after = percpu::native_irqs_disabled();
+
+        drop(irqs);
+
+        let step = percpu::NMI_OFFSET + percpu::HARDIRQ_OFFSET;
+        assert!(!nmi0);
+        assert!(nmi1);
+        assert!(nmi2);
+        assert!(nmi3);
+        assert!(!nmi4);
+        assert_eq!(pc1, pc0.wrapping_add(step));
+        assert_eq!(pc2, pc0.wrapping_add(step).wrapping_add(step));
+        assert_eq!(pc3, pc1);
+        assert_eq!(pc4, pc0);
+        // Lockdep saw interrupts disabled before both entries: `.lockdep = false`.
+        assert_eq!(state_byte(s1), 0);
+        assert_eq!(state_byte(s2), 0);
+        assert!(disabled_after);
+    }
+
+    #[test]
+    fn cond_resched_with_preemption_disabled_does_not_schedule() {
+        // `local_interrupt_disable()` disables interrupts and raises the hardirq-disable count
+        // in `preempt_count()`, so preemption is disabled as well.
+        let irqs = local_interrupt_disable();
+        let pc_before = percpu::preempt_count();
+
+        let task = percpu::current();
+        // Request a reschedule, so that only the preempt count check stands between the call
+        // and `preempt_schedule_irq()`. A spurious TIF_NEED_RESCHED is harmless: the task just
+        // schedules at its next scheduling point.
+        // SAFETY: `thread_info.flags` of the current task is a valid, aligned `unsigned long`
+        // that other CPUs only modify with atomic bit operations.
+        unsafe {
+            core::sync::atomic::AtomicUsize::from_ptr(&raw mut (*task).thread_info.flags).fetch_or(
+                bindings::ENTRY_TIF_NEED_RESCHED,
+                core::sync::atomic::Ordering::Relaxed,
+            )
+        };
+        // SAFETY: `task` is the current task; reading its switch counters is a plain load.
+        let switches_before = unsafe { (*task).nvcsw.wrapping_add((*task).nivcsw) };
+
+        // SAFETY: Interrupts disabled, as required. With a non-zero preempt count the function
+        // must return without scheduling.
+        unsafe { bindings::raw_irqentry_exit_cond_resched() };
+
+        // SAFETY: As above.
+        let switches_after = unsafe { (*task).nvcsw.wrapping_add((*task).nivcsw) };
+        let pc_after = percpu::preempt_count();
+        let need_resched_seen = percpu::need_resched();
+
+        drop(irqs);
+
+        assert!(pc_before != 0);
+        assert!(need_resched_seen);
+        assert_eq!(pc_before, pc_after);
+        assert_eq!(switches_before, switches_after);
+    }
+}

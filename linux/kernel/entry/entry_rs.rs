@@ -1,0 +1,912 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Rust implementation of the generic entry code for x86_64.
+//!
+//! This object replaces the bodies of `kernel/entry/common.c` when `CONFIG_RUST_GENERIC_ENTRY=y`
+//! and defines the same C-ABI symbols:
+//!
+//! | symbol | section | called |
+//! |---|---|---|
+//! | `irqentry_enter()` | `.noinstr.text` | from `DEFINE_IDTENTRY*`, `exc_page_fault()`, FRED, Xen PV |
+//! | `irqentry_exit()` | `.noinstr.text` | counterpart of `irqentry_enter()` |
+//! | `irqentry_nmi_enter()` | `.noinstr.text` | NMI, #DB/#BP/#MC/#VC from kernel, #DF |
+//! | `irqentry_nmi_exit()` | `.noinstr.text` | counterpart of `irqentry_nmi_enter()` |
+//! | `exit_to_user_mode_loop()` | `.text` | from `__exit_to_user_mode_prepare()` in arch code, IRQs off |
+//! | `raw_irqentry_exit_cond_resched()` | `.text` | through the `irqentry_exit_cond_resched` static call |
+//!
+//! `common.c` keeps `DEFINE_STATIC_CALL(irqentry_exit_cond_resched, ...)` (key and trampoline,
+//! retargeted by `kernel/sched/core.c` for `preempt=`) and the weak
+//! `arch_do_signal_or_restart()`.
+//!
+//! Every step below is in the order of the C code of Linux 7.3.4 and quotes the C line it
+//! mirrors. The ordering rules are those of `Documentation/core-api/entry.rst`:
+//!
+//! * on entry: lockdep first (`lockdep_hardirqs_off()`), then RCU (`ct_*_enter()`,
+//!   `__ct_user_exit()`), then tracing (`trace_hardirqs_off_finish()`), the last one inside an
+//!   instrumentation region;
+//! * on exit: the reverse: tracing/lockdep "prepare" inside a region, then RCU, then
+//!   `lockdep_hardirqs_on()`.
+//!
+//! # Static inlines of the C headers and how they are reached
+//!
+//! | C (7.3.4) | kind | mechanism |
+//! |---|---|---|
+//! | `user_mode()`, `regs_irqs_disabled()` | AI | Rust ([`PtRegs`]) |
+//! | `current`, `is_idle_task()`, `read_thread_flags()`, `need_resched()` | AI/M | Rust `%gs` asm ([`percpu`]) |
+//! | `preempt_count()`, `in_nmi()`, `__preempt_count_nmi_enter/exit()` | AI/M | Rust `%gs` asm |
+//! | `lockdep_hardirqs_enabled()`, `lockdep_hardirq_enter/exit()`, `lockdep_off/on()`, `lockdep_assert_irqs_disabled()` | M | Rust ([`lockdep`]) |
+//! | `context_tracking_enabled()`, `user_exit_irqoff()`, `user_enter_irqoff()`, `CT_WARN_ON(__ct_state())` | AI/M | Rust static branch + `noinstr` calls ([`ct`]) |
+//! | `rcu_irq_enter_check_tick()` | AI | Rust static branch + call in region |
+//! | `rseq_note_user_irq_entry()` | AI | Rust store through `current` (offset from C) |
+//! | `CALLER_ADDR0` | M | the entry function's own address, like `_THIS_IP_` ([`this_ip`]) |
+//! | `instrumentation_begin/end()` | M | Rust asm ([`Noinstr::instrumentation`]) |
+//! | `irqentry_exit_cond_resched()` | static call | direct call of the trampoline `__SCT__irqentry_exit_cond_resched` in a region, key referenced from `.discard.addressable` |
+//! | `arch_enter_from_user_mode()` (DEBUG_ENTRY) | AI, alternatives | `noinstr` C shim |
+//! | `arch_exit_to_user_mode()` (`amd_clear_divider()`) | AI, ALTERNATIVE | `noinstr` C shim |
+//! | `BUG()` in `__nmi_exit()` | M | `noinstr` C shim |
+//! | `ftrace_nmi_enter/exit()` | SI | C shim, in region |
+//! | `hrtimer_rearm_deferred()`, `hrtimer_rearm_deferred_user_irq()` | AI | C shim, in region |
+//! | `tick_nohz_user_enter_prepare()` | SI | C shim, in region / loop |
+//! | `arch_exit_to_user_mode_prepare()`, `arch_exit_to_user_mode_work()` | SI | C shim |
+//! | `rseq_irqentry_exit_to_user_mode()`, `rseq_grant_slice_extension()`, `rseq_exit_to_user_mode_restart()` | AI, uaccess | C shim |
+//! | `futex_fixup_robust_unlock()`, `resume_user_mode_work()` | SI | C shim, in loop |
+//! | `local_irq_enable/disable()` | M, paravirt | C shim, in loop |
+//! | `kmap_assert_nomap()`, `unwind_reset_info()`, `on_thread_stack()` | SI/AI | C shim, in region |
+//! | `arch_in_rcu_eqs()`, `arch_irqentry_exit_need_resched()`, `arch_nmi_enter/exit()` | AI/SI/M | not overridden by x86: `false`, `true`, empty |
+//!
+//! Out-of-line C functions are called through `bindings` (they need no shim): the `noinstr`
+//! ones (`lockdep_hardirqs_off/on()`, `ct_irq_enter/exit()`, `ct_nmi_enter/exit()`,
+//! `__ct_user_enter/exit()`) anywhere, the others only with an [`Instr`] token.
+
+use kernel::{
+    bindings,
+    entry::{
+        this_ip,
+        ct,
+        lockdep,
+        percpu,
+        shims,
+        work::*,
+        Instr,
+        IrqEntryState,
+        Noinstr,
+        PtRegs, //
+    },
+    macros::{
+        export,
+        noinstr, //
+    },
+};
+
+// -------------------------------------------------------------------------------------------
+// Shared building blocks (the header inlines of irq-entry-common.h), all #[inline(always)].
+// -------------------------------------------------------------------------------------------
+
+/// C `kmsan_unpoison_entry_regs(regs)`, out-of-line with `CONFIG_KMSAN`, empty otherwise.
+#[inline(always)]
+fn kmsan_unpoison_entry_regs(_ins: &Instr, _regs: &PtRegs) {
+    #[cfg(CONFIG_KMSAN)]
+    // SAFETY: Inside an instrumentation region; `regs` is valid.
+    unsafe {
+        bindings::kmsan_unpoison_entry_regs(_regs.as_raw())
+    };
+}
+
+/// C `rseq_note_user_irq_entry()`: `current->rseq.event.user_irq = true;`.
+///
+/// A store through `current` outside any instrumentation region, as in C. The byte offset comes
+/// from C (`offsetof(struct task_struct, rseq.event.user_irq)`) because the member sits in
+/// nested anonymous unions.
+#[inline(always)]
+fn rseq_note_user_irq_entry() {
+    #[cfg(CONFIG_RSEQ)]
+    // SAFETY: `current()` is a valid task and `ENTRY_RSEQ_USER_IRQ_OFFSET` is the offset of the
+    // one-byte `user_irq` inside it (checked by a `static_assert()` in `entry_rs_shims.c`). Only
+    // the task itself writes its rseq event on entry, with interrupts disabled.
+    unsafe {
+        percpu::current()
+            .cast::<u8>()
+            .add(bindings::ENTRY_RSEQ_USER_IRQ_OFFSET)
+            .write(1)
+    };
+}
+
+/// C `enter_from_user_mode(regs)` (`irq-entry-common.h`).
+///
+/// # Safety
+///
+/// Interrupts disabled, `regs` from a user mode entry, nothing established yet.
+#[inline(always)]
+unsafe fn enter_from_user_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) {
+    // C: arch_enter_from_user_mode(regs);
+    // SAFETY: First action on entry from user mode, interrupts disabled.
+    unsafe { shims::arch_enter_from_user_mode(regs) };
+    // C: lockdep_hardirqs_off(CALLER_ADDR0);
+    // SAFETY: Interrupts are disabled.
+    unsafe { lockdep::lockdep_hardirqs_off(ip) };
+    // C: CT_WARN_ON(__ct_state() != CT_STATE_USER);
+    ct::ct_warn_on_not_user();
+    // C: user_exit_irqoff();
+    // SAFETY: Interrupts disabled, coming from user mode. RCU watches afterwards.
+    unsafe { ct::user_exit_irqoff() };
+
+    // C: instrumentation_begin();
+    ni.instrumentation(|ins| {
+        // C: kmsan_unpoison_entry_regs(regs);
+        kmsan_unpoison_entry_regs(ins, regs);
+        // C: trace_hardirqs_off_finish();
+        // SAFETY: Interrupts are disabled and lockdep knows it.
+        unsafe { lockdep::trace_hardirqs_off_finish(ins) };
+    });
+    // C: instrumentation_end();
+}
+
+/// C `irqentry_enter_from_user_mode(regs)`.
+///
+/// # Safety
+///
+/// See [`enter_from_user_mode`].
+#[inline(always)]
+unsafe fn irqentry_enter_from_user_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) {
+    // C: enter_from_user_mode(regs);
+    // SAFETY: Forwarded from the caller.
+    unsafe { enter_from_user_mode(ni, regs, ip) };
+    // C: rseq_note_user_irq_entry();
+    rseq_note_user_irq_entry();
+}
+
+/// C `irqentry_enter_from_kernel_mode(regs)`.
+///
+/// # Safety
+///
+/// Interrupts disabled, `regs` from a kernel mode entry; the entry came from idle or from a
+/// context in which RCU is watching (the documented precondition of `irqentry_enter()`).
+#[inline(always)]
+unsafe fn irqentry_enter_from_kernel_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) -> IrqEntryState {
+    // C: if (!IS_ENABLED(CONFIG_TINY_RCU) &&
+    // C:     (is_idle_task(current) || arch_in_rcu_eqs())) {
+    // (x86 does not define arch_in_rcu_eqs(), which is `false`.)
+    if !cfg!(CONFIG_TINY_RCU) && percpu::is_idle_task_current() {
+        // C: lockdep_hardirqs_off(CALLER_ADDR0);
+        // SAFETY: Interrupts are disabled.
+        unsafe { lockdep::lockdep_hardirqs_off(ip) };
+        // C: ct_irq_enter();
+        // SAFETY: Interrupts disabled; balanced by `ct_irq_exit()` in `irqentry_exit()` because
+        // the returned state has `exit_rcu` set.
+        unsafe { ct::ct_irq_enter() };
+        // C: instrumentation_begin();
+        ni.instrumentation(|ins| {
+            // C: kmsan_unpoison_entry_regs(regs);
+            kmsan_unpoison_entry_regs(ins, regs);
+            // C: trace_hardirqs_off_finish();
+            // SAFETY: Interrupts are disabled and lockdep knows it; RCU watches.
+            unsafe { lockdep::trace_hardirqs_off_finish(ins) };
+        });
+        // C: instrumentation_end();
+
+        // C: ret.exit_rcu = true; return ret;
+        return IrqEntryState::with_exit_rcu(true);
+    }
+
+    // C: lockdep_hardirqs_off(CALLER_ADDR0);
+    // SAFETY: Interrupts are disabled.
+    unsafe { lockdep::lockdep_hardirqs_off(ip) };
+    // C: instrumentation_begin();
+    ni.instrumentation(|ins| {
+        // C: kmsan_unpoison_entry_regs(regs);
+        kmsan_unpoison_entry_regs(ins, regs);
+        // C: rcu_irq_enter_check_tick();
+        // SAFETY: Interrupts disabled, RCU watching (precondition), entry from kernel mode.
+        unsafe { ct::rcu_irq_enter_check_tick(ins) };
+        // C: trace_hardirqs_off_finish();
+        // SAFETY: Interrupts are disabled and lockdep knows it.
+        unsafe { lockdep::trace_hardirqs_off_finish(ins) };
+    });
+    // C: instrumentation_end();
+
+    // C: return ret;   (.exit_rcu = false)
+    IrqEntryState::with_exit_rcu(false)
+}
+
+/// C `exit_to_user_mode()`.
+///
+/// # Safety
+///
+/// Interrupts disabled, all exit work done, the caller returns to user mode right after.
+#[inline(always)]
+unsafe fn exit_to_user_mode(ni: &Noinstr, ip: usize) {
+    // C: instrumentation_begin();
+    ni.instrumentation(|ins| {
+        // C: unwind_reset_info();
+        // SAFETY: Interrupts disabled, in a region.
+        unsafe { shims::unwind_reset_info(ins) };
+        // C: trace_hardirqs_on_prepare();
+        // SAFETY: Interrupts disabled and about to be enabled by the return to user mode.
+        unsafe { lockdep::trace_hardirqs_on_prepare(ins) };
+        // C: lockdep_hardirqs_on_prepare();
+        // SAFETY: As above.
+        unsafe { lockdep::lockdep_hardirqs_on_prepare(ins) };
+    });
+    // C: instrumentation_end();
+
+    // C: user_enter_irqoff();
+    // SAFETY: Interrupts disabled, returning to user mode; nothing instrumentable follows.
+    unsafe { ct::user_enter_irqoff() };
+    // C: arch_exit_to_user_mode();
+    // SAFETY: Interrupts disabled, right before the return to user mode.
+    unsafe { shims::arch_exit_to_user_mode() };
+    // C: lockdep_hardirqs_on(CALLER_ADDR0);
+    // SAFETY: `lockdep_hardirqs_on_prepare()` ran above.
+    unsafe { lockdep::lockdep_hardirqs_on(ip) };
+}
+
+/// C `__exit_to_user_mode_prepare(regs, EXIT_TO_USER_MODE_WORK_IRQ)`.
+///
+/// # Safety
+///
+/// Interrupts disabled, returning to user mode.
+#[inline(always)]
+unsafe fn exit_to_user_mode_prepare_irq(ins: &Instr, regs: &PtRegs) {
+    // C: lockdep_assert_irqs_disabled();
+    lockdep::lockdep_assert_irqs_disabled();
+
+    // C: tick_nohz_user_enter_prepare();
+    // SAFETY: Interrupts disabled.
+    unsafe { shims::tick_nohz_user_enter_prepare(ins) };
+
+    // C: ti_work = read_thread_flags();
+    let mut ti_work = percpu::read_thread_flags();
+    // C: if (unlikely(ti_work & work_mask)) {
+    if ti_work & EXIT_TO_USER_MODE_WORK_IRQ != 0 {
+        // C: if (!hrtimer_rearm_deferred_user_irq(&ti_work, work_mask))
+        // C:         ti_work = exit_to_user_mode_loop(regs, ti_work);
+        // SAFETY: Interrupts disabled; the rearm runs before the loop enables interrupts.
+        if !unsafe { hrtimer_rearm_deferred_user_irq(ins, &mut ti_work) } {
+            // SAFETY: Interrupts disabled, returning to user mode.
+            ti_work = unsafe { exit_to_user_mode_loop_inner(ins, regs, ti_work) };
+        }
+    }
+
+    // C: arch_exit_to_user_mode_prepare(regs, ti_work);
+    // SAFETY: Interrupts disabled, after all work.
+    unsafe { shims::arch_exit_to_user_mode_prepare(ins, regs, ti_work) };
+}
+
+/// C `hrtimer_rearm_deferred_user_irq(&ti_work, EXIT_TO_USER_MODE_WORK_IRQ)`.
+///
+/// # Safety
+///
+/// Interrupts disabled.
+#[inline(always)]
+unsafe fn hrtimer_rearm_deferred_user_irq(_ins: &Instr, _ti_work: &mut usize) -> bool {
+    #[cfg(CONFIG_HRTIMER_REARM_DEFERRED)]
+    {
+        // SAFETY: Forwarded from the caller.
+        unsafe { shims::hrtimer_rearm_deferred_user_irq(_ins, _ti_work) }
+    }
+    #[cfg(not(CONFIG_HRTIMER_REARM_DEFERRED))]
+    {
+        false
+    }
+}
+
+/// C `irqentry_exit_to_user_mode_prepare(regs)`.
+///
+/// # Safety
+///
+/// Interrupts disabled, returning to user mode.
+#[inline(always)]
+unsafe fn irqentry_exit_to_user_mode_prepare(ins: &Instr, regs: &PtRegs) {
+    // C: __exit_to_user_mode_prepare(regs, EXIT_TO_USER_MODE_WORK_IRQ);
+    // SAFETY: Forwarded from the caller.
+    unsafe { exit_to_user_mode_prepare_irq(ins, regs) };
+    // C: rseq_irqentry_exit_to_user_mode();
+    // SAFETY: Interrupts disabled, after the work loop.
+    unsafe { shims::rseq_irqentry_exit_to_user_mode(ins) };
+
+    // C: __exit_to_user_mode_validate():
+    // C:         kmap_assert_nomap();
+    // SAFETY: Interrupts disabled.
+    unsafe { shims::kmap_assert_nomap(ins) };
+    // C:         lockdep_assert_irqs_disabled();
+    lockdep::lockdep_assert_irqs_disabled();
+    // C:         lockdep_sys_exit();
+    #[cfg(CONFIG_LOCKDEP)]
+    // SAFETY: Out-of-line, instrumentable; we are in a region (`ins`).
+    unsafe {
+        bindings::lockdep_sys_exit()
+    };
+}
+
+/// C `irqentry_exit_to_user_mode(regs)`.
+///
+/// # Safety
+///
+/// Interrupts disabled, `regs` from a user mode entry.
+#[inline(always)]
+unsafe fn irqentry_exit_to_user_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) {
+    // C: lockdep_assert_irqs_disabled();
+    lockdep::lockdep_assert_irqs_disabled();
+
+    // C: instrumentation_begin();
+    ni.instrumentation(|ins| {
+        // C: irqentry_exit_to_user_mode_prepare(regs);
+        // SAFETY: Forwarded from the caller.
+        unsafe { irqentry_exit_to_user_mode_prepare(ins, regs) };
+    });
+    // C: instrumentation_end();
+
+    // C: exit_to_user_mode();
+    // SAFETY: All work done, interrupts disabled.
+    unsafe { exit_to_user_mode(ni, ip) };
+}
+
+/// C `irqentry_exit_cond_resched()` on x86: `static_call(irqentry_exit_cond_resched)()`.
+///
+/// The trampoline `__SCT__irqentry_exit_cond_resched` is called directly. objtool
+/// (`--static-call`) turns the call into a `.static_call_sites` entry, so with
+/// `HAVE_STATIC_CALL_INLINE` the call site itself is patched (to `raw_irqentry_exit_cond_resched`
+/// or a NOP for `preempt=none|voluntary`), exactly as for C. objtool requires the key symbol
+/// `__SCK__irqentry_exit_cond_resched` in the same object; [`SCK_IRQENTRY_EXIT_COND_RESCHED`]
+/// provides that reference, like `__ADDRESSABLE(STATIC_CALL_KEY(name))` in `__static_call()`.
+///
+/// # Safety
+///
+/// Interrupts disabled, returning to a preemptible kernel context.
+#[inline(always)]
+unsafe fn irqentry_exit_cond_resched(_ins: &Instr) {
+    #[cfg(all(CONFIG_PREEMPT_DYNAMIC, CONFIG_HAVE_PREEMPT_DYNAMIC_CALL))]
+    // SAFETY: The trampoline has the signature of `raw_irqentry_exit_cond_resched()`; a static
+    // call trampoline is allowed from `noinstr` code, and we are in a region anyway.
+    unsafe {
+        bindings::__SCT__irqentry_exit_cond_resched()
+    };
+
+    #[cfg(not(CONFIG_PREEMPT_DYNAMIC))]
+    // SAFETY: Same preconditions.
+    unsafe {
+        raw_irqentry_exit_cond_resched()
+    };
+
+    #[cfg(all(CONFIG_PREEMPT_DYNAMIC, not(CONFIG_HAVE_PREEMPT_DYNAMIC_CALL)))]
+    compile_error!("RUST_GENERIC_ENTRY supports PREEMPT_DYNAMIC only with static calls (x86)");
+}
+
+/// Wrapper making a pointer to the static call key `Sync`, for the `#[used]` reference below.
+#[cfg(all(CONFIG_PREEMPT_DYNAMIC, CONFIG_HAVE_PREEMPT_DYNAMIC_CALL))]
+#[repr(transparent)]
+struct KeyRef(*const bindings::static_call_key);
+
+// SAFETY: The pointer is never dereferenced; it only exists to emit a relocation.
+#[cfg(all(CONFIG_PREEMPT_DYNAMIC, CONFIG_HAVE_PREEMPT_DYNAMIC_CALL))]
+unsafe impl Sync for KeyRef {}
+
+/// Reference to `__SCK__irqentry_exit_cond_resched` in `.discard.addressable`, the Rust spelling
+/// of `__ADDRESSABLE(__SCK__irqentry_exit_cond_resched)`. It makes the key symbol appear in this
+/// object's symbol table, which objtool's `--static-call` pass requires for every call to a
+/// `__SCT__*` trampoline. The section is discarded at link time.
+#[cfg(all(CONFIG_PREEMPT_DYNAMIC, CONFIG_HAVE_PREEMPT_DYNAMIC_CALL))]
+#[used]
+#[unsafe(link_section = ".discard.addressable")]
+#[allow(unused_unsafe)]
+// SAFETY: Only the address of the extern static is taken; it is never read.
+static SCK_IRQENTRY_EXIT_COND_RESCHED: KeyRef =
+    KeyRef(unsafe { &raw const bindings::__SCK__irqentry_exit_cond_resched });
+
+/// C `irqentry_exit_to_kernel_mode_preempt(regs, state)`.
+///
+/// # Safety
+///
+/// Interrupts disabled, CPU state allows kernel preemption.
+#[inline(always)]
+unsafe fn irqentry_exit_to_kernel_mode_preempt(ins: &Instr, regs: &PtRegs, state: IrqEntryState) {
+    // C: if (regs_irqs_disabled(regs) || state.exit_rcu)
+    // C:         return;
+    if regs.irqs_disabled() || state.exit_rcu() {
+        return;
+    }
+
+    // C: if (IS_ENABLED(CONFIG_PREEMPTION))
+    // C:         irqentry_exit_cond_resched();
+    if cfg!(CONFIG_PREEMPTION) {
+        // SAFETY: Interrupted context had interrupts enabled and RCU watching.
+        unsafe { irqentry_exit_cond_resched(ins) };
+    }
+}
+
+/// C `irqentry_hrtimer_rearm_deferred()`.
+///
+/// # Safety
+///
+/// Interrupts disabled, on an `irqentry_exit()` path that will enable interrupts.
+#[inline(always)]
+unsafe fn irqentry_hrtimer_rearm_deferred(ins: &Instr) {
+    // C: lockdep_hardirq_enter();
+    // SAFETY: Interrupts disabled; balanced below.
+    unsafe { lockdep::lockdep_hardirq_enter() };
+    // C: hrtimer_rearm_deferred();
+    #[cfg(CONFIG_HRTIMER_REARM_DEFERRED)]
+    // SAFETY: Interrupts disabled, in a region.
+    unsafe {
+        shims::hrtimer_rearm_deferred(ins)
+    };
+    #[cfg(not(CONFIG_HRTIMER_REARM_DEFERRED))]
+    let _ = ins;
+    // C: lockdep_hardirq_exit();
+    // SAFETY: Balances the enter above.
+    unsafe { lockdep::lockdep_hardirq_exit() };
+}
+
+/// C `irqentry_exit_to_kernel_mode_after_preempt(regs, state)`.
+///
+/// # Safety
+///
+/// Interrupts disabled; the caller returns directly to the interrupted context afterwards.
+#[inline(always)]
+unsafe fn irqentry_exit_to_kernel_mode_after_preempt(
+    ni: &Noinstr,
+    regs: &PtRegs,
+    state: IrqEntryState,
+    ip: usize,
+) {
+    // C: if (!regs_irqs_disabled(regs)) {
+    if !regs.irqs_disabled() {
+        // C: if (state.exit_rcu) {
+        if state.exit_rcu() {
+            // C: instrumentation_begin();
+            ni.instrumentation(|ins| {
+                // C: irqentry_hrtimer_rearm_deferred();
+                // SAFETY: Interrupts disabled, returning with interrupts enabled.
+                unsafe { irqentry_hrtimer_rearm_deferred(ins) };
+                // C: trace_hardirqs_on_prepare();
+                // SAFETY: IRET will enable interrupts.
+                unsafe { lockdep::trace_hardirqs_on_prepare(ins) };
+                // C: lockdep_hardirqs_on_prepare();
+                // SAFETY: As above.
+                unsafe { lockdep::lockdep_hardirqs_on_prepare(ins) };
+            });
+            // C: instrumentation_end();
+            // C: ct_irq_exit();
+            // SAFETY: Balances `ct_irq_enter()` of `irqentry_enter()` (`exit_rcu` set).
+            unsafe { ct::ct_irq_exit() };
+            // C: lockdep_hardirqs_on(CALLER_ADDR0);
+            // SAFETY: `lockdep_hardirqs_on_prepare()` ran above.
+            unsafe { lockdep::lockdep_hardirqs_on(ip) };
+            // C: return;
+            return;
+        }
+
+        // C: instrumentation_begin();
+        ni.instrumentation(|ins| {
+            // C: irqentry_hrtimer_rearm_deferred();
+            // SAFETY: Interrupts disabled, returning with interrupts enabled.
+            unsafe { irqentry_hrtimer_rearm_deferred(ins) };
+            // C: trace_hardirqs_on();   (covers both tracing and lockdep)
+            // SAFETY: IRET will enable interrupts.
+            unsafe { lockdep::trace_hardirqs_on(ins) };
+        });
+        // C: instrumentation_end();
+    } else {
+        // C: if (state.exit_rcu)
+        // C:         ct_irq_exit();
+        if state.exit_rcu() {
+            // SAFETY: Balances `ct_irq_enter()` of `irqentry_enter()`.
+            unsafe { ct::ct_irq_exit() };
+        }
+    }
+}
+
+/// C `irqentry_exit_to_kernel_mode(regs, state)`.
+///
+/// # Safety
+///
+/// Interrupts disabled, `regs`/`state` from the matching `irqentry_enter()`.
+#[inline(always)]
+unsafe fn irqentry_exit_to_kernel_mode(
+    ni: &Noinstr,
+    regs: &PtRegs,
+    state: IrqEntryState,
+    ip: usize,
+) {
+    // C: lockdep_assert_irqs_disabled();
+    lockdep::lockdep_assert_irqs_disabled();
+
+    // C: instrumentation_begin();
+    ni.instrumentation(|ins| {
+        // C: irqentry_exit_to_kernel_mode_preempt(regs, state);
+        // SAFETY: Forwarded from the caller.
+        unsafe { irqentry_exit_to_kernel_mode_preempt(ins, regs, state) };
+    });
+    // C: instrumentation_end();
+
+    // C: irqentry_exit_to_kernel_mode_after_preempt(regs, state);
+    // SAFETY: Forwarded from the caller.
+    unsafe { irqentry_exit_to_kernel_mode_after_preempt(ni, regs, state, ip) };
+}
+
+// -------------------------------------------------------------------------------------------
+// exit_to_user_mode_loop()
+// -------------------------------------------------------------------------------------------
+
+/// C `rseq_grant_slice_extension(ti_work, TIF_SLICE_EXT_DENY)`: constant `false` without
+/// `CONFIG_RSEQ_SLICE_EXTENSION`.
+///
+/// # Safety
+///
+/// Interrupts enabled, in the exit loop.
+#[inline(always)]
+unsafe fn rseq_grant_slice_extension(_ins: &Instr, _ti_work: usize) -> bool {
+    #[cfg(CONFIG_RSEQ_SLICE_EXTENSION)]
+    {
+        // SAFETY: Forwarded from the caller.
+        unsafe { shims::rseq_grant_slice_extension(_ins, _ti_work, TIF_SLICE_EXT_DENY) }
+    }
+    #[cfg(not(CONFIG_RSEQ_SLICE_EXTENSION))]
+    {
+        false
+    }
+}
+
+/// C `__exit_to_user_mode_loop(regs, ti_work)` (`common.c`, `static __always_inline`).
+///
+/// # Safety
+///
+/// Interrupts disabled on entry (and on return), returning to user mode.
+#[inline(always)]
+unsafe fn __exit_to_user_mode_loop(ins: &Instr, regs: &PtRegs, mut ti_work: usize) -> usize {
+    // C: while (ti_work & EXIT_TO_USER_MODE_WORK_LOOP) {
+    while ti_work & EXIT_TO_USER_MODE_WORK_LOOP != 0 {
+        // C: local_irq_enable();
+        // SAFETY: Interrupts are disabled here and the work below needs them enabled.
+        unsafe { shims::local_irq_enable(ins) };
+
+        // C: if (ti_work & (_TIF_NEED_RESCHED | _TIF_NEED_RESCHED_LAZY)) {
+        // C:         if (!rseq_grant_slice_extension(ti_work, TIF_SLICE_EXT_DENY))
+        // C:                 schedule();
+        // C: }
+        if ti_work & (TIF_NEED_RESCHED | TIF_NEED_RESCHED_LAZY) != 0 {
+            // SAFETY: Interrupts enabled, preemptible task context.
+            if !unsafe { rseq_grant_slice_extension(ins, ti_work) } {
+                // SAFETY: Preemptible task context with interrupts enabled.
+                unsafe { bindings::schedule() };
+            }
+        }
+
+        // C: if (ti_work & _TIF_UPROBE)
+        // C:         uprobe_notify_resume(regs);
+        #[cfg(CONFIG_UPROBES)]
+        if ti_work & TIF_UPROBE != 0 {
+            // SAFETY: Task context, interrupts enabled, `regs` are the user regs.
+            unsafe { bindings::uprobe_notify_resume(regs.as_raw()) };
+        }
+
+        // C: if (ti_work & _TIF_PATCH_PENDING)
+        // C:         klp_update_patch_state(current);
+        #[cfg(CONFIG_LIVEPATCH)]
+        if ti_work & TIF_PATCH_PENDING != 0 {
+            // SAFETY: `current()` is valid; task context.
+            unsafe { bindings::klp_update_patch_state(percpu::current()) };
+        }
+
+        // C: if (ti_work & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL)) {
+        // C:         futex_fixup_robust_unlock(regs);
+        // C:         arch_do_signal_or_restart(regs);
+        // C: }
+        if ti_work & (TIF_SIGPENDING | TIF_NOTIFY_SIGNAL) != 0 {
+            // SAFETY: Task context, interrupts enabled, before signal delivery.
+            unsafe { shims::futex_fixup_robust_unlock(ins, regs) };
+            // SAFETY: Task context, interrupts enabled, `regs` are the user regs.
+            unsafe { bindings::arch_do_signal_or_restart(regs.as_raw()) };
+        }
+
+        // C: if (ti_work & _TIF_NOTIFY_RESUME)
+        // C:         resume_user_mode_work(regs);
+        if ti_work & TIF_NOTIFY_RESUME != 0 {
+            // SAFETY: Task context, interrupts enabled.
+            unsafe { shims::resume_user_mode_work(ins, regs) };
+        }
+
+        // C: arch_exit_to_user_mode_work(regs, ti_work);
+        // SAFETY: Task context, interrupts enabled.
+        unsafe { shims::arch_exit_to_user_mode_work(ins, regs, ti_work) };
+
+        // C: local_irq_disable();
+        // SAFETY: Re-disable interrupts before re-reading the work flags.
+        unsafe { shims::local_irq_disable(ins) };
+
+        // C: tick_nohz_user_enter_prepare();
+        // SAFETY: Interrupts disabled.
+        unsafe { shims::tick_nohz_user_enter_prepare(ins) };
+
+        // C: ti_work = read_thread_flags();
+        ti_work = percpu::read_thread_flags();
+    }
+
+    // C: return ti_work;
+    ti_work
+}
+
+/// C `exit_to_user_mode_loop(regs, ti_work)`.
+///
+/// # Safety
+///
+/// Interrupts disabled, returning to user mode.
+#[inline(always)]
+unsafe fn exit_to_user_mode_loop_inner(ins: &Instr, regs: &PtRegs, mut ti_work: usize) -> usize {
+    // C: for (;;) {
+    loop {
+        // C: ti_work = __exit_to_user_mode_loop(regs, ti_work);
+        // SAFETY: Forwarded from the caller.
+        ti_work = unsafe { __exit_to_user_mode_loop(ins, regs, ti_work) };
+
+        // C: if (likely(!rseq_exit_to_user_mode_restart(regs, ti_work)))
+        // C:         return ti_work;
+        // SAFETY: Interrupts disabled, after the work loop.
+        if !unsafe { shims::rseq_exit_to_user_mode_restart(ins, regs, ti_work) } {
+            return ti_work;
+        }
+        // C: ti_work = read_thread_flags();
+        ti_work = percpu::read_thread_flags();
+    }
+}
+
+/// Handles pending work before returning to user space (C `exit_to_user_mode_loop()`).
+///
+/// Called with interrupts disabled by `__exit_to_user_mode_prepare()` in arch code; returns with
+/// interrupts disabled and the final thread flags. Ordinary `.text` (not `noinstr`), like the C
+/// version, which is only `notrace` (Rust code is never ftrace-instrumented).
+///
+/// # Safety
+///
+/// `regs` must be the current task's user `pt_regs`; interrupts must be disabled.
+#[export]
+pub unsafe extern "C" fn exit_to_user_mode_loop(
+    regs: *mut bindings::pt_regs,
+    ti_work: usize,
+) -> usize {
+    // SAFETY: This function is ordinary instrumentable `.text`.
+    let ins = unsafe { Instr::assume_instrumentable() };
+    // SAFETY: The caller passes valid `pt_regs`.
+    let regs = unsafe { PtRegs::from_raw(regs) };
+    // SAFETY: Forwarded from the caller.
+    unsafe { exit_to_user_mode_loop_inner(&ins, regs, ti_work) }
+}
+
+// -------------------------------------------------------------------------------------------
+// raw_irqentry_exit_cond_resched()
+// -------------------------------------------------------------------------------------------
+
+/// Preempts the interrupted kernel context if needed (C `raw_irqentry_exit_cond_resched()`).
+///
+/// Target of the `irqentry_exit_cond_resched` static call (defined in `common.c`). Called with
+/// interrupts disabled from `irqentry_exit()` and `xen_pv_evtchn_do_upcall()`.
+///
+/// # Safety
+///
+/// Interrupts disabled, on return from an interrupt to a kernel context that had interrupts
+/// enabled and RCU watching.
+#[export]
+pub unsafe extern "C" fn raw_irqentry_exit_cond_resched() {
+    // SAFETY: This function is ordinary instrumentable `.text`.
+    let _ins = unsafe { Instr::assume_instrumentable() };
+
+    // C: if (!preempt_count()) {
+    if percpu::preempt_count() == 0 {
+        // C: rcu_irq_exit_check_preempt();
+        #[cfg(CONFIG_PROVE_RCU)]
+        // SAFETY: Instrumentable context, interrupts disabled.
+        unsafe {
+            bindings::rcu_irq_exit_check_preempt()
+        };
+        // C: if (IS_ENABLED(CONFIG_DEBUG_ENTRY))
+        // C:         WARN_ON_ONCE(!on_thread_stack());
+        #[cfg(CONFIG_DEBUG_ENTRY)]
+        // SAFETY: Instrumentable context.
+        kernel::entry_warn_on_once!(!unsafe { shims::on_thread_stack(&_ins) });
+        // C: if (need_resched() && arch_irqentry_exit_need_resched())
+        // C:         preempt_schedule_irq();
+        // (x86 does not override arch_irqentry_exit_need_resched(), which returns true.)
+        if percpu::need_resched() {
+            // SAFETY: preempt_count() is 0, interrupts disabled, as `preempt_schedule_irq()`
+            // requires.
+            unsafe { bindings::preempt_schedule_irq() };
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// The four noinstr entry points.
+// -------------------------------------------------------------------------------------------
+
+/// Establishes state on an ordinary interrupt or exception entry (C `irqentry_enter()`).
+///
+/// Order on entry from user mode: `lockdep_hardirqs_off()` → `__ct_user_exit()` (RCU watches)
+/// → [region: `trace_hardirqs_off_finish()`] → rseq note. From kernel mode (idle task):
+/// `lockdep_hardirqs_off()` → `ct_irq_enter()` → [region: tracing], `exit_rcu = true`. From
+/// kernel mode (RCU watching): `lockdep_hardirqs_off()` → [region: `rcu_irq_enter_check_tick()`,
+/// tracing], `exit_rcu = false`.
+///
+/// # Safety
+///
+/// Called from the low-level entry code with interrupts disabled and a valid `regs`.
+#[noinstr]
+#[export]
+pub unsafe extern "C" fn irqentry_enter(
+    regs: *mut bindings::pt_regs,
+) -> bindings::irqentry_state_t {
+    // SAFETY: This function is `#[noinstr]` and not inside a region.
+    let ni = unsafe { Noinstr::assume() };
+    // SAFETY: The entry code passes the valid `pt_regs` of this entry.
+    let regs = unsafe { PtRegs::from_raw(regs) };
+    let ip = this_ip();
+
+    // C: if (user_mode(regs)) {
+    if regs.user_mode() {
+        // C: irqentry_enter_from_user_mode(regs);
+        // SAFETY: Interrupts disabled, entry from user mode.
+        unsafe { irqentry_enter_from_user_mode(&ni, regs, ip) };
+        // C: return ret;   (.exit_rcu = false)
+        return IrqEntryState::with_exit_rcu(false).into_raw();
+    }
+
+    // C: return irqentry_enter_from_kernel_mode(regs);
+    // SAFETY: Interrupts disabled, entry from kernel mode.
+    unsafe { irqentry_enter_from_kernel_mode(&ni, regs, ip) }.into_raw()
+}
+
+/// Handles the return from an exception that used `irqentry_enter()` (C `irqentry_exit()`).
+///
+/// To user mode: exit work (loop) in a region, then `user_enter_irqoff()`,
+/// `arch_exit_to_user_mode()`, `lockdep_hardirqs_on()`. To kernel mode: optional preemption
+/// through the static call, then the RCU/lockdep/tracing state of the interrupted context.
+///
+/// # Safety
+///
+/// Interrupts disabled; `regs` and `state` from the matching `irqentry_enter()`.
+#[noinstr]
+#[export]
+pub unsafe extern "C" fn irqentry_exit(
+    regs: *mut bindings::pt_regs,
+    state: bindings::irqentry_state_t,
+) {
+    // SAFETY: This function is `#[noinstr]` and not inside a region.
+    let ni = unsafe { Noinstr::assume() };
+    // SAFETY: The entry code passes the valid `pt_regs` of this entry.
+    let regs = unsafe { PtRegs::from_raw(regs) };
+    let state = IrqEntryState::from_raw(state);
+    let ip = this_ip();
+
+    // C: if (user_mode(regs))
+    if regs.user_mode() {
+        // C: irqentry_exit_to_user_mode(regs);
+        // SAFETY: Interrupts disabled, returning to user mode.
+        unsafe { irqentry_exit_to_user_mode(&ni, regs, ip) };
+    } else {
+        // C: irqentry_exit_to_kernel_mode(regs, state);
+        // SAFETY: Interrupts disabled, returning to kernel mode.
+        unsafe { irqentry_exit_to_kernel_mode(&ni, regs, state, ip) };
+    }
+}
+
+/// Handles NMI entry (C `irqentry_nmi_enter()`).
+///
+/// Order: sample lockdep's irq state → `lockdep_off()` → `preempt_count +=
+/// NMI_OFFSET + HARDIRQ_OFFSET` (`in_nmi()` true from here) → `lockdep_hardirqs_off()` →
+/// `lockdep_hardirq_enter()` → `ct_nmi_enter()` (RCU watches) → [region: kmsan, tracing,
+/// `ftrace_nmi_enter()`].
+///
+/// # Safety
+///
+/// Called from NMI-like entry code (NMI, #DB/#BP/#MC/#VC from kernel, #DF) with a valid `regs`.
+#[noinstr]
+#[export]
+pub unsafe extern "C" fn irqentry_nmi_enter(
+    regs: *mut bindings::pt_regs,
+) -> bindings::irqentry_state_t {
+    // SAFETY: This function is `#[noinstr]` and not inside a region.
+    let ni = unsafe { Noinstr::assume() };
+    // SAFETY: The entry code passes the valid `pt_regs` of this entry.
+    let regs = unsafe { PtRegs::from_raw(regs) };
+    let ip = this_ip();
+
+    // C: irq_state.lockdep = lockdep_hardirqs_enabled();
+    let irq_state = IrqEntryState::with_lockdep(lockdep::lockdep_hardirqs_enabled());
+
+    // C: __nmi_enter():
+    // C:         lockdep_off();
+    // SAFETY: Balanced by `lockdep_on()` in `irqentry_nmi_exit()`.
+    unsafe { lockdep::lockdep_off() };
+    // C:         arch_nmi_enter();   (empty on x86)
+    // C:         __preempt_count_nmi_enter();
+    // SAFETY: Balanced by `preempt_count_nmi_exit()` in `irqentry_nmi_exit()`.
+    unsafe { percpu::preempt_count_nmi_enter() };
+
+    // C: lockdep_hardirqs_off(CALLER_ADDR0);
+    // SAFETY: NMIs run with interrupts disabled.
+    unsafe { lockdep::lockdep_hardirqs_off(ip) };
+    // C: lockdep_hardirq_enter();
+    // SAFETY: Balanced by `lockdep_hardirq_exit()` in `irqentry_nmi_exit()`.
+    unsafe { lockdep::lockdep_hardirq_enter() };
+    // C: ct_nmi_enter();
+    // SAFETY: In NMI context now; balanced by `ct_nmi_exit()`.
+    unsafe { ct::ct_nmi_enter() };
+
+    // C: instrumentation_begin();
+    ni.instrumentation(|ins| {
+        // C: kmsan_unpoison_entry_regs(regs);
+        kmsan_unpoison_entry_regs(ins, regs);
+        // C: trace_hardirqs_off_finish();
+        // SAFETY: Interrupts disabled, lockdep knows, RCU watches.
+        unsafe { lockdep::trace_hardirqs_off_finish(ins) };
+        // C: ftrace_nmi_enter();
+        // SAFETY: In NMI context with RCU watching.
+        unsafe { shims::ftrace_nmi_enter(ins) };
+    });
+    // C: instrumentation_end();
+
+    // C: return irq_state;
+    irq_state.into_raw()
+}
+
+/// Handles the return from an NMI (C `irqentry_nmi_exit()`), the exact reverse of
+/// [`irqentry_nmi_enter`].
+///
+/// # Safety
+///
+/// `regs` and `irq_state` from the matching `irqentry_nmi_enter()` on this CPU.
+#[noinstr]
+#[export]
+pub unsafe extern "C" fn irqentry_nmi_exit(
+    regs: *mut bindings::pt_regs,
+    irq_state: bindings::irqentry_state_t,
+) {
+    // SAFETY: This function is `#[noinstr]` and not inside a region.
+    let ni = unsafe { Noinstr::assume() };
+    let _ = regs;
+    let irq_state = IrqEntryState::from_raw(irq_state);
+    let ip = this_ip();
+
+    // C: instrumentation_begin();
+    ni.instrumentation(|ins| {
+        // C: ftrace_nmi_exit();
+        // SAFETY: Still in NMI context with RCU watching.
+        unsafe { shims::ftrace_nmi_exit(ins) };
+        // C: if (irq_state.lockdep) {
+        // C:         trace_hardirqs_on_prepare();
+        // C:         lockdep_hardirqs_on_prepare();
+        // C: }
+        if irq_state.lockdep() {
+            // SAFETY: The interrupted context had interrupts enabled (per lockdep).
+            unsafe { lockdep::trace_hardirqs_on_prepare(ins) };
+            // SAFETY: As above.
+            unsafe { lockdep::lockdep_hardirqs_on_prepare(ins) };
+        }
+    });
+    // C: instrumentation_end();
+
+    // C: ct_nmi_exit();
+    // SAFETY: Balances `ct_nmi_enter()`.
+    unsafe { ct::ct_nmi_exit() };
+    // C: lockdep_hardirq_exit();
+    // SAFETY: Balances `lockdep_hardirq_enter()`.
+    unsafe { lockdep::lockdep_hardirq_exit() };
+    // C: if (irq_state.lockdep)
+    // C:         lockdep_hardirqs_on(CALLER_ADDR0);
+    if irq_state.lockdep() {
+        // SAFETY: `lockdep_hardirqs_on_prepare()` ran above.
+        unsafe { lockdep::lockdep_hardirqs_on(ip) };
+    }
+
+    // C: __nmi_exit():
+    // C:         BUG_ON(!in_nmi());
+    if !percpu::in_nmi() {
+        kernel::entry::shims::nmi_exit_bug();
+    }
+    // C:         __preempt_count_nmi_exit();
+    // SAFETY: Balances `preempt_count_nmi_enter()`.
+    unsafe { percpu::preempt_count_nmi_exit() };
+    // C:         arch_nmi_exit();   (empty on x86)
+    // C:         lockdep_on();
+    // SAFETY: Balances `lockdep_off()`.
+    unsafe { lockdep::lockdep_on() };
+}

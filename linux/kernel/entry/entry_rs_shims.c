@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C shims for the Rust generic entry code. See entry_rs_shims.h.
+ *
+ * Every function here is a one-line wrapper of a static inline from the
+ * entry headers, so that its semantics (including every config dependency)
+ * stay defined in one place: the header. Nothing here may contain logic of
+ * its own.
+ */
+
+#include <linux/futex.h>
+#include <linux/highmem.h>
+#include <linux/irq-entry-common.h>
+#include <linux/resume_user_mode.h>
+#include <linux/tick.h>
+
+#include "entry_rs_shims.h"
+
+#ifdef CONFIG_RSEQ
+/*
+ * Rust stores to current->rseq.event.user_irq (rseq_note_user_irq_entry())
+ * through the byte offset RUST_CONST_HELPER_ENTRY_RSEQ_USER_IRQ_OFFSET in
+ * rust/bindings/bindings_helper.h. Keep that a one-byte member.
+ */
+static_assert(sizeof(((struct task_struct *)0)->rseq.event.user_irq) == 1);
+#endif
+
+/* ---------------------------------------------------------------------------
+ * noinstr tier: called outside instrumentation regions.
+ * ------------------------------------------------------------------------- */
+
+/*
+ * arch_enter_from_user_mode(): under CONFIG_DEBUG_ENTRY, x86 checks EFLAGS via
+ * native_save_fl(), uses cpu_feature_enabled() (an ALTERNATIVE asm goto with
+ * .altinstructions records) and on_thread_stack()/task_pt_regs(). Rust has no
+ * alternatives machinery, so this stays in C. The Rust caller only calls it
+ * with CONFIG_DEBUG_ENTRY=y, where it is not empty.
+ */
+noinstr void entry_rs_arch_enter_from_user_mode(struct pt_regs *regs)
+{
+	arch_enter_from_user_mode(regs);
+}
+
+/*
+ * arch_exit_to_user_mode(): x86 amd_clear_divider(), an
+ * ALTERNATIVE("", "div %2", X86_BUG_DIV0). Runs after user_enter_irqoff(), so
+ * it must be noinstr.
+ */
+noinstr void entry_rs_arch_exit_to_user_mode(void)
+{
+	arch_exit_to_user_mode();
+}
+
+/*
+ * The BUG() of __nmi_exit()'s BUG_ON(!in_nmi()). Rust's kernel::bug only has
+ * WARN (BUGFLAG_WARNING is forced into the bug table entry), so the fatal
+ * variant is emitted here. Only reached on a broken NMI nesting.
+ */
+noinstr void __noreturn entry_rs_nmi_exit_bug(void)
+{
+	BUG();
+}
+
+/* ---------------------------------------------------------------------------
+ * Instrumentable tier: called only inside instrumentation regions or from
+ * exit_to_user_mode_loop(). notrace because in C these bodies are inlined into
+ * notrace (noinstr or inline) code; tracing them would add ftrace callbacks in
+ * NMI context (ftrace_nmi_*) or with inconsistent irq state.
+ * ------------------------------------------------------------------------- */
+
+/* ftrace_nmi_enter()/exit(): static inlines testing hwlat/osnoise globals. */
+notrace void entry_rs_ftrace_nmi_enter(void)
+{
+	ftrace_nmi_enter();
+}
+
+notrace void entry_rs_ftrace_nmi_exit(void)
+{
+	ftrace_nmi_exit();
+}
+
+/*
+ * hrtimer_rearm_deferred(): read_thread_flags(), lockdep assert,
+ * clear_thread_flag() (instrumented atomic bitop) and __hrtimer_rearm_deferred().
+ * Empty without CONFIG_HRTIMER_REARM_DEFERRED.
+ */
+notrace void entry_rs_hrtimer_rearm_deferred(void)
+{
+	hrtimer_rearm_deferred();
+}
+
+/*
+ * hrtimer_rearm_deferred_user_irq() with the irqentry mask, as used by
+ * __exit_to_user_mode_prepare(regs, EXIT_TO_USER_MODE_WORK_IRQ). Returns true if
+ * the rearm was the only work, i.e. the loop must be skipped.
+ */
+notrace bool entry_rs_hrtimer_rearm_deferred_user_irq(unsigned long *ti_work)
+{
+	return hrtimer_rearm_deferred_user_irq(ti_work, EXIT_TO_USER_MODE_WORK_IRQ);
+}
+
+/* tick_nohz_user_enter_prepare(): tick_nohz_full_cpu() + rcu_nocb_flush_deferred_wakeup(). */
+notrace void entry_rs_tick_nohz_user_enter_prepare(void)
+{
+	tick_nohz_user_enter_prepare();
+}
+
+/*
+ * x86 arch_exit_to_user_mode_prepare(): FPU state assert, arch_exit_work()
+ * (user return notifiers, IO bitmap, switch_fpu_return()), fred_update_rsp0()
+ * (cpu_feature_enabled() + wrmsrns), TS_COMPAT clearing, IBPB on exit.
+ */
+notrace void entry_rs_arch_exit_to_user_mode_prepare(struct pt_regs *regs, unsigned long ti_work)
+{
+	arch_exit_to_user_mode_prepare(regs, ti_work);
+}
+
+/* arch_exit_to_user_mode_work(): empty on x86; kept so the loop mirrors C. */
+notrace void entry_rs_arch_exit_to_user_mode_work(struct pt_regs *regs, unsigned long ti_work)
+{
+	arch_exit_to_user_mode_work(regs, ti_work);
+}
+
+/* rseq_irqentry_exit_to_user_mode(): rseq stats, lockdep_assert_once(), events = 0. */
+notrace void entry_rs_rseq_irqentry_exit_to_user_mode(void)
+{
+	rseq_irqentry_exit_to_user_mode();
+}
+
+/* kmap_assert_nomap(): DEBUG_KMAP_LOCAL check of current->kmap_ctrl. */
+notrace void entry_rs_kmap_assert_nomap(void)
+{
+	kmap_assert_nomap();
+}
+
+/* unwind_reset_info(): UNWIND_USER, atomics on current->unwind_info. */
+notrace void entry_rs_unwind_reset_info(void)
+{
+	unwind_reset_info();
+}
+
+/*
+ * local_irq_enable()/local_irq_disable(): trace_hardirqs_on()/off() plus
+ * raw_local_irq_*(), which is sti/cli or, with PARAVIRT_XXL, a pv_ops call.
+ */
+notrace void entry_rs_local_irq_enable(void)
+{
+	local_irq_enable();
+}
+
+notrace void entry_rs_local_irq_disable(void)
+{
+	local_irq_disable();
+}
+
+/*
+ * rseq_grant_slice_extension(): user access to rseq->slice_ctrl (uaccess
+ * region, exception table), static keys, scoped irq guards,
+ * hrtimer_rearm_deferred_tif(). @mask is TIF_SLICE_EXT_DENY, computed in Rust
+ * from the same constants as the local macro in common.c.
+ */
+notrace bool entry_rs_rseq_grant_slice_extension(unsigned long ti_work, unsigned long mask)
+{
+	return rseq_grant_slice_extension(ti_work, mask);
+}
+
+/* futex_fixup_robust_unlock(): FUTEX_ROBUST_UNLOCK vDSO critical section fixup. */
+notrace void entry_rs_futex_fixup_robust_unlock(struct pt_regs *regs)
+{
+	futex_fixup_robust_unlock(regs);
+}
+
+/*
+ * resume_user_mode_work(): clear TIF_NOTIFY_RESUME, task_work_run(), key
+ * cache, memcg over-high, blkcg throttle, rseq slow path.
+ */
+notrace void entry_rs_resume_user_mode_work(struct pt_regs *regs)
+{
+	resume_user_mode_work(regs);
+}
+
+/*
+ * rseq_exit_to_user_mode_restart(): rseq fast path with user access
+ * (pagefault guard, masked user pointers, exception table), abort IP fixup,
+ * TIF_RSEQ clearing and slice extension timer arming.
+ */
+notrace bool entry_rs_rseq_exit_to_user_mode_restart(struct pt_regs *regs, unsigned long ti_work)
+{
+	return rseq_exit_to_user_mode_restart(regs, ti_work);
+}
+
+/* on_thread_stack(): x86 cpu_current_top_of_stack vs. current_stack_pointer. */
+notrace bool entry_rs_on_thread_stack(void)
+{
+	return on_thread_stack();
+}

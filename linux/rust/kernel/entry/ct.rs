@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Context tracking and RCU hooks for entry code.
+//!
+//! C headers: [`include/linux/context_tracking.h`](srctree/include/linux/context_tracking.h),
+//! [`include/linux/context_tracking_state.h`](srctree/include/linux/context_tracking_state.h),
+//! [`include/linux/context_tracking_irq.h`](srctree/include/linux/context_tracking_irq.h),
+//! [`include/linux/hardirq.h`](srctree/include/linux/hardirq.h).
+//!
+//! | C | kind in 7.3 | here |
+//! |---|---|---|
+//! | `ct_irq_enter()`, `ct_irq_exit()`, `ct_nmi_enter()`, `ct_nmi_exit()` | out-of-line `noinstr` (`CONTEXT_TRACKING_IDLE`) | direct call |
+//! | `__ct_user_enter()`, `__ct_user_exit()` | out-of-line `noinstr` (`CONTEXT_TRACKING_USER`) | direct call |
+//! | `context_tracking_enabled()` | `static_branch_unlikely(&context_tracking_key)` | [`static_branch_unlikely!`] (asm goto + `__jump_table`) |
+//! | `user_enter_irqoff()`, `user_exit_irqoff()` | `__always_inline` | re-expressed: static branch + call |
+//! | `__ct_state()`, `CT_WARN_ON()` | `__always_inline` / macro | `%gs` asm + `ud2` WARN |
+//! | `rcu_is_watching_curr_cpu()` | `__always_inline` | `%gs` asm |
+//! | `rcu_irq_enter_check_tick()` | `__always_inline` → `__rcu_irq_enter_check_tick()` (`NO_HZ_FULL`, instrumentable) | static branch + call, needs [`Instr`] |
+//!
+//! [`static_branch_unlikely!`]: crate::static_branch_unlikely
+
+#![allow(unused_imports)]
+
+use super::Instr;
+use crate::bindings;
+
+/// C `context_tracking_enabled()`.
+///
+/// A patched jump: `false` until context tracking is switched on (`nohz_full=` or
+/// `CONTEXT_TRACKING_USER_FORCE`). Requires `CONFIG_JUMP_LABEL`; without it the kernel macro
+/// would call a `rust_helper_*`, which is not allowed in `noinstr` code, so
+/// `RUST_GENERIC_ENTRY` depends on `JUMP_LABEL`.
+#[inline(always)]
+pub fn context_tracking_enabled() -> bool {
+    #[cfg(CONFIG_CONTEXT_TRACKING_USER)]
+    {
+        #[cfg(all(CONFIG_RUST_GENERIC_ENTRY, not(CONFIG_JUMP_LABEL)))]
+        compile_error!("kernel::entry requires CONFIG_JUMP_LABEL");
+
+        // SAFETY: `context_tracking_key` is a `struct static_key_false` defined in
+        // `kernel/context_tracking.c`; the macro emits a `__jump_table` entry for it.
+        unsafe {
+            crate::static_branch_unlikely!(
+                bindings::context_tracking_key,
+                bindings::static_key_false,
+                key
+            )
+        }
+    }
+    #[cfg(not(CONFIG_CONTEXT_TRACKING_USER))]
+    {
+        false
+    }
+}
+
+/// `CT_STATE_USER`.
+pub const CT_STATE_USER: u32 = bindings::ctx_state_CT_STATE_USER as u32;
+
+/// C `__ct_state()`: this CPU's context tracking state (`CT_STATE_*`).
+///
+/// `raw_atomic_read(this_cpu_ptr(&context_tracking.state)) & CT_STATE_MASK`.
+#[cfg(CONFIG_CONTEXT_TRACKING_USER)]
+#[inline(always)]
+pub fn ct_state_raw() -> u32 {
+    super::percpu::this_cpu_read_u32!(
+        bindings::context_tracking,
+        core::mem::offset_of!(bindings::context_tracking, state)
+    ) & bindings::ENTRY_CT_STATE_MASK
+}
+
+/// C `CT_WARN_ON(__ct_state() != CT_STATE_USER)`, as used by `enter_from_user_mode()`.
+#[inline(always)]
+pub fn ct_warn_on_not_user() {
+    #[cfg(CONFIG_CONTEXT_TRACKING_USER)]
+    {
+        // C: `WARN_ON(context_tracking_enabled() && (cond))`. Note: `WARN_ON`, not `_ONCE`.
+        crate::warn_on!(context_tracking_enabled() && ct_state_raw() != CT_STATE_USER);
+    }
+}
+
+/// C `user_exit_irqoff()`: `if (context_tracking_enabled()) __ct_user_exit(CT_STATE_USER)`.
+///
+/// After this, RCU watches this CPU again if it came from a nohz_full user EQS.
+///
+/// # Safety
+///
+/// Interrupts must be disabled and the CPU must have come from user mode.
+#[inline(always)]
+pub unsafe fn user_exit_irqoff() {
+    #[cfg(CONFIG_CONTEXT_TRACKING_USER)]
+    if context_tracking_enabled() {
+        // SAFETY: `__ct_user_exit()` is `noinstr`; precondition from the caller.
+        unsafe { bindings::__ct_user_exit(bindings::ctx_state_CT_STATE_USER) };
+    }
+}
+
+/// C `user_enter_irqoff()`: `if (context_tracking_enabled()) __ct_user_enter(CT_STATE_USER)`.
+///
+/// After this, RCU may stop watching this CPU.
+///
+/// # Safety
+///
+/// Interrupts must be disabled and the CPU must be about to return to user mode; no
+/// instrumentable code may run afterwards.
+#[inline(always)]
+pub unsafe fn user_enter_irqoff() {
+    #[cfg(CONFIG_CONTEXT_TRACKING_USER)]
+    if context_tracking_enabled() {
+        // SAFETY: `__ct_user_enter()` is `noinstr`; precondition from the caller.
+        unsafe { bindings::__ct_user_enter(bindings::ctx_state_CT_STATE_USER) };
+    }
+}
+
+/// C `ct_irq_enter()` (`noinstr`). RCU watches afterwards.
+///
+/// # Safety
+///
+/// Interrupts disabled; balanced by [`ct_irq_exit`].
+#[inline(always)]
+pub unsafe fn ct_irq_enter() {
+    #[cfg(CONFIG_CONTEXT_TRACKING_IDLE)]
+    // SAFETY: `ct_irq_enter()` is `noinstr`; precondition from the caller.
+    unsafe {
+        bindings::ct_irq_enter()
+    };
+}
+
+/// C `ct_irq_exit()` (`noinstr`). RCU may stop watching afterwards.
+///
+/// # Safety
+///
+/// Balances a previous [`ct_irq_enter`]; no instrumentable code may run afterwards.
+#[inline(always)]
+pub unsafe fn ct_irq_exit() {
+    #[cfg(CONFIG_CONTEXT_TRACKING_IDLE)]
+    // SAFETY: `ct_irq_exit()` is `noinstr`; precondition from the caller.
+    unsafe {
+        bindings::ct_irq_exit()
+    };
+}
+
+/// C `ct_nmi_enter()` (`noinstr`). RCU watches afterwards.
+///
+/// # Safety
+///
+/// In NMI context (after [`super::percpu::preempt_count_nmi_enter`]); balanced by
+/// [`ct_nmi_exit`].
+#[inline(always)]
+pub unsafe fn ct_nmi_enter() {
+    #[cfg(CONFIG_CONTEXT_TRACKING_IDLE)]
+    // SAFETY: `ct_nmi_enter()` is `noinstr`; precondition from the caller.
+    unsafe {
+        bindings::ct_nmi_enter()
+    };
+}
+
+/// C `ct_nmi_exit()` (`noinstr`).
+///
+/// # Safety
+///
+/// Balances a previous [`ct_nmi_enter`]; no instrumentable code may run afterwards.
+#[inline(always)]
+pub unsafe fn ct_nmi_exit() {
+    #[cfg(CONFIG_CONTEXT_TRACKING_IDLE)]
+    // SAFETY: `ct_nmi_exit()` is `noinstr`; precondition from the caller.
+    unsafe {
+        bindings::ct_nmi_exit()
+    };
+}
+
+/// C `rcu_is_watching_curr_cpu()`: is RCU watching this CPU? Safe in `noinstr` code.
+///
+/// Only meaningful with preemption or interrupts disabled. Without `CONTEXT_TRACKING_IDLE`
+/// (Tiny RCU), RCU is always watching.
+#[inline(always)]
+pub fn rcu_is_watching_curr_cpu() -> bool {
+    #[cfg(CONFIG_CONTEXT_TRACKING_IDLE)]
+    {
+        super::percpu::this_cpu_read_u32!(
+            bindings::context_tracking,
+            core::mem::offset_of!(bindings::context_tracking, state)
+        ) & bindings::ENTRY_CT_RCU_WATCHING
+            != 0
+    }
+    #[cfg(not(CONFIG_CONTEXT_TRACKING_IDLE))]
+    {
+        true
+    }
+}
+
+/// C `rcu_irq_enter_check_tick()`: `if (context_tracking_enabled()) __rcu_irq_enter_check_tick()`.
+///
+/// `__rcu_irq_enter_check_tick()` is instrumentable (and holds the "Illegal ... from EQS" lockdep
+/// warning), so this needs an [`Instr`] token.
+///
+/// # Safety
+///
+/// Interrupts disabled, RCU watching, called on interrupt entry from kernel mode.
+#[inline(always)]
+pub unsafe fn rcu_irq_enter_check_tick(_ins: &Instr) {
+    #[cfg(CONFIG_NO_HZ_FULL)]
+    if context_tracking_enabled() {
+        // SAFETY: Inside an instrumentation region; precondition from the caller.
+        unsafe { bindings::__rcu_irq_enter_check_tick() };
+    }
+}

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! noinstr-safe per-CPU accessors for x86_64.
+//!
+//! C headers: [`arch/x86/include/asm/percpu.h`](srctree/arch/x86/include/asm/percpu.h),
+//! [`arch/x86/include/asm/preempt.h`](srctree/arch/x86/include/asm/preempt.h),
+//! [`arch/x86/include/asm/current.h`](srctree/arch/x86/include/asm/current.h).
+//!
+//! Every accessor is a single `%gs`-relative instruction emitted with `asm!` and a `sym` operand,
+//! the same instruction the C `raw_cpu_*()`/`this_cpu_*()` macros produce. Per-CPU data is not
+//! zero-based any more on x86_64, so the operand is `%gs:sym(%rip)` (`PER_CPU_VAR()`), and plain
+//! `sym(%rip)` on `!SMP`.
+//!
+//! These accessors are not atomic with respect to other CPUs and do not need to be: per-CPU
+//! data is only written by its own CPU. They are single instructions, so an interrupt or NMI
+//! sees either the old or the new value, and NMIs leave the data balanced.
+
+use crate::bindings;
+
+/// Builds the AT&T memory operand of a this-CPU variable for the `asm!` operand named `$name`.
+#[cfg(CONFIG_SMP)]
+macro_rules! pcpu {
+    ($name:literal) => {
+        concat!("%gs:{", $name, "}(%rip)")
+    };
+}
+
+#[cfg(not(CONFIG_SMP))]
+macro_rules! pcpu {
+    ($name:literal) => {
+        concat!("{", $name, "}(%rip)")
+    };
+}
+
+/// Like [`pcpu!`] for a field at constant offset `{$off}` inside the per-CPU variable `{$name}`.
+#[cfg(CONFIG_SMP)]
+macro_rules! pcpu_off {
+    ($name:literal, $off:literal) => {
+        concat!("%gs:{", $name, "}+{", $off, "}(%rip)")
+    };
+}
+
+#[cfg(not(CONFIG_SMP))]
+macro_rules! pcpu_off {
+    ($name:literal, $off:literal) => {
+        concat!("{", $name, "}+{", $off, "}(%rip)")
+    };
+}
+
+// Used by `lockdep.rs` only when `CONFIG_TRACE_IRQFLAGS` compiles its per-CPU accesses in.
+#[cfg_attr(not(CONFIG_TRACE_IRQFLAGS), allow(unused_imports))]
+pub(crate) use pcpu;
+pub(crate) use pcpu_off;
+
+// ---------------------------------------------------------------------------------------------
+// preempt_count
+// ---------------------------------------------------------------------------------------------
+
+/// `PREEMPT_NEED_RESCHED`, the inverted need-resched bit folded into `__preempt_count` (MSB).
+pub const PREEMPT_NEED_RESCHED: usize = bindings::ENTRY_PREEMPT_NEED_RESCHED;
+/// `HARDIRQ_OFFSET`.
+pub const HARDIRQ_OFFSET: usize = bindings::ENTRY_HARDIRQ_OFFSET;
+/// `NMI_OFFSET`.
+pub const NMI_OFFSET: usize = bindings::ENTRY_NMI_OFFSET;
+/// `NMI_MASK`.
+pub const NMI_MASK: usize = bindings::ENTRY_NMI_MASK;
+
+// The NMI accounting below (`__preempt_count_nmi_enter()`) is the
+// `CONFIG_HAS_SEPARATE_PREEMPT_RESCHED_BITS` variant, a single add. The other variant needs the
+// `nmi_nesting` per-CPU counter, `BUG_ON()` and a cmpxchg loop; `RUST_GENERIC_ENTRY` depends on
+// the option instead (it is always set on x86_64 with `PREEMPT_COUNT`).
+#[cfg(all(
+    CONFIG_RUST_GENERIC_ENTRY,
+    not(CONFIG_HAS_SEPARATE_PREEMPT_RESCHED_BITS)
+))]
+compile_error!("kernel::entry requires CONFIG_HAS_SEPARATE_PREEMPT_RESCHED_BITS");
+
+/// Reads the raw `__preempt_count`, including the `PREEMPT_NEED_RESCHED` bit.
+///
+/// C: `raw_cpu_read_8(__preempt_count)` (`__pc_op(read, ...)`).
+#[inline(always)]
+pub fn preempt_count_raw() -> usize {
+    let v: usize;
+    // SAFETY: Reads this CPU's `__preempt_count`; `%gs` holds this CPU's per-CPU offset whenever
+    // kernel code runs. Not `pure`: the value changes under our feet (interrupts, our own adds),
+    // so every call must perform the load.
+    unsafe {
+        crate::asm!(concat!("movq ", pcpu!("pc"), ", {v}");
+            pc = sym bindings::__preempt_count,
+            v = out(reg) v,
+            options(nostack, readonly, preserves_flags)
+        );
+    }
+    v
+}
+
+/// Returns the preemption count without the need-resched bit (C `preempt_count()`).
+#[inline(always)]
+pub fn preempt_count() -> usize {
+    preempt_count_raw() & !PREEMPT_NEED_RESCHED
+}
+
+/// Returns true in NMI context (C `in_nmi()`).
+#[inline(always)]
+pub fn in_nmi() -> bool {
+    preempt_count() & NMI_MASK != 0
+}
+
+/// Adds `NMI_OFFSET + HARDIRQ_OFFSET` to the preemption count.
+///
+/// C: `__preempt_count_nmi_enter()` → `__preempt_count_add(NMI_OFFSET + HARDIRQ_OFFSET)`.
+///
+/// # Safety
+///
+/// Must be balanced by [`preempt_count_nmi_exit`] on the same CPU, with interrupts disabled.
+#[inline(always)]
+pub unsafe fn preempt_count_nmi_enter() {
+    // SAFETY: Single read-modify-write of this CPU's `__preempt_count`. The default memory clobber
+    // orders it against the surrounding code, like the compiler barrier implied by the C
+    // `raw_cpu_add_8()` asm.
+    unsafe {
+        crate::asm!(concat!("addq ${val}, ", pcpu!("pc"));
+            pc = sym bindings::__preempt_count,
+            val = const NMI_OFFSET + HARDIRQ_OFFSET,
+            options(nostack)
+        );
+    }
+}
+
+/// Subtracts `NMI_OFFSET + HARDIRQ_OFFSET` from the preemption count.
+///
+/// C: `__preempt_count_nmi_exit()` → `__preempt_count_sub(NMI_OFFSET + HARDIRQ_OFFSET)`.
+///
+/// # Safety
+///
+/// Must balance a previous [`preempt_count_nmi_enter`] on the same CPU.
+#[inline(always)]
+pub unsafe fn preempt_count_nmi_exit() {
+    // SAFETY: See `preempt_count_nmi_enter()`.
+    unsafe {
+        crate::asm!(concat!("subq ${val}, ", pcpu!("pc"));
+            pc = sym bindings::__preempt_count,
+            val = const NMI_OFFSET + HARDIRQ_OFFSET,
+            options(nostack)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// current, thread flags
+// ---------------------------------------------------------------------------------------------
+
+/// Returns the current task (C `current`, `get_current()`).
+///
+/// Reads the per-CPU `current_task`. `const_current_task` (used by C with
+/// `CONFIG_USE_X86_SEG_SUPPORT`) is a linker alias of the same storage, so both give the same
+/// value. Like `this_cpu_read_stable()`, the load is `pure` and may be merged with other loads
+/// of `current` in the same function: `current` cannot change while a task runs.
+#[inline(always)]
+pub fn current() -> *mut bindings::task_struct {
+    let t: *mut bindings::task_struct;
+    // SAFETY: Reads this CPU's `current_task`, which is always valid in kernel mode.
+    unsafe {
+        crate::asm!(concat!("movq ", pcpu!("cur"), ", {t}");
+            cur = sym bindings::current_task,
+            t = out(reg) t,
+            options(pure, nostack, readonly, preserves_flags)
+        );
+    }
+    t
+}
+
+/// Reads the current task's thread flags (C `read_thread_flags()`, a `READ_ONCE()`).
+#[inline(always)]
+pub fn read_thread_flags() -> usize {
+    // SAFETY: `current()` is a valid task; `thread_info` is embedded in it
+    // (`THREAD_INFO_IN_TASK`). Volatile read = `READ_ONCE()`; other CPUs set bits atomically.
+    unsafe { core::ptr::read_volatile(&raw const (*current()).thread_info.flags) }
+}
+
+/// Returns true if `TIF_NEED_RESCHED` is set for the current task (C `need_resched()`).
+#[inline(always)]
+pub fn need_resched() -> bool {
+    read_thread_flags() & bindings::ENTRY_TIF_NEED_RESCHED != 0
+}
+
+/// Returns true if the current task is an idle task (C `is_idle_task(current)`).
+#[inline(always)]
+pub fn is_idle_task_current() -> bool {
+    // SAFETY: `current()` is a valid task. `flags` only changes in task context of the task
+    // itself, a plain read is what C does.
+    unsafe { (*current()).flags & bindings::PF_IDLE != 0 }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generic 32-bit per-CPU helpers used by lockdep and context tracking.
+// ---------------------------------------------------------------------------------------------
+
+/// Reads a 32-bit per-CPU variable, or a 32-bit field at byte offset `off` inside one
+/// (C `this_cpu_read()`/`raw_cpu_read()` of an `int`, `raw_atomic_read(this_cpu_ptr(...))`).
+///
+/// A macro rather than a function because the symbol must be a `sym` operand.
+macro_rules! this_cpu_read_u32 {
+    ($sym:path) => {
+        $crate::entry::percpu::this_cpu_read_u32!($sym, 0)
+    };
+    ($sym:path, $off:expr) => {{
+        let v: u32;
+        // SAFETY: Reads a 32-bit per-CPU variable of this CPU; `%gs` is the per-CPU base.
+        #[allow(unused_unsafe)]
+        unsafe {
+            $crate::asm!(concat!("movl ", $crate::entry::percpu::pcpu_off!("s", "off"), ", {v:e}");
+                s = sym $sym,
+                off = const $off,
+                v = out(reg) v,
+                options(nostack, readonly, preserves_flags)
+            );
+        }
+        v
+    }};
+}
+
+pub(crate) use this_cpu_read_u32;
+
+/// Returns true if interrupts are disabled on this CPU according to the hardware flags
+/// (C `native_irqs_disabled()`, i.e. `!(native_save_fl() & X86_EFLAGS_IF)`).
+///
+/// Reads the real EFLAGS, not the paravirt view; meant for assertions and tests.
+#[inline(always)]
+pub fn native_irqs_disabled() -> bool {
+    let flags: usize;
+    // SAFETY: `pushf; pop` reads EFLAGS through the stack; it has no other effect.
+    unsafe {
+        crate::asm!("pushfq\n popq {f}";
+            f = out(reg) flags,
+            options(preserves_flags)
+        );
+    }
+    flags & bindings::ENTRY_X86_EFLAGS_IF == 0
+}

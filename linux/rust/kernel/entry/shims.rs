@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Wrappers of the C shims in `kernel/entry/entry_rs_shims.c`.
+//!
+//! C header: [`kernel/entry/entry_rs_shims.h`](srctree/kernel/entry/entry_rs_shims.h).
+//!
+//! Each shim wraps one static inline of the entry headers that Rust cannot express (see the
+//! table in `kernel/entry/entry_rs.rs`). Wrappers of `noinstr` shims take no token; wrappers of
+//! instrumentable shims take `&Instr`.
+
+use super::{Instr, PtRegs};
+use crate::bindings;
+
+/// C `arch_enter_from_user_mode(regs)` (x86: `DEBUG_ENTRY` sanity checks). `noinstr`.
+///
+/// # Safety
+///
+/// Interrupts disabled, entry from user mode, before any other state is established.
+#[inline(always)]
+pub unsafe fn arch_enter_from_user_mode(regs: &PtRegs) {
+    // The x86 version is empty without DEBUG_ENTRY; skip the call then.
+    #[cfg(CONFIG_DEBUG_ENTRY)]
+    // SAFETY: `noinstr` shim; `regs` is valid.
+    unsafe {
+        bindings::entry_rs_arch_enter_from_user_mode(regs.as_raw())
+    };
+}
+
+/// C `arch_exit_to_user_mode()` (x86: `amd_clear_divider()`). `noinstr`.
+///
+/// # Safety
+///
+/// Interrupts disabled, immediately before returning to user mode.
+#[inline(always)]
+pub unsafe fn arch_exit_to_user_mode() {
+    // SAFETY: `noinstr` shim.
+    unsafe { bindings::entry_rs_arch_exit_to_user_mode() };
+}
+
+/// The `BUG()` of `__nmi_exit()`'s `BUG_ON(!in_nmi())`. `noinstr`, does not return.
+#[inline(always)]
+pub fn nmi_exit_bug() -> ! {
+    // SAFETY: `noinstr` shim without preconditions; it does not return.
+    unsafe { bindings::entry_rs_nmi_exit_bug() }
+}
+
+macro_rules! instr_shim {
+    ($(#[$m:meta])* $name:ident => $c:ident ( $($arg:ident : $ty:ty => $conv:expr),* ) $(-> $ret:ty)?) => {
+        $(#[$m])*
+        ///
+        /// Instrumentable: needs an [`Instr`] token.
+        ///
+        /// # Safety
+        ///
+        /// Same preconditions as the wrapped C function (interrupts disabled unless stated
+        /// otherwise, called from the entry path it belongs to).
+        #[inline(always)]
+        pub unsafe fn $name(_ins: &Instr $(, $arg: $ty)*) $(-> $ret)? {
+            // SAFETY: Inside an instrumentation region (`_ins`); preconditions from the caller.
+            unsafe { bindings::$c($($conv),*) }
+        }
+    };
+}
+
+instr_shim!(
+    /// C `ftrace_nmi_enter()`.
+    ftrace_nmi_enter => entry_rs_ftrace_nmi_enter()
+);
+instr_shim!(
+    /// C `ftrace_nmi_exit()`.
+    ftrace_nmi_exit => entry_rs_ftrace_nmi_exit()
+);
+instr_shim!(
+    /// C `hrtimer_rearm_deferred()`.
+    hrtimer_rearm_deferred => entry_rs_hrtimer_rearm_deferred()
+);
+instr_shim!(
+    /// C `hrtimer_rearm_deferred_user_irq(ti_work, EXIT_TO_USER_MODE_WORK_IRQ)`.
+    ///
+    /// Returns true if the loop must be skipped (the rearm was the only work).
+    hrtimer_rearm_deferred_user_irq => entry_rs_hrtimer_rearm_deferred_user_irq(
+        ti_work: &mut usize => ti_work
+    ) -> bool
+);
+instr_shim!(
+    /// C `tick_nohz_user_enter_prepare()`.
+    tick_nohz_user_enter_prepare => entry_rs_tick_nohz_user_enter_prepare()
+);
+instr_shim!(
+    /// C `arch_exit_to_user_mode_prepare(regs, ti_work)` (x86).
+    arch_exit_to_user_mode_prepare => entry_rs_arch_exit_to_user_mode_prepare(
+        regs: &PtRegs => regs.as_raw(),
+        ti_work: usize => ti_work
+    )
+);
+instr_shim!(
+    /// C `arch_exit_to_user_mode_work(regs, ti_work)` (empty on x86). Interrupts enabled.
+    arch_exit_to_user_mode_work => entry_rs_arch_exit_to_user_mode_work(
+        regs: &PtRegs => regs.as_raw(),
+        ti_work: usize => ti_work
+    )
+);
+instr_shim!(
+    /// C `rseq_irqentry_exit_to_user_mode()`.
+    rseq_irqentry_exit_to_user_mode => entry_rs_rseq_irqentry_exit_to_user_mode()
+);
+instr_shim!(
+    /// C `kmap_assert_nomap()`.
+    kmap_assert_nomap => entry_rs_kmap_assert_nomap()
+);
+instr_shim!(
+    /// C `unwind_reset_info()`.
+    unwind_reset_info => entry_rs_unwind_reset_info()
+);
+instr_shim!(
+    /// C `local_irq_enable()` (traced, paravirt-aware).
+    local_irq_enable => entry_rs_local_irq_enable()
+);
+instr_shim!(
+    /// C `local_irq_disable()` (traced, paravirt-aware).
+    local_irq_disable => entry_rs_local_irq_disable()
+);
+instr_shim!(
+    /// C `rseq_grant_slice_extension(ti_work, mask)`. Interrupts enabled.
+    rseq_grant_slice_extension => entry_rs_rseq_grant_slice_extension(
+        ti_work: usize => ti_work,
+        mask: usize => mask
+    ) -> bool
+);
+instr_shim!(
+    /// C `futex_fixup_robust_unlock(regs)`. Interrupts enabled.
+    futex_fixup_robust_unlock => entry_rs_futex_fixup_robust_unlock(
+        regs: &PtRegs => regs.as_raw()
+    )
+);
+instr_shim!(
+    /// C `resume_user_mode_work(regs)`. Interrupts enabled.
+    resume_user_mode_work => entry_rs_resume_user_mode_work(regs: &PtRegs => regs.as_raw())
+);
+instr_shim!(
+    /// C `rseq_exit_to_user_mode_restart(regs, ti_work)`.
+    ///
+    /// Returns true if the exit work loop must run again.
+    rseq_exit_to_user_mode_restart => entry_rs_rseq_exit_to_user_mode_restart(
+        regs: &PtRegs => regs.as_raw(),
+        ti_work: usize => ti_work
+    ) -> bool
+);
+instr_shim!(
+    /// C `on_thread_stack()`.
+    on_thread_stack => entry_rs_on_thread_stack() -> bool
+);
