@@ -9,6 +9,7 @@ mod qemu;
 mod report;
 mod series;
 mod setup;
+mod style;
 mod symbols;
 mod util;
 
@@ -36,6 +37,7 @@ Steps:
   kunit VARIANT [--debug]       run KUnit through tools/testing/kunit/kunit.py
   boot VARIANT [--debug] [--seconds N] [--smp N] [--append ARGS]
                                 boot with the initramfs workload
+  style                         rustfmt, checkpatch.pl and clippy on the series
 
 Environment: ENTRY_LAB_CACHE (default ~/.cache/entry-lab), ENTRY_LAB_RESULTS
 (default ./results), ENTRY_LAB_ACCEL=auto|kvm|tcg (default auto: probe KVM).";
@@ -138,6 +140,8 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
+    // Absolute: git runs in the kernel tree and reads overlay files by path.
+    let repo = std::fs::canonicalize(&repo).unwrap_or(repo);
     let lab = Lab::new(repo);
     let r = parse_args(argv).and_then(|a| dispatch(&lab, &cmd, a));
     match r {
@@ -198,6 +202,23 @@ fn dispatch(lab: &Lab, cmd: &str, a: Args) -> Result<bool> {
                     eprintln!("error: {}: {e}", r.flavor);
                 }
                 ok &= r.ok;
+            }
+            Ok(ok)
+        }
+        "style" => {
+            let s = assemble(lab)?;
+            let mails = export(lab, &s, None)?;
+            let mut ok = true;
+            for (name, found) in [
+                ("rustfmt", style::rustfmt(lab)?),
+                ("checkpatch", style::checkpatch(lab, &mails)?),
+                ("clippy", style::clippy(lab)?),
+            ] {
+                for f in &found {
+                    println!("{name}: {f}");
+                }
+                println!("{name}: {}", if found.is_empty() { "clean" } else { "FINDINGS" });
+                ok &= found.is_empty();
             }
             Ok(ok)
         }

@@ -463,6 +463,13 @@ pub fn test_job(lab: &Lab) -> Result<bool> {
             let d = kunit_diff(a, b);
             t.check("c and rust: identical KUnit results", if d.is_empty() { Ok(()) } else { Err(d.join("; ")) });
         }
+        let fmt = crate::style::rustfmt(lab)?;
+        t.check("style: rustfmt (kernel .rustfmt.toml) on the series' Rust files", if fmt.is_empty() { Ok(()) } else { Err(fmt.join(", ")) });
+        let cp = crate::style::checkpatch(lab, &lab.results.join("series"))?;
+        t.check("style: checkpatch.pl on every patch", if cp.is_empty() { Ok(()) } else { Err(cp.join("; ")) });
+        // Last: CLIPPY=1 rebuilds the entry objects (the next build restores them).
+        let cl = crate::style::clippy(lab)?;
+        t.check("style: clippy (CLIPPY=1) on the entry code", if cl.is_empty() { Ok(()) } else { Err(cl.join("; ")) });
         println!("\n{}", table(&rows));
         save(lab, &rows)?;
         Ok(true)

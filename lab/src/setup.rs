@@ -12,6 +12,7 @@ use std::process::Command;
 pub const PACKAGES: &[&str] = &[
     "rustc-web",
     "rust-web-src",
+    "rust-web-clippy",
     "clang-22",
     "lld-22",
     "llvm-22",

@@ -5,14 +5,15 @@
 //! This object replaces the bodies of `kernel/entry/common.c` when `CONFIG_RUST_GENERIC_ENTRY=y`
 //! and defines the same C-ABI symbols:
 //!
-//! | symbol | section | called |
-//! |---|---|---|
-//! | `irqentry_enter()` | `.noinstr.text` | from `DEFINE_IDTENTRY*`, `exc_page_fault()`, FRED, Xen PV |
-//! | `irqentry_exit()` | `.noinstr.text` | counterpart of `irqentry_enter()` |
-//! | `irqentry_nmi_enter()` | `.noinstr.text` | NMI, #DB/#BP/#MC/#VC from kernel, #DF |
-//! | `irqentry_nmi_exit()` | `.noinstr.text` | counterpart of `irqentry_nmi_enter()` |
-//! | `exit_to_user_mode_loop()` | `.text` | from `__exit_to_user_mode_prepare()` in arch code, IRQs off |
-//! | `raw_irqentry_exit_cond_resched()` | `.text` | through the `irqentry_exit_cond_resched` static call |
+//! - `irqentry_enter()` (`.noinstr.text`): from `DEFINE_IDTENTRY*`, `exc_page_fault()`, FRED, Xen
+//!   PV
+//! - `irqentry_exit()` (`.noinstr.text`): counterpart of `irqentry_enter()`
+//! - `irqentry_nmi_enter()` (`.noinstr.text`): NMI, #DB/#BP/#MC/#VC from kernel, #DF
+//! - `irqentry_nmi_exit()` (`.noinstr.text`): counterpart of `irqentry_nmi_enter()`
+//! - `exit_to_user_mode_loop()` (`.text`): from `__exit_to_user_mode_prepare()` in arch code, IRQs
+//!   off
+//! - `raw_irqentry_exit_cond_resched()` (`.text`): through the `irqentry_exit_cond_resched` static
+//!   call
 //!
 //! `common.c` keeps `DEFINE_STATIC_CALL(irqentry_exit_cond_resched, ...)` (key and trampoline,
 //! retargeted by `kernel/sched/core.c` for `preempt=`) and the weak
@@ -29,30 +30,34 @@
 //!
 //! # Static inlines of the C headers and how they are reached
 //!
-//! | C (7.3.4) | kind | mechanism |
-//! |---|---|---|
-//! | `user_mode()`, `regs_irqs_disabled()` | AI | Rust ([`PtRegs`]) |
-//! | `current`, `is_idle_task()`, `read_thread_flags()`, `need_resched()` | AI/M | Rust `%gs` asm ([`percpu`]) |
-//! | `preempt_count()`, `in_nmi()`, `__preempt_count_nmi_enter/exit()` | AI/M | Rust `%gs` asm |
-//! | `lockdep_hardirqs_enabled()`, `lockdep_hardirq_enter/exit()`, `lockdep_off/on()`, `lockdep_assert_irqs_disabled()` | M | Rust ([`lockdep`]) |
-//! | `context_tracking_enabled()`, `user_exit_irqoff()`, `user_enter_irqoff()`, `CT_WARN_ON(__ct_state())` | AI/M | Rust static branch + `noinstr` calls ([`ct`]) |
-//! | `rcu_irq_enter_check_tick()` | AI | Rust static branch + call in region |
-//! | `rseq_note_user_irq_entry()` | AI | Rust store through `current` (offset from C) |
-//! | `CALLER_ADDR0` | M | the entry function's own address, like `_THIS_IP_` ([`this_ip`]) |
-//! | `instrumentation_begin/end()` | M | Rust asm ([`Noinstr::instrumentation`]) |
-//! | `irqentry_exit_cond_resched()` | static call | direct call of the trampoline `__SCT__irqentry_exit_cond_resched` in a region, key referenced from `.discard.addressable` |
-//! | `arch_enter_from_user_mode()` (DEBUG_ENTRY) | AI, alternatives | `noinstr` C shim |
-//! | `arch_exit_to_user_mode()` (`amd_clear_divider()`) | AI, ALTERNATIVE | `noinstr` C shim |
-//! | `BUG()` in `__nmi_exit()` | M | `noinstr` C shim |
-//! | `ftrace_nmi_enter/exit()` | SI | C shim, in region |
-//! | `hrtimer_rearm_deferred()`, `hrtimer_rearm_deferred_user_irq()` | AI | C shim, in region |
-//! | `tick_nohz_user_enter_prepare()` | SI | C shim, in region / loop |
-//! | `arch_exit_to_user_mode_prepare()`, `arch_exit_to_user_mode_work()` | SI | C shim |
-//! | `rseq_irqentry_exit_to_user_mode()`, `rseq_grant_slice_extension()`, `rseq_exit_to_user_mode_restart()` | AI, uaccess | C shim |
-//! | `futex_fixup_robust_unlock()`, `resume_user_mode_work()` | SI | C shim, in loop |
-//! | `local_irq_enable/disable()` | M, paravirt | C shim, in loop |
-//! | `kmap_assert_nomap()`, `unwind_reset_info()`, `on_thread_stack()` | SI/AI | C shim, in region |
-//! | `arch_in_rcu_eqs()`, `arch_irqentry_exit_need_resched()`, `arch_nmi_enter/exit()` | AI/SI/M | not overridden by x86: `false`, `true`, empty |
+//! - `user_mode()`, `regs_irqs_disabled()` (AI): Rust ([`PtRegs`])
+//! - `current`, `is_idle_task()`, `read_thread_flags()`, `need_resched()` (AI/M): Rust `%gs` asm
+//!   ([`percpu`])
+//! - `preempt_count()`, `in_nmi()`, `__preempt_count_nmi_enter/exit()` (AI/M): Rust `%gs` asm
+//! - `lockdep_hardirqs_enabled()`, `lockdep_hardirq_enter/exit()`, `lockdep_off/on()`,
+//!   `lockdep_assert_irqs_disabled()` (M): Rust ([`lockdep`])
+//! - `context_tracking_enabled()`, `user_exit_irqoff()`, `user_enter_irqoff()`,
+//!   `CT_WARN_ON(__ct_state())` (AI/M): Rust static branch + `noinstr` calls ([`ct`])
+//! - `rcu_irq_enter_check_tick()` (AI): Rust static branch + call in region
+//! - `rseq_note_user_irq_entry()` (AI): Rust store through `current` (offset from C)
+//! - `CALLER_ADDR0` (M): the entry function's own address, like `_THIS_IP_` ([`this_ip`])
+//! - `instrumentation_begin/end()` (M): Rust asm ([`Noinstr::instrumentation`])
+//! - `irqentry_exit_cond_resched()` (static call): direct call of the trampoline
+//!   `__SCT__irqentry_exit_cond_resched` in a region, key referenced from `.discard.addressable`
+//! - `arch_enter_from_user_mode()` (DEBUG_ENTRY) (AI, alternatives): `noinstr` C shim
+//! - `arch_exit_to_user_mode()` (`amd_clear_divider()`) (AI, ALTERNATIVE): `noinstr` C shim
+//! - `BUG()` in `__nmi_exit()` (M): `noinstr` C shim
+//! - `ftrace_nmi_enter/exit()` (SI): C shim, in region
+//! - `hrtimer_rearm_deferred()`, `hrtimer_rearm_deferred_user_irq()` (AI): C shim, in region
+//! - `tick_nohz_user_enter_prepare()` (SI): C shim, in region / loop
+//! - `arch_exit_to_user_mode_prepare()`, `arch_exit_to_user_mode_work()` (SI): C shim
+//! - `rseq_irqentry_exit_to_user_mode()`, `rseq_grant_slice_extension()`,
+//!   `rseq_exit_to_user_mode_restart()` (AI, uaccess): C shim
+//! - `futex_fixup_robust_unlock()`, `resume_user_mode_work()` (SI): C shim, in loop
+//! - `local_irq_enable/disable()` (M, paravirt): C shim, in loop
+//! - `kmap_assert_nomap()`, `unwind_reset_info()`, `on_thread_stack()` (SI/AI): C shim, in region
+//! - `arch_in_rcu_eqs()`, `arch_irqentry_exit_need_resched()`, `arch_nmi_enter/exit()` (AI/SI/M):
+//!   not overridden by x86: `false`, `true`, empty
 //!
 //! Out-of-line C functions are called through `bindings` (they need no shim): the `noinstr`
 //! ones (`lockdep_hardirqs_off/on()`, `ct_irq_enter/exit()`, `ct_nmi_enter/exit()`,
@@ -61,11 +66,11 @@
 use kernel::{
     bindings,
     entry::{
-        this_ip,
         ct,
         lockdep,
         percpu,
         shims,
+        this_ip,
         work::*,
         Instr,
         IrqEntryState,
@@ -388,10 +393,8 @@ unsafe impl Sync for KeyRef {}
 #[cfg(all(CONFIG_PREEMPT_DYNAMIC, CONFIG_HAVE_PREEMPT_DYNAMIC_CALL))]
 #[used]
 #[unsafe(link_section = ".discard.addressable")]
-#[allow(unused_unsafe)]
-// SAFETY: Only the address of the extern static is taken; it is never read.
 static SCK_IRQENTRY_EXIT_COND_RESCHED: KeyRef =
-    KeyRef(unsafe { &raw const bindings::__SCK__irqentry_exit_cond_resched });
+    KeyRef(&raw const bindings::__SCK__irqentry_exit_cond_resched);
 
 /// C `irqentry_exit_to_kernel_mode_preempt(regs, state)`.
 ///

@@ -25,9 +25,9 @@
 static_assert(sizeof(((struct task_struct *)0)->rseq.event.user_irq) == 1);
 #endif
 
-/* ---------------------------------------------------------------------------
+/*
  * noinstr tier: called outside instrumentation regions.
- * ------------------------------------------------------------------------- */
+ */
 
 /*
  * arch_enter_from_user_mode(): under CONFIG_DEBUG_ENTRY, x86 checks EFLAGS via
@@ -61,12 +61,12 @@ noinstr void __noreturn entry_rs_nmi_exit_bug(void)
 	BUG();
 }
 
-/* ---------------------------------------------------------------------------
+/*
  * Instrumentable tier: called only inside instrumentation regions or from
  * exit_to_user_mode_loop(). notrace because in C these bodies are inlined into
  * notrace (noinstr or inline) code; tracing them would add ftrace callbacks in
  * NMI context (ftrace_nmi_*) or with inconsistent irq state.
- * ------------------------------------------------------------------------- */
+ */
 
 /* ftrace_nmi_enter()/exit(): static inlines testing hwlat/osnoise globals. */
 notrace void entry_rs_ftrace_nmi_enter(void)
@@ -99,7 +99,10 @@ notrace bool entry_rs_hrtimer_rearm_deferred_user_irq(unsigned long *ti_work)
 	return hrtimer_rearm_deferred_user_irq(ti_work, EXIT_TO_USER_MODE_WORK_IRQ);
 }
 
-/* tick_nohz_user_enter_prepare(): tick_nohz_full_cpu() + rcu_nocb_flush_deferred_wakeup(). */
+/*
+ * tick_nohz_user_enter_prepare(): tick_nohz_full_cpu() +
+ * rcu_nocb_flush_deferred_wakeup().
+ */
 notrace void entry_rs_tick_nohz_user_enter_prepare(void)
 {
 	tick_nohz_user_enter_prepare();

@@ -7,15 +7,18 @@
 //! [`include/linux/context_tracking_irq.h`](srctree/include/linux/context_tracking_irq.h),
 //! [`include/linux/hardirq.h`](srctree/include/linux/hardirq.h).
 //!
-//! | C | kind in 7.3 | here |
-//! |---|---|---|
-//! | `ct_irq_enter()`, `ct_irq_exit()`, `ct_nmi_enter()`, `ct_nmi_exit()` | out-of-line `noinstr` (`CONTEXT_TRACKING_IDLE`) | direct call |
-//! | `__ct_user_enter()`, `__ct_user_exit()` | out-of-line `noinstr` (`CONTEXT_TRACKING_USER`) | direct call |
-//! | `context_tracking_enabled()` | `static_branch_unlikely(&context_tracking_key)` | [`static_branch_unlikely!`] (asm goto + `__jump_table`) |
-//! | `user_enter_irqoff()`, `user_exit_irqoff()` | `__always_inline` | re-expressed: static branch + call |
-//! | `__ct_state()`, `CT_WARN_ON()` | `__always_inline` / macro | `%gs` asm + `ud2` WARN |
-//! | `rcu_is_watching_curr_cpu()` | `__always_inline` | `%gs` asm |
-//! | `rcu_irq_enter_check_tick()` | `__always_inline` → `__rcu_irq_enter_check_tick()` (`NO_HZ_FULL`, instrumentable) | static branch + call, needs [`Instr`] |
+//! - `ct_irq_enter()`, `ct_irq_exit()`, `ct_nmi_enter()`, `ct_nmi_exit()` (out-of-line `noinstr`
+//!   (`CONTEXT_TRACKING_IDLE`)): direct call
+//! - `__ct_user_enter()`, `__ct_user_exit()` (out-of-line `noinstr` (`CONTEXT_TRACKING_USER`)):
+//!   direct call
+//! - `context_tracking_enabled()` (`static_branch_unlikely(&context_tracking_key)`):
+//!   [`static_branch_unlikely!`] (asm goto + `__jump_table`)
+//! - `user_enter_irqoff()`, `user_exit_irqoff()` (`__always_inline`): re-expressed: static branch +
+//!   call
+//! - `__ct_state()`, `CT_WARN_ON()` (`__always_inline` / macro): `%gs` asm + `ud2` WARN
+//! - `rcu_is_watching_curr_cpu()` (`__always_inline`): `%gs` asm
+//! - `rcu_irq_enter_check_tick()` (`__always_inline` → `__rcu_irq_enter_check_tick()`
+//!   (`NO_HZ_FULL`, instrumentable)): static branch + call, needs [`Instr`]
 //!
 //! [`static_branch_unlikely!`]: crate::static_branch_unlikely
 

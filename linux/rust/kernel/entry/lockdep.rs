@@ -5,15 +5,18 @@
 //! C headers: [`include/linux/irqflags.h`](srctree/include/linux/irqflags.h),
 //! [`include/linux/lockdep.h`](srctree/include/linux/lockdep.h).
 //!
-//! | C | kind in 7.3 | here |
-//! |---|---|---|
-//! | `lockdep_hardirqs_off()`, `lockdep_hardirqs_on()` | out-of-line `noinstr` (`PROVE_LOCKING`) | direct call |
-//! | `lockdep_hardirqs_on_prepare()` | out-of-line, instrumentable | call, needs [`Instr`] |
-//! | `trace_hardirqs_on_prepare()`, `trace_hardirqs_off_finish()`, `trace_hardirqs_on()` | out-of-line, instrumentable (`TRACE_IRQFLAGS`) | call, needs [`Instr`] |
-//! | `lockdep_hardirqs_enabled()` | macro: `this_cpu_read(hardirqs_enabled)` | `%gs` asm |
-//! | `lockdep_hardirq_enter()`, `lockdep_hardirq_exit()` | macros: `hardirq_context` per-CPU, `current->hardirq_threaded` | `%gs` asm + store |
-//! | `lockdep_off()`, `lockdep_on()` | macros: `current->lockdep_recursion` | plain read-modify-write |
-//! | `lockdep_assert_irqs_disabled()` | macro: `WARN_ON_ONCE(__lockdep_enabled && hardirqs_enabled)` | `%gs` asm + `ud2` WARN |
+//! - `lockdep_hardirqs_off()`, `lockdep_hardirqs_on()` (out-of-line `noinstr` (`PROVE_LOCKING`)):
+//!   direct call
+//! - `lockdep_hardirqs_on_prepare()` (out-of-line, instrumentable): call, needs [`Instr`]
+//! - `trace_hardirqs_on_prepare()`, `trace_hardirqs_off_finish()`, `trace_hardirqs_on()`
+//!   (out-of-line, instrumentable (`TRACE_IRQFLAGS`)): call, needs [`Instr`]
+//! - `lockdep_hardirqs_enabled()` (macro: `this_cpu_read(hardirqs_enabled)`): `%gs` asm
+//! - `lockdep_hardirq_enter()`, `lockdep_hardirq_exit()` (macros: `hardirq_context` per-CPU,
+//!   `current->hardirq_threaded`): `%gs` asm + store
+//! - `lockdep_off()`, `lockdep_on()` (macros: `current->lockdep_recursion`): plain
+//!   read-modify-write
+//! - `lockdep_assert_irqs_disabled()` (macro: `WARN_ON_ONCE(__lockdep_enabled &&
+//!   hardirqs_enabled)`): `%gs` asm + `ud2` WARN
 //!
 //! When the C functions are compiled out (`static inline` empty stubs), the Rust wrappers are
 //! empty too, selected with the same Kconfig symbols.
@@ -185,7 +188,9 @@ pub unsafe fn lockdep_off() {
     // restores the value) modifies `lockdep_recursion`.
     unsafe {
         let t = super::percpu::current();
-        (*t).lockdep_recursion = (*t).lockdep_recursion.wrapping_add(crate::bindings::LOCKDEP_OFF);
+        (*t).lockdep_recursion = (*t)
+            .lockdep_recursion
+            .wrapping_add(crate::bindings::LOCKDEP_OFF);
     }
 }
 
@@ -200,7 +205,9 @@ pub unsafe fn lockdep_on() {
     // SAFETY: See `lockdep_off()`.
     unsafe {
         let t = super::percpu::current();
-        (*t).lockdep_recursion = (*t).lockdep_recursion.wrapping_sub(crate::bindings::LOCKDEP_OFF);
+        (*t).lockdep_recursion = (*t)
+            .lockdep_recursion
+            .wrapping_sub(crate::bindings::LOCKDEP_OFF);
     }
 }
 
@@ -224,7 +231,8 @@ macro_rules! entry_warn_on_once {
 }
 
 /// C `lockdep_assert_irqs_disabled()`:
-/// `WARN_ON_ONCE(debug_locks && !this_cpu_read(lockdep_recursion) && this_cpu_read(hardirqs_enabled))`.
+/// `WARN_ON_ONCE(debug_locks && !this_cpu_read(lockdep_recursion) &&
+/// this_cpu_read(hardirqs_enabled))`.
 ///
 /// Safe outside instrumentation regions: plain loads and a `ud2` WARN.
 #[inline(always)]
@@ -232,7 +240,8 @@ pub fn lockdep_assert_irqs_disabled() {
     #[cfg(CONFIG_PROVE_LOCKING)]
     {
         // SAFETY: `debug_locks` is a global `int`; a racy read is what the C macro does.
-        let debug_locks = unsafe { core::ptr::read_volatile(&raw const crate::bindings::debug_locks) };
+        let debug_locks =
+            unsafe { core::ptr::read_volatile(&raw const crate::bindings::debug_locks) };
         let enabled = debug_locks != 0
             && super::percpu::this_cpu_read_u32!(crate::bindings::lockdep_recursion) == 0
             && super::percpu::this_cpu_read_u32!(crate::bindings::hardirqs_enabled) != 0;

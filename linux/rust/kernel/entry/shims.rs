@@ -45,7 +45,10 @@ pub fn nmi_exit_bug() -> ! {
 }
 
 macro_rules! instr_shim {
-    ($(#[$m:meta])* $name:ident => $c:ident ( $($arg:ident : $ty:ty => $conv:expr),* ) $(-> $ret:ty)?) => {
+    (
+        $(#[$m:meta])*
+        $name:ident => $c:ident ( $($arg:ident : $ty:ty => $conv:expr),* ) $(-> $ret:ty)?
+    ) => {
         $(#[$m])*
         ///
         /// Instrumentable: needs an [`Instr`] token.

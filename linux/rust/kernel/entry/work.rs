@@ -2,7 +2,8 @@
 
 //! Thread-flag work masks used on exit to user mode.
 //!
-//! C headers: [`include/asm-generic/thread_info_tif.h`](srctree/include/asm-generic/thread_info_tif.h),
+//! C headers:
+//! [`include/asm-generic/thread_info_tif.h`](srctree/include/asm-generic/thread_info_tif.h),
 //! [`include/linux/irq-entry-common.h`](srctree/include/linux/irq-entry-common.h),
 //! [`kernel/entry/common.c`](srctree/kernel/entry/common.c).
 //!

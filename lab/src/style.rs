@@ -1,0 +1,158 @@
+//! Kernel style checks of the series: rustfmt as the kernel configures it
+//! (on the overlay's Rust files), checkpatch.pl (on the exported patches),
+//! and clippy (`make CLIPPY=1` on the entry objects; only diagnostics that
+//! point into the series' own Rust files count).
+
+use crate::lab::{Flavor, Lab, Variant};
+use crate::util::{read, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Every `.rs` file of the overlay.
+fn overlay_rust_files(lab: &Lab) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![lab.repo.join("linux")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// rustfmt --check with the kernel's .rustfmt.toml; returns the files that
+/// are not formatted.
+pub fn rustfmt(lab: &Lab) -> Result<Vec<String>> {
+    let files = overlay_rust_files(lab);
+    let out = Command::new("rustfmt")
+        .args(["--check", "-l", "--edition", "2021", "--config-path"])
+        .arg(lab.src().join(".rustfmt.toml"))
+        .args(&files)
+        .output()
+        .map_err(|e| crate::util::Error(format!("cannot run rustfmt: {e}")))?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.ends_with(".rs"))
+        .map(|l| l.trim().to_string())
+        .collect())
+}
+
+/// checkpatch types accepted, each for a stated reason:
+/// - FILE_PATH_CHANGES: the per-patch "does MAINTAINERS need updating?"
+///   reminder; the series adds its paths to GENERIC ENTRY CODE in patch 4.
+/// - AVOID_BUG: entry_rs_nmi_exit_bug() is the BUG() of __nmi_exit()'s
+///   BUG_ON(!in_nmi()); a WARN would change what the C code does.
+pub const CHECKPATCH_IGNORE: &str = "FILE_PATH_CHANGES,AVOID_BUG";
+
+/// checkpatch.pl on each exported patch; returns "patch: first problem" for
+/// each patch with errors or warnings.
+pub fn checkpatch(lab: &Lab, mails: &Path) -> Result<Vec<String>> {
+    let mut problems = vec![];
+    let mut patches: Vec<PathBuf> = std::fs::read_dir(mails)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().unwrap_or_default().to_string_lossy();
+            n.ends_with(".patch") && !n.starts_with("0000-")
+        })
+        .collect();
+    patches.sort();
+    for p in patches {
+        let out = Command::new("perl")
+            .current_dir(lab.src())
+            .args(["scripts/checkpatch.pl", "--no-tree", "--terse", "--show-types"])
+            .arg(format!("--ignore={CHECKPATCH_IGNORE}"))
+            .arg(&p)
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let bad: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(": ERROR:") || l.contains(": WARNING:"))
+            .collect();
+        if !bad.is_empty() {
+            problems.push(format!(
+                "{}: {} problem(s), first: {}",
+                p.file_name().unwrap_or_default().to_string_lossy(),
+                bad.len(),
+                bad[0]
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+/// Clippy diagnostics (warning/error with a `-->` location) in files whose
+/// path contains one of `ours`.
+pub fn clippy_findings(log: &str, ours: &[&str]) -> Vec<String> {
+    let mut out = vec![];
+    let mut head: Option<&str> = None;
+    for l in log.lines() {
+        if l.starts_with("warning: ") || l.starts_with("error: ") || l.starts_with("error[") {
+            head = Some(l);
+        } else if let Some(loc) = l.trim_start().strip_prefix("--> ") {
+            if let Some(h) = head.take() {
+                if ours.iter().any(|o| loc.contains(o)) {
+                    out.push(format!("{loc}: {h}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Paths (substrings) of the series' Rust files in build output.
+pub const OURS: &[&str] = &["kernel/entry/", "rust/kernel/entry/", "rust/macros/noinstr.rs"];
+
+/// Builds the entry objects of the rust flavor with CLIPPY=1 and returns the
+/// findings in the series' files. The next normal build rebuilds them.
+pub fn clippy(lab: &Lab) -> Result<Vec<String>> {
+    let f = Flavor {
+        variant: Variant::Rust,
+        debug: false,
+    };
+    let log = lab.results.join("logs/clippy-rust.log");
+    let _ = std::fs::remove_file(&log);
+    let ok = crate::util::run_logged(
+        lab.make(f).args([
+            "CLIPPY=1",
+            "CLIPPY_DRIVER=/usr/bin/clippy-driver",
+            "kernel/entry/entry_rs.o",
+            "kernel/entry/entry_kunit.o",
+        ]),
+        &log,
+        |_| {},
+    )?;
+    let text = read(&log)?;
+    let mut found = clippy_findings(&text, OURS);
+    if !ok && found.is_empty() {
+        found.push(format!("make CLIPPY=1 failed (log: {})", log.display()));
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clippy_findings_are_filtered_to_our_files() {
+        let log = "\
+warning: this could be simplified
+  --> /src/rust/kernel/alloc.rs:10:5
+warning: needless borrow
+   --> /src/kernel/entry/entry_rs.rs:42:9
+    |
+warning: 2 warnings emitted
+";
+        assert_eq!(
+            clippy_findings(log, OURS),
+            ["/src/kernel/entry/entry_rs.rs:42:9: warning: needless borrow"]
+        );
+    }
+}
