@@ -5,6 +5,8 @@ mod base;
 mod build;
 mod kunit;
 mod lab;
+#[cfg(test)]
+mod noinstr_tests;
 mod qemu;
 mod report;
 mod series;
