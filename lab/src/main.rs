@@ -40,6 +40,8 @@ Steps:
   boot VARIANT [--debug] [--seconds N] [--smp N] [--append ARGS]
                                 boot with the initramfs workload
   style                         rustfmt, checkpatch.pl and clippy on the series
+  fault NAME [--debug]          build rust with lab/faults/NAME.diff, run KUnit,
+                                restore; succeeds when KUnit catches the fault
 
 Environment: ENTRY_LAB_CACHE (default ~/.cache/entry-lab), ENTRY_LAB_RESULTS
 (default ./results), ENTRY_LAB_ACCEL=auto|kvm|tcg (default auto: probe KVM).";
@@ -123,6 +125,54 @@ fn export(lab: &Lab, s: &series::Series, out: Option<PathBuf>) -> Result<PathBuf
     }
     say("series", &format!("{} mails in {} (git am check passed)", mails.len(), out.display()));
     Ok(out)
+}
+
+/// Builds the rust variant with a deliberate fault from lab/faults/, runs
+/// KUnit, restores the series; succeeds when KUnit caught the fault.
+fn fault(lab: &Lab, a: &Args) -> Result<bool> {
+    let Some(name) = a.words.first() else {
+        bail!("name a fault: one of lab/faults/*.diff");
+    };
+    fault_detected(lab, name, a.debug)
+}
+
+/// See [`fault`].
+pub fn fault_detected(lab: &Lab, name: &str, debug: bool) -> Result<bool> {
+    let diff = lab.repo.join("lab/faults").join(format!("{name}.diff"));
+    if !diff.is_file() {
+        bail!("no fault `{name}`: see lab/faults/");
+    }
+    let s = assemble(lab)?;
+    let commit = series::with_extra_diff(&lab.src(), &s, &diff, &format!("FAULT INJECTION: {name}"))?;
+    series::checkout(&lab.src(), &commit)?;
+    say("fault", &format!("{name} applied on top of the series ({})", &commit[..12]));
+    let f = Flavor {
+        variant: Variant::Rust,
+        debug,
+    };
+    let result = build::build(lab, f).and_then(|b| match b.error {
+        Some(e) if e.starts_with("build failed") => Err(Error(e)),
+        _ => kunit::run(lab, f),
+    });
+    // Put the work tree back to the series, whatever happened.
+    series::checkout(&lab.src(), s.tip())?;
+    let k = result?;
+    let failed: Vec<&str> = k
+        .cases
+        .iter()
+        .filter(|c| c.status == kunit::Status::Fail)
+        .map(|c| c.name.as_str())
+        .collect();
+    if !failed.is_empty() {
+        println!("fault {name}: detected: KUnit failed {}", failed.join(", "));
+        Ok(true)
+    } else if !k.complete {
+        println!("fault {name}: detected: the KUnit run did not complete (crash?) (log: {})", k.log);
+        Ok(true)
+    } else {
+        println!("fault {name}: NOT detected: KUnit passed {} cases", k.cases.len());
+        Ok(false)
+    }
 }
 
 fn main() -> ExitCode {
@@ -224,6 +274,7 @@ fn dispatch(lab: &Lab, cmd: &str, a: Args) -> Result<bool> {
             }
             Ok(ok)
         }
+        "fault" => fault(lab, &a),
         "run" => report::main_job(lab, a.debug, a.seconds),
         "test" => report::test_job(lab),
         "help" | "--help" | "-h" => {

@@ -467,6 +467,17 @@ pub fn test_job(lab: &Lab) -> Result<bool> {
         t.check("style: rustfmt (kernel .rustfmt.toml) on the series' Rust files", if fmt.is_empty() { Ok(()) } else { Err(fmt.join(", ")) });
         let cp = crate::style::checkpatch(lab, &lab.results.join("series"))?;
         t.check("style: checkpatch.pl on every patch", if cp.is_empty() { Ok(()) } else { Err(cp.join("; ")) });
+        // The KUnit suite must be able to fail: a deliberately broken build
+        // (lab/faults/) has to be caught. Rebuilds the rust tree twice.
+        let fault = "nmi-without-hardirq-offset";
+        t.check(
+            &format!("rust: KUnit catches the deliberate fault {fault}"),
+            match crate::fault_detected(lab, fault, false) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("KUnit passed with the fault applied".into()),
+                Err(e) => Err(e.0),
+            },
+        );
         // Last: CLIPPY=1 rebuilds the entry objects (the next build restores them).
         let cl = crate::style::clippy(lab)?;
         t.check("style: clippy (CLIPPY=1) on the entry code", if cl.is_empty() { Ok(()) } else { Err(cl.join("; ")) });

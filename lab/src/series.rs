@@ -293,6 +293,28 @@ pub fn assemble(repo: &Path, base: &str, m: &Manifest, sd: &SeriesDir) -> Result
     Ok(Series { base, commits })
 }
 
+/// Applies `diff` on top of the series as one more commit (for fault
+/// injection: never exported, branch `series` is not moved); returns it.
+pub fn with_extra_diff(repo: &Path, s: &Series, diff: &Path, subject: &str) -> Result<String> {
+    let index = repo.join(".git/entry-lab-index-extra");
+    let _ = std::fs::remove_file(&index);
+    let gi = |args: &[&str]| -> Command {
+        let mut c = git(repo);
+        c.env("GIT_INDEX_FILE", &index).args(args);
+        c
+    };
+    run(&mut gi(&["read-tree", s.tip()]))?;
+    let out = gi(&["apply", "--cached", "--whitespace=nowarn"]).arg(diff).output()?;
+    if !out.status.success() {
+        let why = explain_apply_failure(&read(diff)?, &String::from_utf8_lossy(&out.stderr));
+        bail!("{} does not apply on the series: {why}", diff.display());
+    }
+    let tree = run(&mut gi(&["write-tree"]))?.trim().to_string();
+    let _ = std::fs::remove_file(&index);
+    let commit = run(git(repo).args(["commit-tree", &tree, "-p", s.tip(), "-m", subject]))?;
+    Ok(commit.trim().to_string())
+}
+
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
