@@ -3,6 +3,7 @@
 
 mod base;
 mod build;
+mod guest;
 mod kunit;
 mod lab;
 #[cfg(test)]
@@ -13,6 +14,7 @@ mod series;
 mod setup;
 mod style;
 mod symbols;
+mod upstream;
 mod util;
 
 use lab::{Flavor, Lab, Variant};
@@ -24,8 +26,13 @@ const USAGE: &str = "\
 usage: entry-lab [--repo DIR] COMMAND [ARGS]
 
 The main job and the test job (what the README calls the two commands):
-  run [--debug] [--seconds N]   setup, fetch, assemble, export, build c and rust,
-                                KUnit and boot both, print the side-by-side report
+  run [--quick]                 setup, fetch, assemble, export, build c and rust
+                                (plain and debug), KUnit, boot both in every
+                                configuration of the matrix (preempt=full/none/
+                                lazy, nohz_full, debug) with the workload, the
+                                entry probe sample, the entry kselftest and the
+                                upstream selftests; print the side-by-side report
+                                (--quick: without the debug builds)
   test                          the lab's unit tests, the series checks, both
                                 variants built, KUnit-run and booted; last line
                                 'N passed, N failed'
@@ -40,8 +47,9 @@ Steps:
   boot VARIANT [--debug] [--seconds N] [--smp N] [--append ARGS]
                                 boot with the initramfs workload
   style                         rustfmt, checkpatch.pl and clippy on the series
-  fault NAME [--debug]          build rust with lab/faults/NAME.diff, run KUnit,
-                                restore; succeeds when KUnit catches the fault
+  fault NAME                    build rust with lab/faults/NAME.diff, run the
+                                test that should catch it (KUnit, or a boot of
+                                both variants), restore; succeeds when caught
 
 Environment: ENTRY_LAB_CACHE (default ~/.cache/entry-lab), ENTRY_LAB_RESULTS
 (default ./results), ENTRY_LAB_ACCEL=auto|kvm|tcg (default auto: probe KVM).";
@@ -50,6 +58,7 @@ Environment: ENTRY_LAB_CACHE (default ~/.cache/entry-lab), ENTRY_LAB_RESULTS
 struct Args {
     words: Vec<String>,
     debug: bool,
+    quick: bool,
     seconds: Option<u64>,
     smp: Option<u32>,
     out: Option<PathBuf>,
@@ -60,6 +69,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args> {
     let mut a = Args {
         words: vec![],
         debug: false,
+        quick: false,
         seconds: None,
         smp: None,
         out: None,
@@ -69,6 +79,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args> {
         let mut val = |name: &str| it.next().ok_or_else(|| Error(format!("{name} needs a value")));
         match w.as_str() {
             "--debug" => a.debug = true,
+            "--quick" => a.quick = true,
             "--seconds" => {
                 a.seconds = Some(val("--seconds")?.parse().map_err(|_| Error("--seconds takes a number".into()))?)
             }
@@ -136,11 +147,26 @@ fn fault(lab: &Lab, a: &Args) -> Result<bool> {
     fault_detected(lab, name, a.debug)
 }
 
+/// How a fault is meant to be caught: the `# detect:` line at the top of
+/// its diff (`kunit`, the default, or `boot`: the guest tests of the boot
+/// matrix's `full` configuration, rust against c).
+pub fn fault_detector(diff_text: &str) -> &str {
+    diff_text
+        .lines()
+        .take_while(|l| !l.starts_with("--- ") && !l.starts_with("diff "))
+        .find_map(|l| l.strip_prefix("# detect:"))
+        .map_or("kunit", str::trim)
+}
+
 /// See [`fault`].
 pub fn fault_detected(lab: &Lab, name: &str, debug: bool) -> Result<bool> {
     let diff = lab.repo.join("lab/faults").join(format!("{name}.diff"));
     if !diff.is_file() {
         bail!("no fault `{name}`: see lab/faults/");
+    }
+    let detector = fault_detector(&util::read(&diff)?).to_string();
+    if detector != "kunit" && detector != "boot" {
+        bail!("{}: unknown `# detect: {detector}` (use kunit or boot)", diff.display());
     }
     let s = assemble(lab)?;
     let commit = series::with_extra_diff(&lab.src(), &s, &diff, &format!("FAULT INJECTION: {name}"))?;
@@ -150,28 +176,65 @@ pub fn fault_detected(lab: &Lab, name: &str, debug: bool) -> Result<bool> {
         variant: Variant::Rust,
         debug,
     };
-    let result = build::build(lab, f).and_then(|b| match b.error {
+    let built = build::build(lab, f).and_then(|b| match b.error {
         Some(e) if e.starts_with("build failed") => Err(Error(e)),
-        _ => kunit::run(lab, f),
+        _ => Ok(()),
     });
-    // Put the work tree back to the series, whatever happened.
+    if detector == "kunit" {
+        let result = built.and_then(|()| kunit::run(lab, f));
+        // Put the work tree back to the series, whatever happened.
+        series::checkout(&lab.src(), s.tip())?;
+        let k = result?;
+        let failed: Vec<&str> = k
+            .cases
+            .iter()
+            .filter(|c| c.status == kunit::Status::Fail)
+            .map(|c| c.name.as_str())
+            .collect();
+        return Ok(if !failed.is_empty() {
+            println!("fault {name}: detected: KUnit failed {}", failed.join(", "));
+            true
+        } else if !k.complete {
+            println!("fault {name}: detected: the KUnit run did not complete (crash?) (log: {})", k.log);
+            true
+        } else {
+            println!("fault {name}: NOT detected: KUnit passed {} cases", k.cases.len());
+            false
+        });
+    }
+    // detect: boot. Boot the faulty rust kernel, then restore the series
+    // (the c kernel does not depend on the Rust entry code) and boot c.
+    let cfg = report::Config {
+        name: "fault",
+        debug,
+        append: "preempt=full",
+        groups: &["workload", "entry"],
+        seconds: 10,
+    };
+    let rust = built.and_then(|()| report::boot(lab, f, &cfg.opts(4)));
     series::checkout(&lab.src(), s.tip())?;
-    let k = result?;
-    let failed: Vec<&str> = k
-        .cases
+    let rust = rust?;
+    let c = report::boot(lab, Flavor { variant: Variant::C, debug }, &cfg.opts(4))?;
+    let pair = report::Pair {
+        config: format!("fault {name}"),
+        append: cfg.append.into(),
+        c: Some(c),
+        rust: Some(rust),
+        errors: vec![],
+    };
+    println!("\n{}", report::table(&[], std::slice::from_ref(&pair), false));
+    let d = report::differences(&pair);
+    let failing: Vec<String> = d
         .iter()
-        .filter(|c| c.status == kunit::Status::Fail)
-        .map(|c| c.name.as_str())
+        .filter(|(_, c, r)| *c == Some(guest::Outcome::Pass) && *r != Some(guest::Outcome::Pass))
+        .map(|(n, _, _)| n.clone())
         .collect();
-    if !failed.is_empty() {
-        println!("fault {name}: detected: KUnit failed {}", failed.join(", "));
-        Ok(true)
-    } else if !k.complete {
-        println!("fault {name}: detected: the KUnit run did not complete (crash?) (log: {})", k.log);
-        Ok(true)
-    } else {
-        println!("fault {name}: NOT detected: KUnit passed {} cases", k.cases.len());
+    if failing.is_empty() {
+        println!("fault {name}: NOT detected: the rust boot gave the same results as c");
         Ok(false)
+    } else {
+        println!("fault {name}: detected: passes on c, not on rust: {}", failing.join(", "));
+        Ok(true)
     }
 }
 
@@ -275,7 +338,7 @@ fn dispatch(lab: &Lab, cmd: &str, a: Args) -> Result<bool> {
             Ok(ok)
         }
         "fault" => fault(lab, &a),
-        "run" => report::main_job(lab, a.debug, a.seconds),
+        "run" => report::main_job(lab, a.quick),
         "test" => report::test_job(lab),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
@@ -299,5 +362,11 @@ mod tests {
         let bad = parse_args(["go"].map(String::from).into_iter()).unwrap();
         assert_eq!(variants(&bad).unwrap_err().0, "unknown variant `go`: use c or rust");
         assert!(parse_args(["--seconds"].map(String::from).into_iter()).is_err());
+    }
+
+    #[test]
+    fn fault_detectors() {
+        assert_eq!(fault_detector("# detect: boot\n# why\n--- a/x\n+++ b/x\n"), "boot");
+        assert_eq!(fault_detector("# a fault\n--- a/x\n# detect: boot\n"), "kunit");
     }
 }

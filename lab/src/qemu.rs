@@ -5,7 +5,9 @@
 
 use crate::bail;
 use crate::lab::Lab;
-use crate::util::{read, run, say, write, Context, Result};
+use crate::util::{read, say, write, Context, Result};
+#[cfg(test)]
+use crate::util::run;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -60,12 +62,11 @@ pub fn cpio(entries: &[Entry]) -> Vec<u8> {
     out
 }
 
-/// Compiles the guest programs (lab/guest/*.c, static) and packs the
-/// initramfs; returns its path.
+/// Builds the guest programs (see [`crate::guest`]) and packs the
+/// initramfs with them and the plan /init follows; returns its path.
 pub fn initramfs(lab: &Lab) -> Result<PathBuf> {
     let guest = lab.repo.join("lab/guest");
-    let out_dir = lab.cache.join("guest");
-    std::fs::create_dir_all(&out_dir)?;
+    let programs = crate::guest::programs(lab)?;
     let mut entries = vec![
         Entry::Dir("bin".into()),
         Entry::Dir("dev".into()),
@@ -73,6 +74,7 @@ pub fn initramfs(lab: &Lab) -> Result<PathBuf> {
         Entry::Dir("sys".into()),
         Entry::Dir("tmp".into()),
         Entry::Dir("tests".into()),
+        Entry::Dir("upstream".into()),
         Entry::CharDev("dev/console".into(), 5, 1),
         Entry::CharDev("dev/null".into(), 1, 3),
         Entry::File("bin/busybox".into(), std::fs::read("/bin/busybox").ctx(|| {
@@ -80,26 +82,12 @@ pub fn initramfs(lab: &Lab) -> Result<PathBuf> {
         })?, 0o755),
         Entry::Symlink("bin/sh".into(), "busybox".into()),
         Entry::File("init".into(), read(&guest.join("init"))?.into_bytes(), 0o755),
+        Entry::File("plan".into(), crate::guest::plan_text(&programs).into_bytes(), 0o644),
     ];
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(&guest)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "c"))
-        .collect();
-    sources.sort();
-    for src in sources {
-        let stem = src.file_stem().unwrap_or_default().to_string_lossy().into_owned();
-        let bin = out_dir.join(&stem);
-        let fresh = std::fs::metadata(&bin)
-            .and_then(|b| Ok(b.modified()? >= std::fs::metadata(&src)?.modified()?))
-            .unwrap_or(false);
-        if !fresh {
-            run(Command::new("gcc")
-                .args(["-static", "-O2", "-Wall", "-o"])
-                .arg(&bin)
-                .arg(&src))
-            .map_err(|e| crate::util::Error(format!("cannot build guest program {}: {e}", src.display())))?;
+    for p in &programs {
+        for (inside, host) in &p.files {
+            entries.push(Entry::File(inside.clone(), crate::guest::file_bytes(host)?, 0o755));
         }
-        entries.push(Entry::File(format!("tests/{stem}"), std::fs::read(&bin)?, 0o755));
     }
     let path = lab.cache.join("initramfs.cpio");
     write(&path, cpio(&entries))?;

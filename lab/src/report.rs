@@ -1,6 +1,7 @@
 //! Boots, the side-by-side report, and the two jobs (main and test).
 
 use crate::build::{self, BuildResult};
+use crate::guest;
 use crate::kunit::{self, KunitResult, Status};
 use crate::lab::{Flavor, Lab, Variant};
 use crate::qemu::{self, Outcome, RunSpec};
@@ -10,17 +11,59 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub struct BootOpts {
+    /// Name of the configuration in the matrix (part of the log name).
+    pub config: String,
     pub seconds: u64,
     pub smp: u32,
     pub append: String,
+    /// Program groups to run (all when empty); see [`crate::guest::GROUPS`].
+    pub groups: Vec<String>,
 }
 
 impl BootOpts {
     pub fn from_args(seconds: Option<u64>, smp: Option<u32>, append: Option<String>) -> BootOpts {
         BootOpts {
+            config: "manual".into(),
             seconds: seconds.unwrap_or(60),
             smp: smp.unwrap_or(4),
             append: append.unwrap_or_default(),
+            groups: vec![],
+        }
+    }
+}
+
+/// One configuration of the boot matrix: a kernel (plain or debug) and a
+/// command line. Both variants boot each one.
+pub struct Config {
+    pub name: &'static str,
+    pub debug: bool,
+    pub append: &'static str,
+    pub groups: &'static [&'static str],
+    pub seconds: u64,
+}
+
+const OWN: &[&str] = &["workload", "probe", "entry"];
+const ALL: &[&str] = &["workload", "probe", "entry", "upstream"];
+
+/// The boot matrix of the main job. `preempt=` retargets the
+/// irqentry_exit_cond_resched static call; `nohz_full=` turns on context
+/// tracking on user transitions (CONFIG_NO_HZ_FULL is in base.config).
+pub const MATRIX: &[Config] = &[
+    Config { name: "full", debug: false, append: "preempt=full", groups: ALL, seconds: 20 },
+    Config { name: "none", debug: false, append: "preempt=none", groups: OWN, seconds: 10 },
+    Config { name: "lazy", debug: false, append: "preempt=lazy", groups: OWN, seconds: 10 },
+    Config { name: "nohz_full", debug: false, append: "preempt=full nohz_full=1-3", groups: OWN, seconds: 10 },
+    Config { name: "debug", debug: true, append: "preempt=full", groups: OWN, seconds: 10 },
+];
+
+impl Config {
+    pub fn opts(&self, smp: u32) -> BootOpts {
+        BootOpts {
+            config: self.name.into(),
+            seconds: self.seconds,
+            smp,
+            append: self.append.into(),
+            groups: self.groups.iter().map(|g| g.to_string()).collect(),
         }
     }
 }
@@ -28,12 +71,21 @@ impl BootOpts {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BootResult {
     pub flavor: String,
+    pub variant: String,
+    pub config: String,
+    pub cmdline: String,
+    /// Booted, finished the plan, no console splat.
     pub ok: bool,
     pub outcome: Outcome,
     pub accel: String,
     pub seconds: u64,
     /// Guest programs and their exit codes ("ENTRY-LAB: RESULT name rc=N").
     pub programs: BTreeMap<String, i32>,
+    /// Every program and every KTAP test line it printed.
+    pub tests: BTreeMap<String, guest::Outcome>,
+    /// The project's own programs (workload, probe, entry kselftest) that
+    /// did not pass: these must pass on both variants.
+    pub own_failures: Vec<String>,
     pub splats: Vec<String>,
     pub error: Option<String>,
     pub log: String,
@@ -51,7 +103,7 @@ pub fn guest_results(console: &str) -> BTreeMap<String, i32> {
         .collect()
 }
 
-/// Boots a built flavor with the initramfs and waits for the workload.
+/// Boots a built flavor with the initramfs and waits for the plan.
 pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts) -> Result<BootResult> {
     let name = f.name();
     let kernel = lab.build_dir(f).join("arch/x86/boot/bzImage");
@@ -61,9 +113,19 @@ pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts) -> Result<BootResult> {
     if crate::util::which("qemu-system-x86_64").is_none() {
         crate::bail!("missing tool `qemu-system-x86_64`: run `./entry-lab setup`");
     }
+    let programs = crate::guest::programs(lab)?;
     let initrd = qemu::initramfs(lab)?;
     let accel = qemu::accel(lab, &kernel)?;
-    let log = lab.results.join("logs").join(format!("boot-{name}.log"));
+    let tag = format!("{name}-{}", o.config);
+    let log = lab.results.join("logs").join(format!("boot-{tag}.log"));
+    let mut cmdline = format!("console=ttyS0 panic=-1 kunit.enable=0 entrylab.seconds={}", o.seconds);
+    if !o.groups.is_empty() {
+        cmdline.push_str(&format!(" entrylab.groups={}", o.groups.join(",")));
+    }
+    if !o.append.is_empty() {
+        cmdline.push(' ');
+        cmdline.push_str(&o.append);
+    }
     let mut cmd = Command::new("qemu-system-x86_64");
     cmd.args(["-nodefaults", "-nographic", "-no-reboot", "-m", "2048", "-accel", accel])
         .args(["-smp", &o.smp.to_string(), "-serial", "stdio", "-bios", "qboot.rom"])
@@ -72,28 +134,38 @@ pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts) -> Result<BootResult> {
         .arg("-initrd")
         .arg(&initrd)
         .arg("-append")
-        .arg(format!(
-            "console=ttyS0 panic=-1 kunit.enable=0 entrylab.seconds={} {}",
-            o.seconds, o.append
-        ));
+        .arg(&cmdline);
+    // The plan's time limits bound the run; add the workload and boot time.
+    let selected = |p: &&crate::guest::Program| o.groups.is_empty() || o.groups.iter().any(|g| g == p.group);
+    let budget: u64 = programs
+        .iter()
+        .filter(selected)
+        .map(|p| if p.group == "workload" { o.seconds + 60 } else { p.limit })
+        .sum();
     let spec = RunSpec {
         log: log.clone(),
         first_output: Duration::from_secs(
             std::env::var("ENTRY_LAB_SILENCE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(60),
         ),
-        overall: Duration::from_secs(o.seconds * 3 + 240),
+        overall: Duration::from_secs(budget + 240),
         done_marker: "ENTRY-LAB: DONE".into(),
     };
-    say(&name, &format!("booting ({accel}, -smp {}, workload {} s; log: {})", o.smp, o.seconds, log.display()));
+    say(&tag, &format!("booting ({accel}, -smp {}, {}; log: {})", o.smp, o.append, log.display()));
     let start = Instant::now();
-    let (outcome, console) = qemu::run_console(cmd, &spec, &name)?;
-    let programs = guest_results(&console);
+    let (outcome, console) = qemu::run_console(cmd, &spec, &tag)?;
+    let ran = guest_results(&console);
+    let tests = guest::results(&console);
     let splats = qemu::splats(&console);
+    let own_failures: Vec<String> = programs
+        .iter()
+        .filter(selected)
+        .filter(|p| OWN.contains(&p.group))
+        .filter(|p| tests.get(&p.name) != Some(&guest::Outcome::Pass))
+        .map(|p| format!("{} ({})", p.name, tests.get(&p.name).map_or("did not run", |t| t.word())))
+        .collect();
     let mut error = qemu::explain(&outcome, &log);
     if error.is_none() {
-        if let Some((p, rc)) = programs.iter().find(|(_, rc)| **rc != 0) {
-            error = Some(format!("guest program {p} exited with {rc} (log: {})", log.display()));
-        } else if programs.is_empty() {
+        if ran.is_empty() {
             error = Some(format!("no guest program ran (log: {})", log.display()));
         } else if let Some(s) = splats.first() {
             error = Some(format!("console splat: {s}"));
@@ -101,22 +173,30 @@ pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts) -> Result<BootResult> {
     }
     let r = BootResult {
         flavor: name.clone(),
+        variant: f.variant.name().into(),
+        config: o.config.clone(),
+        cmdline,
         ok: error.is_none(),
         outcome,
         accel: accel.to_string(),
         seconds: start.elapsed().as_secs(),
-        programs,
+        programs: ran,
+        tests,
+        own_failures,
         splats,
         error,
         log: log.display().to_string(),
     };
-    say(&name, &format!("boot {} in {}", if r.ok { "ok" } else { "FAILED" }, fmt_dur(start.elapsed())));
+    say(&tag, &format!("boot {} in {}", if r.ok { "ok" } else { "FAILED" }, fmt_dur(start.elapsed())));
     Ok(r)
 }
 
 pub fn print_boot(r: &BootResult) {
     for (p, rc) in &r.programs {
         println!("{}: {p} rc={rc}", r.flavor);
+    }
+    for p in &r.own_failures {
+        println!("{}: FAILED: {p}", r.flavor);
     }
     for s in &r.splats {
         println!("{}: splat: {s}", r.flavor);
@@ -137,43 +217,46 @@ pub fn print_kunit(r: &KunitResult) {
     }
 }
 
-/// Everything measured for one flavor.
+/// Everything measured for one flavor (a variant, plain or debug).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Row {
     pub flavor: String,
     pub build: Option<BuildResult>,
     pub kunit: Option<KunitResult>,
-    pub boot: Option<BootResult>,
     /// Problems with where the entry symbols are defined (empty: right).
     pub symbols: Option<Vec<String>>,
     pub errors: Vec<String>,
 }
 
 impl Row {
+    fn built(&self) -> bool {
+        self.build
+            .as_ref()
+            .is_some_and(|b| b.error.as_deref().is_none_or(|e| !e.starts_with("build failed")))
+    }
+
     fn ok(&self) -> bool {
         self.errors.is_empty()
             && self.build.as_ref().is_some_and(|b| b.ok)
             && self.kunit.as_ref().is_some_and(|k| k.ok())
-            && self.boot.as_ref().is_some_and(|b| b.ok)
             && self.symbols.as_ref().is_some_and(Vec::is_empty)
     }
 }
 
-/// Builds, KUnit-runs and boots a flavor, collecting every failure as a
-/// row entry instead of stopping (the report shows all of them).
-fn measure(lab: &Lab, f: Flavor, o: &BootOpts) -> Row {
+/// Builds and KUnit-runs a flavor and checks its entry symbols, collecting
+/// every failure as a row entry instead of stopping (the report shows all).
+fn measure(lab: &Lab, f: Flavor) -> Row {
     let mut row = Row {
         flavor: f.name(),
         ..Default::default()
     };
     match build::build(lab, f) {
         Ok(b) => {
-            let built = b.error.as_deref().is_none_or(|e| !e.starts_with("build failed"));
             if let Some(e) = &b.error {
                 row.errors.push(e.clone());
             }
             row.build = Some(b);
-            if !built {
+            if !row.built() {
                 return row;
             }
         }
@@ -198,16 +281,75 @@ fn measure(lab: &Lab, f: Flavor, o: &BootOpts) -> Row {
         }
         Err(e) => row.errors.push(e.0),
     }
-    match boot(lab, f, o) {
-        Ok(b) => {
-            if let Some(e) = &b.error {
-                row.errors.push(e.clone());
-            }
-            row.boot = Some(b);
-        }
-        Err(e) => row.errors.push(e.0),
-    }
     row
+}
+
+/// Both variants booted in one configuration of the matrix.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Pair {
+    pub config: String,
+    pub append: String,
+    pub c: Option<BootResult>,
+    pub rust: Option<BootResult>,
+    pub errors: Vec<String>,
+}
+
+impl Pair {
+    fn boots(&self) -> impl Iterator<Item = &BootResult> {
+        self.c.iter().chain(self.rust.iter())
+    }
+
+    /// Booted twice, finished, no splat, the own programs passed, and every
+    /// test has the same result on both variants.
+    fn ok(&self) -> bool {
+        self.errors.is_empty()
+            && self.c.is_some()
+            && self.rust.is_some()
+            && self.boots().all(|b| b.ok && b.own_failures.is_empty())
+            && differences(self).is_empty()
+    }
+}
+
+/// Boots both variants in configuration `cfg` (when their kernel was built).
+fn boot_pair(lab: &Lab, cfg: &Config, rows: &[Row], smp: u32) -> Pair {
+    let mut pair = Pair {
+        config: cfg.name.into(),
+        append: cfg.append.into(),
+        ..Default::default()
+    };
+    for variant in Variant::ALL {
+        let f = Flavor { variant, debug: cfg.debug };
+        if !rows.iter().any(|r| r.flavor == f.name() && r.built()) {
+            pair.errors.push(format!("{}: not built, not booted", f.name()));
+            continue;
+        }
+        match boot(lab, f, &cfg.opts(smp)) {
+            Ok(b) => {
+                if variant == Variant::C {
+                    pair.c = Some(b);
+                } else {
+                    pair.rust = Some(b);
+                }
+            }
+            Err(e) => pair.errors.push(format!("{}: {}", f.name(), e.0)),
+        }
+    }
+    pair
+}
+
+/// Tests whose result differs between the variants: (test, c, rust).
+pub fn differences(p: &Pair) -> Vec<(String, Option<guest::Outcome>, Option<guest::Outcome>)> {
+    let (Some(c), Some(r)) = (&p.c, &p.rust) else {
+        return vec![];
+    };
+    let mut names: Vec<&String> = c.tests.keys().chain(r.tests.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|n| c.tests.get(*n) != r.tests.get(*n))
+        .map(|n| (n.clone(), c.tests.get(n).copied(), r.tests.get(n).copied()))
+        .collect()
 }
 
 /// KUnit cases whose result differs between two rows.
@@ -229,10 +371,15 @@ fn kunit_diff(a: &Row, b: &Row) -> Vec<String> {
         .collect()
 }
 
-/// The side-by-side table, as Markdown (also printed).
-pub fn table(rows: &[Row]) -> String {
+fn word(o: Option<guest::Outcome>) -> &'static str {
+    o.map_or("-", guest::Outcome::word)
+}
+
+/// The report as Markdown. `all_tests`: every KTAP test line as a row
+/// (the file); otherwise programs and differing tests only (the console).
+pub fn table(rows: &[Row], pairs: &[Pair], all_tests: bool) -> String {
     let mut s = String::new();
-    s.push_str("| | ");
+    s.push_str("## Builds and KUnit\n\n| | ");
     s.push_str(&rows.iter().map(|r| r.flavor.as_str()).collect::<Vec<_>>().join(" | "));
     s.push_str(" |\n|---|");
     s.push_str(&"---|".repeat(rows.len()));
@@ -243,9 +390,7 @@ pub fn table(rows: &[Row]) -> String {
         s.push_str(" |\n");
     };
     line(&mut s, "build", &|r| match &r.build {
-        Some(b) if b.error.as_deref().is_none_or(|e| !e.starts_with("build failed")) => {
-            format!("ok ({}, {} objects)", fmt_dur(Duration::from_secs(b.seconds)), b.steps)
-        }
+        Some(b) if r.built() => format!("ok ({}, {} objects)", fmt_dur(Duration::from_secs(b.seconds)), b.steps),
         Some(_) => "FAILED".into(),
         None => "-".into(),
     });
@@ -268,31 +413,7 @@ pub fn table(rows: &[Row]) -> String {
             )
         })
     });
-    line(&mut s, "boot", &|r| {
-        r.boot.as_ref().map_or("-".into(), |b| {
-            if b.ok {
-                format!("ok ({} s, {})", b.seconds, b.accel)
-            } else {
-                "FAILED".into()
-            }
-        })
-    });
-    line(&mut s, "guest programs", &|r| {
-        r.boot.as_ref().map_or("-".into(), |b| {
-            b.programs
-                .iter()
-                .map(|(p, rc)| format!("{p}={rc}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-    });
-    line(&mut s, "console splats", &|r| {
-        r.boot.as_ref().map_or("-".into(), |b| b.splats.len().to_string())
-    });
     for r in rows {
-        for sp in r.boot.iter().flat_map(|b| b.splats.iter()) {
-            s.push_str(&format!("\n- {} splat: `{sp}`", r.flavor));
-        }
         for e in &r.errors {
             s.push_str(&format!("\n- {} error: {e}", r.flavor));
         }
@@ -300,7 +421,90 @@ pub fn table(rows: &[Row]) -> String {
     for pair in rows.chunks(2) {
         if let [a, b] = pair {
             for d in kunit_diff(a, b) {
-                s.push_str(&format!("\n- KUnit difference: {d}"));
+                s.push_str(&format!("\n- **KUnit difference**: {d}"));
+            }
+        }
+    }
+    if pairs.is_empty() {
+        s.push('\n');
+        return s;
+    }
+    s.push_str("\n\n## Boots: c / rust in each configuration\n\n| | ");
+    s.push_str(&pairs.iter().map(|p| p.config.as_str()).collect::<Vec<_>>().join(" | "));
+    s.push_str(" |\n|---|");
+    s.push_str(&"---|".repeat(pairs.len()));
+    s.push('\n');
+    let pline = |s: &mut String, label: &str, f: &dyn Fn(&Pair) -> String| {
+        s.push_str(&format!("| {label} | "));
+        s.push_str(&pairs.iter().map(f).collect::<Vec<_>>().join(" | "));
+        s.push_str(" |\n");
+    };
+    let both = |p: &Pair, f: &dyn Fn(&BootResult) -> String| {
+        format!(
+            "{} / {}",
+            p.c.as_ref().map_or("-".into(), f),
+            p.rust.as_ref().map_or("-".into(), f)
+        )
+    };
+    pline(&mut s, "command line", &|p| format!("`{}`", p.append));
+    pline(&mut s, "boot", &|p| both(p, &|b| if b.ok { "ok".into() } else { "**FAILED**".into() }));
+    pline(&mut s, "time (s)", &|p| both(p, &|b| b.seconds.to_string()));
+    pline(&mut s, "console splats", &|p| both(p, &|b| b.splats.len().to_string()));
+    pline(&mut s, "tests (c / rust)", &|p| both(p, &|b| b.tests.len().to_string()));
+    pline(&mut s, "different results", &|p| {
+        let n = differences(p).len();
+        if n == 0 { "0".into() } else { format!("**{n}**") }
+    });
+    // One row per test: the common result, or both when they differ.
+    let mut names: Vec<&String> = pairs.iter().flat_map(|p| p.boots()).flat_map(|b| b.tests.keys()).collect();
+    names.sort();
+    names.dedup();
+    let mut hidden = 0;
+    let mut rows_out = String::new();
+    for n in names {
+        let differs = pairs.iter().any(|p| differences(p).iter().any(|d| &d.0 == n));
+        if !all_tests && !differs && n.contains(": ") {
+            hidden += 1;
+            continue;
+        }
+        rows_out.push_str(&format!("| {n} | "));
+        let cells: Vec<String> = pairs
+            .iter()
+            .map(|p| {
+                let c = p.c.as_ref().and_then(|b| b.tests.get(n).copied());
+                let r = p.rust.as_ref().and_then(|b| b.tests.get(n).copied());
+                if c == r {
+                    word(c).to_string()
+                } else {
+                    format!("**c={} rust={}**", word(c), word(r))
+                }
+            })
+            .collect();
+        rows_out.push_str(&cells.join(" | "));
+        rows_out.push_str(" |\n");
+    }
+    s.push_str(&format!("\n### Test results (one cell: same on c and rust; **bold**: different)\n\n| test | "));
+    s.push_str(&pairs.iter().map(|p| p.config.as_str()).collect::<Vec<_>>().join(" | "));
+    s.push_str(" |\n|---|");
+    s.push_str(&"---|".repeat(pairs.len()));
+    s.push('\n');
+    s.push_str(&rows_out);
+    if hidden > 0 {
+        s.push_str(&format!("\n({hidden} KTAP test lines with the same result on both are in the report file)\n"));
+    }
+    for p in pairs {
+        for e in &p.errors {
+            s.push_str(&format!("\n- {} error: {e}", p.config));
+        }
+        for b in p.boots() {
+            for sp in &b.splats {
+                s.push_str(&format!("\n- {} {} splat: `{sp}`", p.config, b.flavor));
+            }
+            if let Some(e) = &b.error {
+                s.push_str(&format!("\n- {} {} boot: {e}", p.config, b.flavor));
+            }
+            for o in &b.own_failures {
+                s.push_str(&format!("\n- {} {} failed: {o}", p.config, b.flavor));
             }
         }
     }
@@ -308,13 +512,28 @@ pub fn table(rows: &[Row]) -> String {
     s
 }
 
-fn save(lab: &Lab, rows: &[Row]) -> Result<()> {
-    let md = format!("# entry-lab report\n\n{}", table(rows));
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    flavors: &'a [Row],
+    boots: &'a [Pair],
+    differences: BTreeMap<String, Vec<String>>,
+}
+
+fn save(lab: &Lab, rows: &[Row], pairs: &[Pair]) -> Result<()> {
+    let md = format!("# entry-lab report\n\n{}", table(rows, pairs, true));
     write(&lab.results.join("report.md"), &md)?;
-    write(
-        &lab.results.join("report.json"),
-        serde_json::to_string_pretty(rows).unwrap_or_default(),
-    )?;
+    let differences = pairs
+        .iter()
+        .map(|p| {
+            let d = differences(p)
+                .into_iter()
+                .map(|(n, c, r)| format!("{n}: c={} rust={}", word(c), word(r)))
+                .collect();
+            (p.config.clone(), d)
+        })
+        .collect();
+    let rep = Report { flavors: rows, boots: pairs, differences };
+    write(&lab.results.join("report.json"), serde_json::to_string_pretty(&rep).unwrap_or_default())?;
     Ok(())
 }
 
@@ -328,18 +547,24 @@ fn flavors(debug: bool) -> Vec<Flavor> {
     v
 }
 
-/// The main job: everything, then the report.
-pub fn main_job(lab: &Lab, debug: bool, seconds: Option<u64>) -> Result<bool> {
+/// The main job: builds, KUnit, the boot matrix, then the report.
+/// `quick` leaves out the debug builds and boots.
+pub fn main_job(lab: &Lab, quick: bool) -> Result<bool> {
     let start = Instant::now();
     crate::setup::setup(lab)?;
     let s = crate::assemble(lab)?;
     crate::export(lab, &s, None)?;
-    let o = BootOpts::from_args(seconds, None, None);
-    let rows: Vec<Row> = flavors(debug).into_iter().map(|f| measure(lab, f, &o)).collect();
-    let t = table(&rows);
-    println!("\n{t}");
-    save(lab, &rows)?;
-    let ok = rows.iter().all(Row::ok) && rows.chunks(2).all(|p| p.len() < 2 || kunit_diff(&p[0], &p[1]).is_empty());
+    let rows: Vec<Row> = flavors(!quick).into_iter().map(|f| measure(lab, f)).collect();
+    let pairs: Vec<Pair> = MATRIX
+        .iter()
+        .filter(|c| !(quick && c.debug))
+        .map(|c| boot_pair(lab, c, &rows, 4))
+        .collect();
+    println!("\n{}", table(&rows, &pairs, false));
+    save(lab, &rows, &pairs)?;
+    let ok = rows.iter().all(Row::ok)
+        && rows.chunks(2).all(|p| p.len() < 2 || kunit_diff(&p[0], &p[1]).is_empty())
+        && pairs.iter().all(Pair::ok);
     println!(
         "report: {} and {} (took {}){}",
         lab.results.join("report.md").display(),
@@ -425,13 +650,11 @@ pub fn test_job(lab: &Lab) -> Result<bool> {
         );
         let _ = std::fs::remove_file(lab.cache.join("am-checked"));
         t.check("series: the export applies with git am onto the pristine base", crate::export(lab, &s1, None).map(|_| ()).map_err(|e| e.0));
-        // Shorter than the main job's 60 s to keep CI well inside its limit.
-        let o = BootOpts::from_args(Some(20), None, None);
-        let rows: Vec<Row> = flavors(false).into_iter().map(|f| measure(lab, f, &o)).collect();
+        let rows: Vec<Row> = flavors(false).into_iter().map(|f| measure(lab, f)).collect();
         for r in &rows {
             let b = r.build.as_ref();
             t.check(&format!("{}: builds", r.flavor), match b {
-                Some(b) if b.error.as_deref().is_none_or(|e| !e.starts_with("build failed")) => Ok(()),
+                Some(_) if r.built() => Ok(()),
                 Some(b) => Err(b.error.clone().unwrap_or_default()),
                 None => Err(r.errors.join("; ")),
             });
@@ -453,36 +676,57 @@ pub fn test_job(lab: &Lab) -> Result<bool> {
                 Some(k) => Err(k.error.clone().unwrap_or_else(|| format!("{} failed", k.count(Status::Fail)))),
                 None => Err("not run".into()),
             });
-            t.check(&format!("{}: boots and runs the workload without splats", r.flavor), match &r.boot {
-                Some(b) if b.ok => Ok(()),
-                Some(b) => Err(b.error.clone().unwrap_or_default()),
-                None => Err("not booted".into()),
-            });
         }
         if let [a, b] = rows.as_slice() {
             let d = kunit_diff(a, b);
             t.check("c and rust: identical KUnit results", if d.is_empty() { Ok(()) } else { Err(d.join("; ")) });
         }
+        // The project's own guest programs, 20 s of workload: shorter than
+        // the main job's matrix to keep CI well inside its limit.
+        let cfg = Config { name: "test", debug: false, append: "preempt=full", groups: OWN, seconds: 20 };
+        let pair = boot_pair(lab, &cfg, &rows, 4);
+        for b in pair.boots() {
+            t.check(&format!("{}: boots and runs the plan without console splats", b.flavor), match &b.error {
+                None => Ok(()),
+                Some(e) => Err(e.clone()),
+            });
+            t.check(
+                &format!("{}: workload, entry probe sample and entry kselftest pass", b.flavor),
+                if b.own_failures.is_empty() { Ok(()) } else { Err(b.own_failures.join(", ")) },
+            );
+        }
+        t.check("c and rust: boots compared", if pair.errors.is_empty() { Ok(()) } else { Err(pair.errors.join("; ")) });
+        let d = differences(&pair);
+        t.check(
+            "c and rust: identical results of every guest test",
+            if d.is_empty() {
+                Ok(())
+            } else {
+                Err(d.iter().map(|(n, c, r)| format!("{n}: c={} rust={}", word(*c), word(*r))).collect::<Vec<_>>().join("; "))
+            },
+        );
+        let pairs = vec![pair];
         let fmt = crate::style::rustfmt(lab)?;
         t.check("style: rustfmt (kernel .rustfmt.toml) on the series' Rust files", if fmt.is_empty() { Ok(()) } else { Err(fmt.join(", ")) });
         let cp = crate::style::checkpatch(lab, &lab.results.join("series"))?;
         t.check("style: checkpatch.pl on every patch", if cp.is_empty() { Ok(()) } else { Err(cp.join("; ")) });
-        // The KUnit suite must be able to fail: a deliberately broken build
-        // (lab/faults/) has to be caught. Rebuilds the rust tree twice.
-        let fault = "nmi-without-hardirq-offset";
-        t.check(
-            &format!("rust: KUnit catches the deliberate fault {fault}"),
-            match crate::fault_detected(lab, fault, false) {
-                Ok(true) => Ok(()),
-                Ok(false) => Err("KUnit passed with the fault applied".into()),
-                Err(e) => Err(e.0),
-            },
-        );
+        // The tests must be able to fail: each deliberately broken build
+        // (lab/faults/) has to be caught. Each rebuilds the rust tree twice.
+        for fault in ["nmi-without-hardirq-offset", "no-signal-on-irq-return"] {
+            t.check(
+                &format!("rust: the tests catch the deliberate fault {fault}"),
+                match crate::fault_detected(lab, fault, false) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err("not detected with the fault applied".into()),
+                    Err(e) => Err(e.0),
+                },
+            );
+        }
         // Last: CLIPPY=1 rebuilds the entry objects (the next build restores them).
         let cl = crate::style::clippy(lab)?;
         t.check("style: clippy (CLIPPY=1) on the entry code", if cl.is_empty() { Ok(()) } else { Err(cl.join("; ")) });
-        println!("\n{}", table(&rows));
-        save(lab, &rows)?;
+        println!("\n{}", table(&rows, &pairs, false));
+        save(lab, &rows, &pairs)?;
         Ok(true)
     })();
     if let Err(e) = r {
@@ -520,10 +764,51 @@ mod tests {
             errors: vec!["boom".into()],
             ..Default::default()
         };
-        let t = table(&[a, b]);
-        assert!(t.starts_with("| | c | rust |\n|---|---|---|\n"), "{t}");
+        let t = table(&[a, b], &[], false);
+        assert!(t.starts_with("## Builds and KUnit\n\n| | c | rust |\n|---|---|---|\n"), "{t}");
         assert!(t.contains("| KUnit pass/fail/skip | 1/0/0 | 0/1/0 |"), "{t}");
         assert!(t.contains("- rust error: boom"));
-        assert!(t.contains("- KUnit difference: s.a: c Some(Pass) vs rust Some(Fail)"), "{t}");
+        assert!(t.contains("- **KUnit difference**: s.a: c Some(Pass) vs rust Some(Fail)"), "{t}");
+    }
+
+    fn booted(variant: &str, tests: &[(&str, guest::Outcome)]) -> BootResult {
+        BootResult {
+            flavor: variant.into(),
+            variant: variant.into(),
+            config: "full".into(),
+            cmdline: String::new(),
+            ok: true,
+            outcome: Outcome::Completed,
+            accel: "tcg".into(),
+            seconds: 1,
+            programs: BTreeMap::new(),
+            tests: tests.iter().map(|(n, o)| (n.to_string(), *o)).collect(),
+            own_failures: vec![],
+            splats: vec![],
+            error: None,
+            log: String::new(),
+        }
+    }
+
+    #[test]
+    fn differences_are_found_and_highlighted() {
+        use guest::Outcome::*;
+        let pair = Pair {
+            config: "full".into(),
+            append: "preempt=full".into(),
+            c: Some(booted("c", &[("entry_test", Pass), ("entry_test: irq signal", Pass), ("entry_test: a", Pass)])),
+            rust: Some(booted("rust", &[("entry_test", Fail), ("entry_test: irq signal", Fail), ("entry_test: a", Pass)])),
+            errors: vec![],
+        };
+        let d = differences(&pair);
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[1], ("entry_test: irq signal".to_string(), Some(Pass), Some(Fail)));
+        assert!(!pair.ok());
+        let t = table(&[], std::slice::from_ref(&pair), false);
+        assert!(t.contains("| entry_test: irq signal | **c=pass rust=FAIL** |"), "{t}");
+        assert!(t.contains("| different results | **2** |"), "{t}");
+        // Same results on both: hidden on the console, listed in the file.
+        assert!(!t.contains("| entry_test: a |"), "{t}");
+        assert!(table(&[], &[pair], true).contains("| entry_test: a | pass |"));
     }
 }

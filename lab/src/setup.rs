@@ -29,6 +29,7 @@ pub const PACKAGES: &[&str] = &[
     "make",
     "gcc",
     "libc6-dev",
+    "libcap-dev",
     "python3",
     "xz-utils",
     "git",

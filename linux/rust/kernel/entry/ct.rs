@@ -40,15 +40,29 @@ pub fn context_tracking_enabled() -> bool {
         #[cfg(all(CONFIG_RUST_GENERIC_ENTRY, not(CONFIG_JUMP_LABEL)))]
         compile_error!("kernel::entry requires CONFIG_JUMP_LABEL");
 
+        // `static_branch_unlikely!()` wants a struct that contains the key; the key here is a
+        // bare `struct static_key_false`, so emit the same `__jump_table` entry directly, with
+        // the `static_key` at offset 0.
+        #[cfg(CONFIG_JUMP_LABEL)]
         // SAFETY: `context_tracking_key` is a `struct static_key_false` defined in
         // `kernel/context_tracking.c`; the macro emits a `__jump_table` entry for it.
-        unsafe {
-            crate::static_branch_unlikely!(
+        let enabled = unsafe {
+            crate::jump_label::arch_static_branch! {
                 bindings::context_tracking_key,
                 bindings::static_key_false,
-                key
-            )
-        }
+                key,
+                false
+            }
+        };
+        // Without jump labels: C `static_key_count() > 0`, an atomic read of the count.
+        #[cfg(not(CONFIG_JUMP_LABEL))]
+        // SAFETY: The key is a static C object; `enabled` is an `atomic_t`, read atomically.
+        let enabled = unsafe {
+            core::ptr::read_volatile(core::ptr::addr_of!(
+                bindings::context_tracking_key.key.enabled.counter
+            )) > 0
+        };
+        enabled
     }
     #[cfg(not(CONFIG_CONTEXT_TRACKING_USER))]
     {
