@@ -34,7 +34,6 @@
 //! ```
 
 use core::ffi::{c_int, c_void, CStr};
-use core::fmt::Write;
 use kernel::{
     bindings,
     cpu::nr_cpu_ids,
@@ -50,8 +49,8 @@ use kernel::{
     time::{
         delay::fsleep,
         hrtimer::{
-            HasHrTimer, HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer,
-            HrTimerRestart, RelativeHardMode,
+            HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer, HrTimerRestart,
+            RelativeHardMode,
         },
         Delta, Instant, Monotonic,
     },
@@ -94,7 +93,13 @@ impl PathStats {
     }
 
     fn reset(&self) {
-        for a in [&self.runs, &self.hardirq, &self.irqs_off, &self.nmi, &self.rcu] {
+        for a in [
+            &self.runs,
+            &self.hardirq,
+            &self.irqs_off,
+            &self.nmi,
+            &self.rcu,
+        ] {
             a.store(0, Relaxed);
         }
     }
@@ -136,7 +141,9 @@ static INVOLUNTARY: Atomic<u64> = Atomic::new(0);
 static SPINNERS: Atomic<u64> = Atomic::new(0);
 
 /// Serializes runs of the workload (the statistics are global).
+#[pin_data]
 struct Runner {
+    #[pin]
     lock: Mutex<()>,
 }
 
@@ -224,13 +231,7 @@ struct Job {
 impl Worker {
     fn spawn(cpu: u32, f: fn() -> i32) -> Result<Worker> {
         let done = KBox::new(Atomic::new(i32::MIN), GFP_KERNEL)?;
-        let job = KBox::new(
-            Job {
-                f,
-                done: &*done,
-            },
-            GFP_KERNEL,
-        )?;
+        let job = KBox::new(Job { f, done: &*done }, GFP_KERNEL)?;
         let job = KBox::into_raw(job);
         // SAFETY: `worker_fn` matches `threadfn`; the name is a NUL-terminated format string
         // without conversions, so no variadic argument is read.
@@ -239,7 +240,7 @@ impl Worker {
                 Some(worker_fn),
                 job.cast(),
                 bindings::NUMA_NO_NODE,
-                c"rust_entry_probe".as_ptr(),
+                c"rust_entry_probe".as_ptr().cast(),
             )
         };
         let task = match from_err_ptr(task) {
@@ -298,8 +299,12 @@ unsafe extern "C" fn worker_fn(data: *mut c_void) -> c_int {
     let r = (job.f)();
     // SAFETY: `done` outlives the thread: `Worker::drop()` stops it before `done` is freed.
     unsafe { (*job.done).store(r, Relaxed) };
-    // SAFETY: `kthread_should_stop()` is called from a kthread.
-    while !unsafe { bindings::kthread_should_stop() } {
+    loop {
+        // SAFETY: `kthread_should_stop()` is called from a kthread.
+        let stop = unsafe { bindings::kthread_should_stop() };
+        if stop {
+            break;
+        }
         fsleep(Delta::from_millis(1));
     }
     0
@@ -334,8 +339,10 @@ fn interrupts() -> i32 {
         return 0;
     }
     for _ in 0..IRQS {
-        // SAFETY: `ipi_fn` takes no data; `wait` = 1, so the call has finished on return.
-        let r = unsafe { bindings::smp_call_function_single(1, Some(ipi_fn), core::ptr::null_mut(), 1) };
+        // SAFETY: `ipi_fn` takes no data; `wait` is set, so the call has finished on return.
+        let r = unsafe {
+            bindings::smp_call_function_single(1, Some(ipi_fn), core::ptr::null_mut(), true)
+        };
         if r != 0 {
             return r;
         }
@@ -352,7 +359,10 @@ struct Timer {
 impl HrTimerCallback for Timer {
     type Pointer<'a> = Arc<Self>;
 
-    fn run(_this: ArcBorrow<'_, Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+    fn run(
+        _this: ArcBorrow<'_, Self>,
+        mut ctx: HrTimerCallbackContext<'_, Self>,
+    ) -> HrTimerRestart {
         HRTIMER.observe();
         if HRTIMER.runs.load(Relaxed) >= IRQS {
             HrTimerRestart::NoRestart

@@ -1,0 +1,2470 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * entry_test.c - user space checks of the generic entry code (x86_64)
+ *
+ * Exercises the paths of kernel/entry/common.c and the helpers it inlines
+ * (include/linux/entry-common.h, irq-entry-common.h): syscall entry work
+ * (syscall_trace_enter: user dispatch, ptrace, seccomp), syscall exit work
+ * (syscall_exit_work), exit_to_user_mode_loop (signals, restarts, rseq,
+ * notify resume) and irqentry_enter/irqentry_exit for interrupts and
+ * exceptions from user mode.
+ *
+ * Every test runs in its own forked child (own process group) under an
+ * alarm() watchdog in the runner, so that a hang or a crash fails only that
+ * test. Each test checks concrete values: return values, errno, register
+ * contents, signal information and the order of ptrace stops.
+ *
+ * syscall_getpid_getppid      getpid/getppid/gettid agree with /proc and the
+ *                             runner (plain do_syscall_64 round trip).
+ * syscall_enosys              syscall(-1), other negative numbers and numbers
+ *                             past the table give -1/ENOSYS (-ENOSYS preset
+ *                             on entry, no syscall function called).
+ * syscall_insn_regs           raw "syscall": result in rax, rcx = address
+ *                             after the instruction, r11 = rflags, all other
+ *                             registers preserved (SYSRET exit).
+ * int80_compat                int $0x80 from a 64-bit task (IA32 emulation,
+ *                             do_int80_emulation): getpid/getppid work, bad
+ *                             numbers give -ENOSYS.
+ * signal_on_syscall_return    a signal sent or unblocked by a syscall runs its
+ *                             handler before that syscall returns, the frame
+ *                             holds the syscall's ip and result
+ *                             (exit_to_user_mode_loop, _TIF_SIGPENDING).
+ * signal_on_irq_return        ITIMER_PROF and ITIMER_VIRTUAL signals arrive in
+ *                             a loop without syscalls (irqentry_exit_to_user_mode,
+ *                             signal queued by task work on the way out) and
+ *                             all general purpose registers and carry survive.
+ * signal_on_exception_return  #PF, #UD, #BP and #DE from user mode give SIGSEGV,
+ *                             SIGILL, SIGTRAP and SIGFPE with the right ip,
+ *                             si_addr and si_code (irqentry_enter/exit around
+ *                             the exception handlers) and resume as the
+ *                             handler says with registers intact.
+ * restart_read_sa_restart     read() on an empty pipe interrupted by an
+ *                             SA_RESTART handler is restarted (-ERESTARTSYS
+ *                             in arch_do_signal_or_restart).
+ * restart_read_eintr          the same without SA_RESTART returns EINTR.
+ * restart_nanosleep_eintr     nanosleep() interrupted by a handler returns EINTR
+ *                             and the remaining time even with SA_RESTART
+ *                             (-ERESTART_RESTARTBLOCK).
+ * restart_syscall_after_stop  nanosleep() stopped by SIGSTOP and continued is
+ *                             resumed through restart_syscall and ends at its
+ *                             original deadline (restart without handler).
+ * ptrace_syscall_stops        PTRACE_SYSCALL entry and exit stops of getpid:
+ *                             orig_rax, rax = -ENOSYS at entry, the result at
+ *                             exit (SYSCALL_WORK_SYSCALL_TRACE).
+ * ptrace_change_syscall_nr    the tracer turns getpid into getppid at entry
+ *                             (number reread after syscall_trace_enter).
+ * ptrace_change_retval        the tracer changes the return value at exit.
+ * ptrace_skip_syscall         the tracer skips the syscall (orig_rax = -1); the
+ *                             rax it sets at entry or exit is returned.
+ * ptrace_singlestep_syscall   PTRACE_SINGLESTEP over "syscall" stops at the
+ *                             instruction after it with TRAP_BRKPT
+ *                             (SYSCALL_WORK_SYSCALL_EXIT_TRAP, report_single_step).
+ * seccomp_allow               SECCOMP_RET_ALLOW runs the syscall with its
+ *                             arguments (SYSCALL_WORK_SECCOMP). RET_LOG is left
+ *                             out: its audit record would land in the console
+ *                             output between the KTAP lines.
+ * seccomp_errno               SECCOMP_RET_ERRNO returns the filter's errno, also
+ *                             for a number that is not a syscall.
+ * seccomp_trap                SECCOMP_RET_TRAP: SIGSYS with si_syscall, si_arch,
+ *                             si_errno, si_call_addr and the rolled back rax;
+ *                             the handler supplies the return value.
+ * seccomp_kill                SECCOMP_RET_KILL_THREAD and _KILL_PROCESS kill the
+ *                             task with SIGSYS.
+ * seccomp_trace               SECCOMP_RET_TRACE: PTRACE_EVENT_SECCOMP stops where
+ *                             the tracer lets the syscall run, skips it or
+ *                             changes it; -ENOSYS without a tracer.
+ * seccomp_user_notif          SECCOMP_RET_USER_NOTIF: a supervisor receives the
+ *                             notification and chooses value, error or continue.
+ * seccomp_after_ptrace        seccomp filters the number the tracer set at the
+ *                             entry stop (ptrace runs before seccomp).
+ * sud_block_sigsys            syscall user dispatch, selector BLOCK: SIGSYS with
+ *                             SYS_USER_DISPATCH, the syscall is not executed
+ *                             (syscall_user_dispatch, exit work skipped).
+ * sud_selector_allow          selector ALLOW: the syscall runs.
+ * sud_allowed_range           a syscall from the excluded range always runs.
+ * sud_off                     PR_SYS_DISPATCH_OFF stops dispatching.
+ * sud_bad_selector            an invalid selector value kills with SIGSYS.
+ * rseq_cpu_id                 rseq cpu_id/cpu_id_start follow sched_setaffinity
+ *                             (rseq update in exit_to_user_mode_loop).
+ * rseq_abort_preempt_v1/_v2   a critical section preempted by a busy task on the
+ *                             same CPU is aborted and rseq_cs cleared; needs
+ *                             the user-irq note of irqentry_enter. v1: glibc's
+ *                             32-byte registration, v2: a larger one (the
+ *                             optimized ABI of 7.x).
+ * rseq_abort_signal_v1/_v2    a signal arriving in a critical section aborts it:
+ *                             the handler's frame holds the abort ip.
+ * singlestep_tf_syscall       EFLAGS.TF set by the task itself: traps before the
+ *                             syscall and after the instruction following it
+ *                             (IRET exit with TF), r11 holds TF.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+/* glibc 2.35 registers rseq itself and exports __rseq_offset/__rseq_size */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
+#include <sys/rseq.h>
+#define HAVE_GLIBC_RSEQ 1
+#endif
+
+#include "../kselftest.h"
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH	59
+#define PR_SYS_DISPATCH_OFF		0
+#define PR_SYS_DISPATCH_ON		1
+#define SYSCALL_DISPATCH_FILTER_ALLOW	0
+#define SYSCALL_DISPATCH_FILTER_BLOCK	1
+#endif
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH		2
+#endif
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP			1
+#endif
+#ifndef TRAP_BRKPT
+#define TRAP_BRKPT			1
+#endif
+#ifndef TRAP_TRACE
+#define TRAP_TRACE			2
+#endif
+#ifndef AT_RSEQ_FEATURE_SIZE
+#define AT_RSEQ_FEATURE_SIZE		27
+#define AT_RSEQ_ALIGN			28
+#endif
+
+#define ET_RSEQ_SIG			0x53053053
+#define ET_RSEQ_FLAG_UNREGISTER		1
+#define IA32_NR_GETPID			20
+#define IA32_NR_GETPPID			64
+#define X86_EFLAGS_TF			0x100UL
+#define TEST_TIMEOUT			10
+#define NSEC_PER_MSEC			1000000LL
+#define ERR_NOSYS			ENOSYS
+
+#define LOAD(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define INC(x)		__atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
+
+/* Layout of struct rseq (include/uapi/linux/rseq.h) */
+struct et_rseq {
+	uint32_t cpu_id_start;
+	uint32_t cpu_id;
+	uint64_t rseq_cs;
+	uint32_t flags;
+	uint32_t node_id;
+	uint32_t mm_cid;
+	uint32_t slice_ctrl;
+};
+
+/* Shared between the runner, the test child and its helpers */
+struct shared {
+	char msg[512];
+	long v[16];
+	unsigned long counter;
+	int flag;
+	int stop;
+};
+
+static struct shared *shm;
+static pid_t runner_pid;
+
+/*
+ * Assembly helpers. The tests compare instruction pointers (signal frames,
+ * ptrace stops, siginfo) against their labels, see ADDR() below.
+ */
+asm(".text\n"
+	/* long raw_sys(long nr, long a0, long a1, long a2, long a3) */
+	".type et_raw_sys, @function\n"
+	"et_raw_sys:\n"
+	"	movq %rdi, %rax\n"
+	"	movq %rsi, %rdi\n"
+	"	movq %rdx, %rsi\n"
+	"	movq %rcx, %rdx\n"
+	"	movq %r8, %r10\n"
+	"	syscall\n"
+	"et_raw_sys_ret:\n"
+	"	ret\n"
+	".size et_raw_sys, .-et_raw_sys\n"
+
+	/*
+	 * long sys_regs(long nr, unsigned long *out): out[0] = rcx,
+	 * out[1] = r11 after the syscall, out[2] = rflags before it,
+	 * out[3..14] = rbx rbp r12 r13 r14 r15 rdi rsi rdx r8 r9 r10 after it.
+	 */
+	".type et_sys_regs, @function\n"
+	"et_sys_regs:\n"
+	"	pushq %rbx\n"
+	"	pushq %rbp\n"
+	"	pushq %r12\n"
+	"	pushq %r13\n"
+	"	pushq %r14\n"
+	"	pushq %r15\n"
+	"	pushq %rsi\n"
+	"	pushfq\n"
+	"	popq %rcx\n"
+	"	movq %rcx, 16(%rsi)\n"
+	"	movq %rdi, %rax\n"
+	"	movabsq $0x1111111111111111, %rbx\n"
+	"	movabsq $0x2222222222222222, %rbp\n"
+	"	movabsq $0x3333333333333333, %r12\n"
+	"	movabsq $0x4444444444444444, %r13\n"
+	"	movabsq $0x5555555555555555, %r14\n"
+	"	movabsq $0x6666666666666666, %r15\n"
+	"	movabsq $0x7777777777777777, %rdi\n"
+	"	movabsq $0x8888888888888888, %rsi\n"
+	"	movabsq $0x9999999999999999, %rdx\n"
+	"	movabsq $0xaaaaaaaaaaaaaaaa, %r8\n"
+	"	movabsq $0xbbbbbbbbbbbbbbbb, %r9\n"
+	"	movabsq $0xcccccccccccccccc, %r10\n"
+	"	syscall\n"
+	"et_sys_regs_ret:\n"
+	"	pushq %rax\n"
+	"	movq 8(%rsp), %rax\n"
+	"	movq %rcx, 0(%rax)\n"
+	"	movq %r11, 8(%rax)\n"
+	"	movq %rbx, 24(%rax)\n"
+	"	movq %rbp, 32(%rax)\n"
+	"	movq %r12, 40(%rax)\n"
+	"	movq %r13, 48(%rax)\n"
+	"	movq %r14, 56(%rax)\n"
+	"	movq %r15, 64(%rax)\n"
+	"	movq %rdi, 72(%rax)\n"
+	"	movq %rsi, 80(%rax)\n"
+	"	movq %rdx, 88(%rax)\n"
+	"	movq %r8, 96(%rax)\n"
+	"	movq %r9, 104(%rax)\n"
+	"	movq %r10, 112(%rax)\n"
+	"	popq %rax\n"
+	"	addq $8, %rsp\n"
+	"	popq %r15\n"
+	"	popq %r14\n"
+	"	popq %r13\n"
+	"	popq %r12\n"
+	"	popq %rbp\n"
+	"	popq %rbx\n"
+	"	ret\n"
+	".size et_sys_regs, .-et_sys_regs\n"
+
+	/*
+	 * void et_spin(unsigned long *out, unsigned long iters): a loop
+	 * without memory accesses that mixes 12 registers and the carry
+	 * flag; out[0..11] = rax rbx rdx rsi r8 r9 r10 r11 r12 r13 r14 r15.
+	 */
+	".type et_spin, @function\n"
+	"et_spin:\n"
+	"	pushq %rbx\n"
+	"	pushq %r12\n"
+	"	pushq %r13\n"
+	"	pushq %r14\n"
+	"	pushq %r15\n"
+	"	movq %rsi, %rcx\n"
+	"	xorl %eax, %eax\n"
+	"	movl $1, %ebx\n"
+	"	movl $2, %edx\n"
+	"	movl $3, %esi\n"
+	"	movl $5, %r8d\n"
+	"	movl $7, %r9d\n"
+	"	movl $11, %r10d\n"
+	"	movl $13, %r11d\n"
+	"	movl $17, %r12d\n"
+	"	movl $19, %r13d\n"
+	"	movl $23, %r14d\n"
+	"	movl $29, %r15d\n"
+	"et_spin_loop:\n"
+	"	addq %rbx, %rax\n"
+	"	adcq %rdx, %rsi\n"
+	"	xorq %rax, %r8\n"
+	"	leaq 1(%r8,%r9), %r9\n"
+	"	rolq $7, %r10\n"
+	"	addq %r9, %r10\n"
+	"	subq %r10, %r11\n"
+	"	addq %r11, %r12\n"
+	"	adcq %r12, %r13\n"
+	"	xorq %r13, %r14\n"
+	"	addq %r14, %r15\n"
+	"	adcq %r15, %rbx\n"
+	"	incq %rdx\n"
+	"	decq %rcx\n"
+	"	jnz et_spin_loop\n"
+	"et_spin_end:\n"
+	"	movq %rax, 0(%rdi)\n"
+	"	movq %rbx, 8(%rdi)\n"
+	"	movq %rdx, 16(%rdi)\n"
+	"	movq %rsi, 24(%rdi)\n"
+	"	movq %r8, 32(%rdi)\n"
+	"	movq %r9, 40(%rdi)\n"
+	"	movq %r10, 48(%rdi)\n"
+	"	movq %r11, 56(%rdi)\n"
+	"	movq %r12, 64(%rdi)\n"
+	"	movq %r13, 72(%rdi)\n"
+	"	movq %r14, 80(%rdi)\n"
+	"	movq %r15, 88(%rdi)\n"
+	"	popq %r15\n"
+	"	popq %r14\n"
+	"	popq %r13\n"
+	"	popq %r12\n"
+	"	popq %rbx\n"
+	"	ret\n"
+	".size et_spin, .-et_spin\n"
+
+	/* long et_exc_segv(long magic): loads from address 0x10 */
+	".type et_exc_segv, @function\n"
+	"et_exc_segv:\n"
+	"	movq %rdi, %rdx\n"
+	"et_exc_segv_insn:\n"
+	"	movq 0x10, %rax\n"
+	"et_exc_segv_resume:\n"
+	"	movq %rdx, %rax\n"
+	"	ret\n"
+	".size et_exc_segv, .-et_exc_segv\n"
+
+	/* long et_exc_ud2(long magic) */
+	".type et_exc_ud2, @function\n"
+	"et_exc_ud2:\n"
+	"	movq %rdi, %rdx\n"
+	"et_exc_ud2_insn:\n"
+	"	ud2\n"
+	"	movq %rdx, %rax\n"
+	"	ret\n"
+	".size et_exc_ud2, .-et_exc_ud2\n"
+
+	/* long et_exc_int3(long magic) */
+	".type et_exc_int3, @function\n"
+	"et_exc_int3:\n"
+	"	movq %rdi, %rdx\n"
+	"	int3\n"
+	"et_exc_int3_after:\n"
+	"	movq %rdx, %rax\n"
+	"	ret\n"
+	".size et_exc_int3, .-et_exc_int3\n"
+
+	/* long et_exc_div(long magic): divides by zero */
+	".type et_exc_div, @function\n"
+	"et_exc_div:\n"
+	"	movq %rdi, %r8\n"
+	"	xorl %ecx, %ecx\n"
+	"	xorl %edx, %edx\n"
+	"	movl $1, %eax\n"
+	"et_exc_div_insn:\n"
+	"	divl %ecx\n"
+	"et_exc_div_resume:\n"
+	"	movq %r8, %rax\n"
+	"	ret\n"
+	".size et_exc_div, .-et_exc_div\n"
+
+	/*
+	 * long et_ss_target(void): getppid through "syscall", used by the
+	 * ptrace single-step test.
+	 */
+	".type et_ss_target, @function\n"
+	"et_ss_target:\n"
+	"	movl $110, %eax\n"
+	"et_ss_sys:\n"
+	"	syscall\n"
+	"et_ss_after:\n"
+	"	nop\n"
+	"	nop\n"
+	"et_ss_end:\n"
+	"	ret\n"
+	".size et_ss_target, .-et_ss_target\n"
+
+	/*
+	 * long et_tf_syscall(long nr, unsigned long *r11): sets EFLAGS.TF,
+	 * runs the syscall, stores r11 and returns rax. The SIGTRAP handler
+	 * clears TF once it sees et_tf_stop.
+	 */
+	".type et_tf_syscall, @function\n"
+	"et_tf_syscall:\n"
+	"	movq %rdi, %r8\n"
+	"	movq %rsi, %r9\n"
+	"	pushfq\n"
+	"	orq $0x100, (%rsp)\n"
+	"	popfq\n"
+	"et_tf_first:\n"
+	"	movq %r8, %rax\n"
+	"et_tf_sys:\n"
+	"	syscall\n"
+	"et_tf_after:\n"
+	"	movq %r11, (%r9)\n"
+	"et_tf_after2:\n"
+	"	nop\n"
+	"et_tf_stop:\n"
+	"	nop\n"
+	"	ret\n"
+	".size et_tf_syscall, .-et_tf_syscall\n"
+
+	/*
+	 * int et_rseq_run(struct et_rseq *rs, unsigned long loops,
+	 *		   unsigned long *ctr, unsigned long *delta):
+	 * critical section that reads *ctr, spins, reads *ctr again and
+	 * commits the difference to *delta. Returns 0 on commit, 1 when the
+	 * kernel aborted it.
+	 */
+	".pushsection .data\n"
+	".balign 32\n"
+	"et_rseq_desc:\n"
+	"	.long 0, 0\n"
+	"	.quad et_rseq_start\n"
+	"	.quad et_rseq_commit_end - et_rseq_start\n"
+	"	.quad et_rseq_abort\n"
+	".popsection\n"
+	".type et_rseq_run, @function\n"
+	"et_rseq_run:\n"
+	"	leaq et_rseq_desc(%rip), %rax\n"
+	"	movq %rax, 8(%rdi)\n"
+	"et_rseq_start:\n"
+	"	movq (%rdx), %r8\n"
+	"	movq %rsi, %r9\n"
+	"1:	decq %r9\n"
+	"	jnz 1b\n"
+	"	movq (%rdx), %r10\n"
+	"	subq %r8, %r10\n"
+	"	movq %r10, (%rcx)\n"
+	"et_rseq_commit_end:\n"
+	"	xorl %eax, %eax\n"
+	"	ret\n"
+	"	.byte 0x0f, 0xb9, 0x3d\n"
+	"	.long 0x53053053\n"
+	"et_rseq_abort:\n"
+	"	movl $1, %eax\n"
+	"	ret\n"
+	".size et_rseq_run, .-et_rseq_run\n"
+
+	/*
+	 * The only code in the range that syscall user dispatch excludes:
+	 * same calling convention as et_raw_sys.
+	 */
+	".balign 64\n"
+	".type et_sud_allowed_sys, @function\n"
+	"et_sud_allowed_sys:\n"
+	"	movq %rdi, %rax\n"
+	"	movq %rsi, %rdi\n"
+	"	movq %rdx, %rsi\n"
+	"	movq %rcx, %rdx\n"
+	"	movq %r8, %r10\n"
+	"	syscall\n"
+	"	ret\n"
+	"et_sud_allowed_end:\n"
+	"	nop\n"
+	".size et_sud_allowed_sys, .-et_sud_allowed_sys\n"
+);
+
+/*
+ * Address of a symbol of the assembly above. Taken with inline assembly so
+ * that no C declarations of the assembly symbols are needed.
+ */
+#define ADDR(sym) ({						\
+	unsigned long __addr;					\
+	asm ("leaq " #sym "(%%rip), %0" : "=r" (__addr));	\
+	__addr;							\
+})
+
+static long raw_sys(long nr, long a0, long a1, long a2, long a3)
+{
+	long (*fn)(long nr, long a0, long a1, long a2, long a3);
+
+	fn = (void *)ADDR(et_raw_sys);
+	return fn(nr, a0, a1, a2, a3);
+}
+
+static long sud_allowed_sys(long nr, long a0, long a1, long a2, long a3)
+{
+	long (*fn)(long nr, long a0, long a1, long a2, long a3);
+
+	fn = (void *)ADDR(et_sud_allowed_sys);
+	return fn(nr, a0, a1, a2, a3);
+}
+
+static long sys_regs(long nr, unsigned long *out)
+{
+	long (*fn)(long nr, unsigned long *out);
+
+	fn = (void *)ADDR(et_sys_regs);
+	return fn(nr, out);
+}
+
+static void spin_asm(uint64_t *out, unsigned long iters)
+{
+	void (*fn)(uint64_t *out, unsigned long iters);
+
+	fn = (void *)ADDR(et_spin);
+	fn(out, iters);
+}
+
+static long tf_syscall(long nr, unsigned long *r11)
+{
+	long (*fn)(long nr, unsigned long *r11);
+
+	fn = (void *)ADDR(et_tf_syscall);
+	return fn(nr, r11);
+}
+
+static int rseq_run(struct et_rseq *rs, unsigned long loops, unsigned long *ctr,
+		    unsigned long *delta)
+{
+	int (*fn)(struct et_rseq *rs, unsigned long loops, unsigned long *ctr,
+		  unsigned long *delta);
+
+	fn = (void *)ADDR(et_rseq_run);
+	return fn(rs, loops, ctr, delta);
+}
+
+/* Calls one of the helpers that take a magic value and return it */
+static long call_magic(unsigned long addr, long magic)
+{
+	long (*fn)(long magic);
+
+	fn = (void *)addr;
+	return fn(magic);
+}
+
+/* ---- helpers ---- */
+
+static __printf(1, 2) int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(shm->msg, sizeof(shm->msg), fmt, ap);
+	va_end(ap);
+	return KSFT_FAIL;
+}
+
+static __printf(1, 2) int skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(shm->msg, sizeof(shm->msg), fmt, ap);
+	va_end(ap);
+	return KSFT_SKIP;
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * NSEC_PER_MSEC };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static int set_handler(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = fn;
+	sa.sa_flags = SA_SIGINFO | flags;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(sig, &sa, NULL);
+}
+
+static unsigned long uc_reg(void *ctx, int reg)
+{
+	return ((ucontext_t *)ctx)->uc_mcontext.gregs[reg];
+}
+
+static void uc_set_reg(void *ctx, int reg, unsigned long val)
+{
+	((ucontext_t *)ctx)->uc_mcontext.gregs[reg] = val;
+}
+
+/* State letter of /proc/<pid>/stat, 0 if it cannot be read */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	return p[2];
+}
+
+/*
+ * Number of the syscall @pid is blocked in according to /proc/<pid>/syscall:
+ * -1 when running, -2 when the file cannot be read.
+ */
+static long proc_syscall(pid_t pid)
+{
+	char path[64], buf[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -2;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -2;
+	buf[n] = 0;
+	if (buf[0] < '0' || buf[0] > '9')
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+/* Wait until @pid sleeps, in syscall @nr when that can be seen */
+static int wait_blocked(pid_t pid, long nr)
+{
+	long long end = now_ns() + 5000 * NSEC_PER_MSEC;
+
+	while (now_ns() < end) {
+		if (proc_state(pid) == 'S') {
+			long cur = proc_syscall(pid);
+
+			if (cur == -2 || cur == nr)
+				return 0;
+		}
+		usleep(1000);
+	}
+	return -1;
+}
+
+static int wait_flag(int *flag, int val)
+{
+	long long end = now_ns() + 5000 * NSEC_PER_MSEC;
+
+	while (now_ns() < end) {
+		if (LOAD(*flag) == val)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+static int pid_from_proc_stat(void)
+{
+	char buf[128];
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/self/stat", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return atoi(buf);
+}
+
+/* Wait for a child with a bound; returns the status or -1 */
+static int wait_child(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+static const char *status_str(int status)
+{
+	static char buf[64];
+
+	if (status == -1)
+		snprintf(buf, sizeof(buf), "wait failed");
+	else if (WIFEXITED(status))
+		snprintf(buf, sizeof(buf), "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, sizeof(buf), "signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, sizeof(buf), "status 0x%x", status);
+	return buf;
+}
+
+/* ---- 1. syscall return values ---- */
+
+static int test_getpid_getppid(void)
+{
+	pid_t pid = getpid();
+
+	if (getppid() != runner_pid)
+		return fail("getppid %d, runner %d", getppid(), runner_pid);
+	if (pid_from_proc_stat() != pid)
+		return fail("getpid %d, /proc/self/stat %d", pid, pid_from_proc_stat());
+	if (syscall(SYS_gettid) != pid)
+		return fail("gettid %ld != pid %d", syscall(SYS_gettid), pid);
+	if (raw_sys(__NR_getpid, 0, 0, 0, 0) != pid)
+		return fail("raw getpid %ld", raw_sys(__NR_getpid, 0, 0, 0, 0));
+	if (raw_sys(__NR_getppid, 0, 0, 0, 0) != runner_pid)
+		return fail("raw getppid wrong");
+	return KSFT_PASS;
+}
+
+static int test_enosys(void)
+{
+	static const long nrs[] = {
+		-1, -2, -1000, 0x7fffffff, 1 << 20, 4096, 0x100000000L | 1000,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(nrs); i++) {
+		long r;
+
+		errno = 0;
+		r = syscall(nrs[i], 0, 0, 0, 0, 0, 0);
+		if (r != -1 || errno != ERR_NOSYS)
+			return fail("syscall(%#lx) = %ld errno %d", nrs[i], r, errno);
+		r = raw_sys(nrs[i], 0, 0, 0, 0);
+		if (r != -ERR_NOSYS)
+			return fail("raw syscall %#lx returned %ld", nrs[i], r);
+	}
+	return KSFT_PASS;
+}
+
+static int check_sys_regs(long nr, long expect)
+{
+	static const unsigned long magic[] = {
+		0x1111111111111111UL, 0x2222222222222222UL, 0x3333333333333333UL,
+		0x4444444444444444UL, 0x5555555555555555UL, 0x6666666666666666UL,
+		0x7777777777777777UL, 0x8888888888888888UL, 0x9999999999999999UL,
+		0xaaaaaaaaaaaaaaaaUL, 0xbbbbbbbbbbbbbbbbUL, 0xccccccccccccccccUL,
+	};
+	static const char * const names[] = {
+		"rbx", "rbp", "r12", "r13", "r14", "r15",
+		"rdi", "rsi", "rdx", "r8", "r9", "r10",
+	};
+	unsigned long out[15];
+	unsigned int i;
+	long r;
+
+	memset(out, 0, sizeof(out));
+	r = sys_regs(nr, out);
+	if (r != expect)
+		return fail("syscall %ld returned %ld, expected %ld", nr, r, expect);
+	if (out[0] != ADDR(et_sys_regs_ret))
+		return fail("nr %ld: rcx %#lx, expected %#lx", nr, out[0],
+			    ADDR(et_sys_regs_ret));
+	if (out[1] != out[2])
+		return fail("nr %ld: r11 %#lx, rflags before %#lx", nr, out[1], out[2]);
+	for (i = 0; i < 12; i++) {
+		if (out[3 + i] != magic[i])
+			return fail("nr %ld: %s %#lx, expected %#lx", nr, names[i],
+				    out[3 + i], magic[i]);
+	}
+	return KSFT_PASS;
+}
+
+static int test_syscall_insn_regs(void)
+{
+	int ret;
+
+	ret = check_sys_regs(-1, -ERR_NOSYS);
+	if (ret)
+		return ret;
+	ret = check_sys_regs(__NR_getppid, runner_pid);
+	if (ret)
+		return ret;
+	return check_sys_regs(0x7fffffff, -ERR_NOSYS);
+}
+
+static sigjmp_buf int80_jmp;
+
+static void int80_segv(int sig, siginfo_t *si, void *ctx)
+{
+	siglongjmp(int80_jmp, 1);
+}
+
+static long int80(long nr)
+{
+	long ret;
+
+	asm volatile ("int $0x80"
+		      : "=a" (ret)
+		      : "a" (nr), "b" (0), "c" (0), "d" (0)
+		      : "r8", "r9", "r10", "r11", "memory");
+	return ret;
+}
+
+static int test_int80(void)
+{
+	static const long bad[] = { -1, 0xffff, 1000, 0x7fffffff };
+	unsigned int i;
+	long r;
+
+	if (set_handler(SIGSEGV, int80_segv, SA_RESETHAND))
+		return fail("sigaction");
+	if (sigsetjmp(int80_jmp, 1))
+		return skip("int $0x80 raised SIGSEGV: no IA32 emulation");
+	r = int80(IA32_NR_GETPID);
+	signal(SIGSEGV, SIG_DFL);
+	if (r != getpid())
+		return fail("int80 getpid returned %ld, pid %d", r, getpid());
+	r = int80(IA32_NR_GETPPID);
+	if (r != runner_pid)
+		return fail("int80 getppid returned %ld, expected %d", r, runner_pid);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		r = int80(bad[i]);
+		if ((int)r != -ERR_NOSYS)
+			return fail("int80 nr %#lx returned %ld", bad[i], r);
+	}
+	return KSFT_PASS;
+}
+
+/* ---- 2. signal delivery ---- */
+
+static int sig_count;
+static unsigned long sig_rip, sig_rax;
+static int sig_code, sig_pid, sig_signo;
+
+static void record_handler(int sig, siginfo_t *si, void *ctx)
+{
+	STORE(sig_rip, uc_reg(ctx, REG_RIP));
+	STORE(sig_rax, uc_reg(ctx, REG_RAX));
+	STORE(sig_code, si->si_code);
+	STORE(sig_pid, si->si_pid);
+	STORE(sig_signo, sig);
+	INC(sig_count);
+}
+
+static int test_signal_syscall_return(void)
+{
+	sigset_t set, pending;
+	long r;
+
+	if (set_handler(SIGUSR1, record_handler, 0) ||
+	    set_handler(SIGUSR2, record_handler, 0))
+		return fail("sigaction");
+
+	r = raw_sys(__NR_kill, getpid(), SIGUSR1, 0, 0);
+	if (r != 0)
+		return fail("kill returned %ld", r);
+	if (LOAD(sig_count) != 1)
+		return fail("handler ran %d times before kill returned", LOAD(sig_count));
+	if (LOAD(sig_signo) != SIGUSR1 || LOAD(sig_code) != SI_USER ||
+	    LOAD(sig_pid) != getpid())
+		return fail("siginfo: signo %d code %d pid %d", LOAD(sig_signo),
+			    LOAD(sig_code), LOAD(sig_pid));
+	if (LOAD(sig_rip) != ADDR(et_raw_sys_ret) || LOAD(sig_rax) != 0)
+		return fail("handler saw rip %#lx rax %#lx, expected %#lx and 0",
+			    LOAD(sig_rip), LOAD(sig_rax), ADDR(et_raw_sys_ret));
+
+	/* A blocked signal is delivered when the unblocking syscall returns */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return fail("sigprocmask");
+	if (kill(getpid(), SIGUSR2))
+		return fail("kill");
+	if (LOAD(sig_count) != 1)
+		return fail("blocked SIGUSR2 was delivered");
+	if (sigpending(&pending) || !sigismember(&pending, SIGUSR2))
+		return fail("SIGUSR2 not pending");
+	r = raw_sys(__NR_rt_sigprocmask, SIG_UNBLOCK, (long)&set, 0, 8);
+	if (r != 0)
+		return fail("rt_sigprocmask returned %ld", r);
+	if (LOAD(sig_count) != 2 || LOAD(sig_signo) != SIGUSR2)
+		return fail("SIGUSR2 not delivered on unblock (count %d)", LOAD(sig_count));
+	if (LOAD(sig_rip) != ADDR(et_raw_sys_ret) || LOAD(sig_rax) != 0)
+		return fail("unblock: handler saw rip %#lx rax %#lx", LOAD(sig_rip),
+			    LOAD(sig_rax));
+	return KSFT_PASS;
+}
+
+static int irq_in_loop, irq_outside;
+
+static void timer_handler(int sig, siginfo_t *si, void *ctx)
+{
+	unsigned long ip = uc_reg(ctx, REG_RIP);
+
+	if (ip >= ADDR(et_spin_loop) && ip < ADDR(et_spin_end))
+		INC(irq_in_loop);
+	else
+		INC(irq_outside);
+	/* Clobber registers so that a bad restore shows up in et_spin */
+	asm volatile ("movq $-1, %%rbx\n\t"
+		      "movq $-1, %%r12\n\t"
+		      "movq $-1, %%r13\n\t"
+		      "movq $-1, %%r14\n\t"
+		      "movq $-1, %%r15\n\t"
+		      "movq $-1, %%r8\n\t"
+		      "movq $-1, %%r9\n\t"
+		      "movq $-1, %%r10\n\t"
+		      "movq $-1, %%r11\n\t"
+		      "stc\n\t"
+		      : : : "rbx", "r12", "r13", "r14", "r15", "r8", "r9", "r10",
+			    "r11", "cc");
+}
+
+static uint64_t rol64(uint64_t v, int n)
+{
+	return (v << n) | (v >> (64 - n));
+}
+
+/* C version of et_spin */
+static void spin_ref(uint64_t *o, unsigned long iters)
+{
+	uint64_t rax = 0, rbx = 1, rdx = 2, rsi = 3, r8 = 5, r9 = 7, r10 = 11;
+	uint64_t r11 = 13, r12 = 17, r13 = 19, r14 = 23, r15 = 29, t;
+	int c;
+
+	while (iters--) {
+		t = rax + rbx;
+		c = t < rax;
+		rax = t;
+		rsi = rsi + rdx + c;
+		r8 ^= rax;
+		r9 = r8 + r9 + 1;
+		r10 = rol64(r10, 7) + r9;
+		r11 -= r10;
+		t = r12 + r11;
+		c = t < r12;
+		r12 = t;
+		r13 = r13 + r12 + c;
+		r14 ^= r13;
+		t = r15 + r14;
+		c = t < r15;
+		r15 = t;
+		rbx = rbx + r15 + c;
+		rdx++;
+	}
+	o[0] = rax; o[1] = rbx; o[2] = rdx; o[3] = rsi; o[4] = r8; o[5] = r9;
+	o[6] = r10; o[7] = r11; o[8] = r12; o[9] = r13; o[10] = r14; o[11] = r15;
+}
+
+#define SPIN_ITERS	200000UL
+#define IRQ_SIGNALS	8
+
+/*
+ * Spin with one CPU-time interval timer armed until IRQ_SIGNALS of its
+ * signals interrupted the loop itself, checking the registers every round.
+ */
+static int irq_signals(int which, int sig)
+{
+	struct itimerval it = { { 0, 4000 }, { 0, 4000 } };
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	uint64_t ref[12], out[12];
+	int rounds = 0, i;
+	long long end;
+
+	STORE(irq_in_loop, 0);
+	STORE(irq_outside, 0);
+	spin_ref(ref, SPIN_ITERS);
+	if (set_handler(sig, timer_handler, 0))
+		return fail("sigaction");
+	if (setitimer(which, &it, NULL))
+		return fail("setitimer");
+
+	end = now_ns() + 3000 * NSEC_PER_MSEC;
+	while (LOAD(irq_in_loop) < IRQ_SIGNALS && now_ns() < end) {
+		spin_asm(out, SPIN_ITERS);
+		rounds++;
+		for (i = 0; i < 12; i++) {
+			if (out[i] != ref[i]) {
+				setitimer(which, &off, NULL);
+				return fail("sig %d, round %d: register %d is %#lx, expected %#lx",
+					    sig, rounds, i, (unsigned long)out[i],
+					    (unsigned long)ref[i]);
+			}
+		}
+	}
+	setitimer(which, &off, NULL);
+	if (LOAD(irq_in_loop) < IRQ_SIGNALS)
+		return fail("only %d of signal %d in the loop (%d outside) in %d rounds",
+			    LOAD(irq_in_loop), sig, LOAD(irq_outside), rounds);
+	return KSFT_PASS;
+}
+
+static int test_signal_irq_return(void)
+{
+	int ret = irq_signals(ITIMER_PROF, SIGPROF);
+
+	if (ret)
+		return ret;
+	return irq_signals(ITIMER_VIRTUAL, SIGVTALRM);
+}
+
+static unsigned long exc_rip;
+static unsigned long exc_addr;
+static int exc_code, exc_sig;
+
+static void exc_handler(int sig, siginfo_t *si, void *ctx)
+{
+	unsigned long ip = uc_reg(ctx, REG_RIP);
+
+	exc_rip = ip;
+	exc_addr = (unsigned long)si->si_addr;
+	exc_code = si->si_code;
+	exc_sig = sig;
+	/* Clobber the register that the helpers keep their magic in */
+	asm volatile ("movq $-1, %%rdx\n\tmovq $-1, %%r8" : : : "rdx", "r8");
+	if (sig == SIGSEGV)
+		uc_set_reg(ctx, REG_RIP, ADDR(et_exc_segv_resume));
+	else if (sig == SIGILL)
+		uc_set_reg(ctx, REG_RIP, ip + 2);
+	else if (sig == SIGFPE)
+		uc_set_reg(ctx, REG_RIP, ADDR(et_exc_div_resume));
+}
+
+static int test_signal_exception_return(void)
+{
+	long r;
+
+	if (set_handler(SIGSEGV, exc_handler, 0) || set_handler(SIGILL, exc_handler, 0) ||
+	    set_handler(SIGTRAP, exc_handler, 0) || set_handler(SIGFPE, exc_handler, 0))
+		return fail("sigaction");
+
+	r = call_magic(ADDR(et_exc_segv), 0x5e9f);
+	if (r != 0x5e9f)
+		return fail("#PF: resumed with %#lx", r);
+	if (exc_sig != SIGSEGV || exc_rip != ADDR(et_exc_segv_insn) || exc_addr != 0x10 ||
+	    exc_code != SEGV_MAPERR)
+		return fail("#PF: sig %d rip %#lx addr %#lx code %d", exc_sig, exc_rip,
+			    exc_addr, exc_code);
+
+	r = call_magic(ADDR(et_exc_ud2), 0x0d2);
+	if (r != 0x0d2)
+		return fail("#UD: resumed with %#lx", r);
+	if (exc_sig != SIGILL || exc_rip != ADDR(et_exc_ud2_insn) ||
+	    exc_addr != ADDR(et_exc_ud2_insn) || exc_code != ILL_ILLOPN)
+		return fail("#UD: sig %d rip %#lx addr %#lx code %d", exc_sig, exc_rip,
+			    exc_addr, exc_code);
+
+	r = call_magic(ADDR(et_exc_int3), 0x1337);
+	if (r != 0x1337)
+		return fail("#BP: resumed with %#lx", r);
+	if (exc_sig != SIGTRAP || exc_rip != ADDR(et_exc_int3_after))
+		return fail("#BP: sig %d rip %#lx, expected %#lx", exc_sig, exc_rip,
+			    ADDR(et_exc_int3_after));
+
+	r = call_magic(ADDR(et_exc_div), 0xd1f);
+	if (r != 0xd1f)
+		return fail("#DE: resumed with %#lx", r);
+	if (exc_sig != SIGFPE || exc_rip != ADDR(et_exc_div_insn) ||
+	    exc_addr != ADDR(et_exc_div_insn) || exc_code != FPE_INTDIV)
+		return fail("#DE: sig %d rip %#lx addr %#lx code %d", exc_sig, exc_rip,
+			    exc_addr, exc_code);
+	return KSFT_PASS;
+}
+
+/* ---- 3. syscall restart ---- */
+
+static void flag_handler(int sig, siginfo_t *si, void *ctx)
+{
+	INC(sig_count);
+	STORE(shm->flag, 1);
+}
+
+/*
+ * Helper process: wait until the parent blocks in syscall @nr, signal it,
+ * wait for the handler, wait until it blocks again when @again, then write
+ * one byte to @wfd when it is >= 0.
+ */
+static pid_t start_interrupter(long nr, int again, int wfd, long delay_ms)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (wait_blocked(parent, nr))
+		_exit(10);
+	if (delay_ms)
+		sleep_ms(delay_ms);
+	kill(parent, SIGUSR1);
+	if (wait_flag(&shm->flag, 1))
+		_exit(11);
+	if (again && wait_blocked(parent, nr))
+		_exit(12);
+	if (wfd >= 0 && write(wfd, "x", 1) != 1)
+		_exit(13);
+	_exit(0);
+}
+
+static int read_restart(int sa_flags)
+{
+	char buf[4] = { 0 };
+	int fds[2], status;
+	ssize_t r;
+	pid_t pid;
+	int err;
+
+	if (set_handler(SIGUSR1, flag_handler, sa_flags))
+		return fail("sigaction");
+	if (pipe(fds))
+		return fail("pipe");
+	pid = start_interrupter(__NR_read, !!(sa_flags & SA_RESTART), fds[1], 0);
+	if (pid < 0)
+		return fail("fork");
+	r = read(fds[0], buf, sizeof(buf));
+	err = errno;
+	status = wait_child(pid);
+
+	if (LOAD(sig_count) != 1)
+		return fail("handler ran %d times (helper %s)", LOAD(sig_count),
+			    status_str(status));
+	if (sa_flags & SA_RESTART) {
+		if (r != 1 || buf[0] != 'x')
+			return fail("read returned %zd errno %d, expected 1 byte", r, err);
+	} else {
+		if (r != -1 || err != EINTR)
+			return fail("read returned %zd errno %d, expected EINTR", r, err);
+	}
+	if (status != 0)
+		return fail("helper: %s", status_str(status));
+	return KSFT_PASS;
+}
+
+static int test_restart_read_sa_restart(void)
+{
+	return read_restart(SA_RESTART);
+}
+
+static int test_restart_read_eintr(void)
+{
+	return read_restart(0);
+}
+
+static int test_restart_nanosleep_eintr(void)
+{
+	struct timespec req = { 2, 0 }, rem = { 0, 0 };
+	long long t0, elapsed, left;
+	int status, err;
+	pid_t pid;
+	long r;
+
+	if (set_handler(SIGUSR1, flag_handler, SA_RESTART))
+		return fail("sigaction");
+	pid = start_interrupter(__NR_nanosleep, 0, -1, 100);
+	if (pid < 0)
+		return fail("fork");
+	t0 = now_ns();
+	r = syscall(SYS_nanosleep, &req, &rem);
+	err = errno;
+	elapsed = now_ns() - t0;
+	status = wait_child(pid);
+
+	if (status != 0)
+		return fail("helper: %s", status_str(status));
+	if (r != -1 || err != EINTR)
+		return fail("nanosleep returned %ld errno %d, expected EINTR", r, err);
+	if (LOAD(sig_count) != 1)
+		return fail("handler ran %d times", LOAD(sig_count));
+	left = rem.tv_sec * 1000000000LL + rem.tv_nsec;
+	if (left <= 0 || left >= 2000 * NSEC_PER_MSEC)
+		return fail("remaining time %lld ns out of range", left);
+	if (llabs(elapsed + left - 2000 * NSEC_PER_MSEC) > 500 * NSEC_PER_MSEC)
+		return fail("elapsed %lld ms + remaining %lld ms != 2000 ms",
+			    elapsed / NSEC_PER_MSEC, left / NSEC_PER_MSEC);
+	return KSFT_PASS;
+}
+
+#define STOP_SLEEP_MS	1000
+
+static int test_restart_syscall_after_stop(void)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (!pid) {
+		struct timespec req = { STOP_SLEEP_MS / 1000,
+					(STOP_SLEEP_MS % 1000) * NSEC_PER_MSEC };
+		long long t0 = now_ns();
+		long r;
+
+		r = syscall(SYS_nanosleep, &req, NULL);
+		shm->v[0] = r;
+		shm->v[1] = errno;
+		shm->v[2] = now_ns() - t0;
+		_exit(0);
+	}
+	if (wait_blocked(pid, __NR_nanosleep))
+		return fail("sleeper did not block");
+	sleep_ms(STOP_SLEEP_MS / 2);
+	kill(pid, SIGSTOP);
+	if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status))
+		return fail("sleeper did not stop: %s", status_str(status));
+	sleep_ms(100);
+	kill(pid, SIGCONT);
+	status = wait_child(pid);
+	if (status != 0)
+		return fail("sleeper: %s", status_str(status));
+	if (shm->v[0] != 0)
+		return fail("nanosleep returned %ld errno %ld after SIGCONT", shm->v[0],
+			    shm->v[1]);
+	if (shm->v[2] < STOP_SLEEP_MS * NSEC_PER_MSEC ||
+	    shm->v[2] > (STOP_SLEEP_MS + 450) * NSEC_PER_MSEC)
+		return fail("slept %ld ms, expected %d ms (restart_syscall keeps the deadline)",
+			    (long)(shm->v[2] / NSEC_PER_MSEC), STOP_SLEEP_MS);
+	return KSFT_PASS;
+}
+
+/* ---- 4. ptrace ---- */
+
+/* In the tracee: become traced and stop */
+static void tracee_start(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (ptrace(PTRACE_TRACEME, 0, 0, 0))
+		_exit(90);
+	raise(SIGSTOP);
+}
+
+/* In the tracer: wait for the initial stop and set the options */
+static int tracer_setup(pid_t pid, long options)
+{
+	int status = wait_child(pid);
+
+	if (status == -1 || !WIFSTOPPED(status) || WSTOPSIG(status) != SIGSTOP) {
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 90)
+			return skip("PTRACE_TRACEME not permitted");
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 20)
+			return skip("seccomp filters not supported");
+		return fail("tracee did not stop: %s", status_str(status));
+	}
+	if (ptrace(PTRACE_SETOPTIONS, pid, 0, options | PTRACE_O_EXITKILL))
+		return fail("PTRACE_SETOPTIONS: %s", strerror(errno));
+	return KSFT_PASS;
+}
+
+enum { PT_STOPS, PT_CHANGE_NR, PT_RETVAL, PT_SKIP };
+
+/* Checks done at a getpid entry stop; returns the action result */
+static int pt_entry(pid_t pid, int mode, int call, struct user_regs_struct *regs,
+		    struct __ptrace_syscall_info *info)
+{
+	long word;
+
+	if (regs->orig_rax != __NR_getpid || regs->rax != (unsigned long)-ERR_NOSYS)
+		return fail("entry stop: orig_rax %lld rax %lld", regs->orig_rax, regs->rax);
+	if (info->instruction_pointer != regs->rip || info->arch != AUDIT_ARCH_X86_64)
+		return fail("syscall info ip %#lx arch %#x, regs rip %#llx",
+			    (unsigned long)info->instruction_pointer, info->arch, regs->rip);
+	errno = 0;
+	word = ptrace(PTRACE_PEEKTEXT, pid, regs->rip - 2, 0);
+	if (errno || (word & 0xffff) != 0x050f)
+		return fail("no syscall instruction before rip %#llx", regs->rip);
+
+	switch (mode) {
+	case PT_CHANGE_NR:
+		regs->orig_rax = __NR_getppid;
+		break;
+	case PT_SKIP:
+		regs->orig_rax = -1;
+		if (call == 0)
+			regs->rax = 888;
+		break;
+	default:
+		return KSFT_PASS;
+	}
+	if (ptrace(PTRACE_SETREGS, pid, 0, regs))
+		return fail("PTRACE_SETREGS: %s", strerror(errno));
+	return KSFT_PASS;
+}
+
+static int pt_exit(pid_t pid, int mode, int call, struct user_regs_struct *regs,
+		   struct __ptrace_syscall_info *info)
+{
+	long expect;
+
+	switch (mode) {
+	case PT_CHANGE_NR:
+		expect = getpid();
+		break;
+	case PT_SKIP:
+		expect = call == 0 ? 888 : -ERR_NOSYS;
+		break;
+	default:
+		expect = pid;
+	}
+	if ((long)regs->rax != expect || info->exit.rval != expect)
+		return fail("exit stop %d: rax %lld rval %lld, expected %ld", call,
+			    regs->rax, (long long)info->exit.rval, expect);
+	if (info->exit.is_error != (expect < 0))
+		return fail("exit stop %d: is_error %d", call, info->exit.is_error);
+
+	switch (mode) {
+	case PT_RETVAL:
+		regs->rax = call == 0 ? 4242 : -EPERM;
+		break;
+	case PT_SKIP:
+		if (call == 0)
+			return KSFT_PASS;
+		regs->rax = 777;
+		break;
+	default:
+		return KSFT_PASS;
+	}
+	if (ptrace(PTRACE_SETREGS, pid, 0, regs))
+		return fail("PTRACE_SETREGS: %s", strerror(errno));
+	return KSFT_PASS;
+}
+
+static int ptrace_syscall_test(int mode)
+{
+	static const long expect[4][2] = {
+		[PT_STOPS] = { 0, 0 },		/* own pid, filled in below */
+		[PT_CHANGE_NR] = { -1, -1 },	/* tracer pid */
+		[PT_RETVAL] = { 4242, -1 },
+		[PT_SKIP] = { 888, 777 },
+	};
+	int entries = 0, exits = 0, in_call = 0, status, sig = 0, ret, i;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (!pid) {
+		tracee_start();
+		for (i = 0; i < 2; i++) {
+			errno = 0;
+			shm->v[2 * i] = syscall(SYS_getpid);
+			shm->v[2 * i + 1] = errno;
+		}
+		_exit(0);
+	}
+	ret = tracer_setup(pid, PTRACE_O_TRACESYSGOOD);
+	if (ret)
+		return ret;
+
+	for (;;) {
+		struct __ptrace_syscall_info info;
+		struct user_regs_struct regs;
+
+		if (ptrace(PTRACE_SYSCALL, pid, 0, sig))
+			return fail("PTRACE_SYSCALL: %s", strerror(errno));
+		status = wait_child(pid);
+		if (status == -1 || !WIFSTOPPED(status))
+			break;
+		sig = 0;
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
+			sig = WSTOPSIG(status);
+			continue;
+		}
+		memset(&info, 0, sizeof(info));
+		if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof(info), &info) <= 0)
+			return fail("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
+		if (ptrace(PTRACE_GETREGS, pid, 0, &regs))
+			return fail("PTRACE_GETREGS: %s", strerror(errno));
+		if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+			if (info.entry.nr != __NR_getpid)
+				continue;
+			if (in_call)
+				return fail("two entry stops without exit stop");
+			if (entries >= 2)
+				return fail("more than two getpid entry stops");
+			ret = pt_entry(pid, mode, entries, &regs, &info);
+			if (ret)
+				return ret;
+			entries++;
+			in_call = 1;
+		} else if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
+			if (!in_call)
+				continue;
+			ret = pt_exit(pid, mode, exits, &regs, &info);
+			if (ret)
+				return ret;
+			exits++;
+			in_call = 0;
+		} else {
+			return fail("syscall stop with op %d", info.op);
+		}
+	}
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return fail("tracee: %s", status_str(status));
+	if (entries != 2 || exits != 2)
+		return fail("%d entry and %d exit stops, expected 2 each", entries, exits);
+	for (i = 0; i < 2; i++) {
+		long want = expect[mode][i];
+
+		if (mode == PT_STOPS)
+			want = pid;
+		else if (mode == PT_CHANGE_NR)
+			want = getpid();
+		if (shm->v[2 * i] != want)
+			return fail("call %d returned %ld errno %ld, expected %ld", i,
+				    shm->v[2 * i], shm->v[2 * i + 1], want);
+		if (want == -1 && shm->v[2 * i + 1] != EPERM)
+			return fail("call %d errno %ld, expected EPERM", i, shm->v[2 * i + 1]);
+	}
+	return KSFT_PASS;
+}
+
+static int test_ptrace_stops(void)
+{
+	return ptrace_syscall_test(PT_STOPS);
+}
+
+static int test_ptrace_change_nr(void)
+{
+	return ptrace_syscall_test(PT_CHANGE_NR);
+}
+
+static int test_ptrace_retval(void)
+{
+	return ptrace_syscall_test(PT_RETVAL);
+}
+
+static int test_ptrace_skip(void)
+{
+	return ptrace_syscall_test(PT_SKIP);
+}
+
+#define MAX_STEPS	20000
+
+static int test_ptrace_singlestep(void)
+{
+	unsigned long want[5] = {
+		ADDR(et_ss_target), ADDR(et_ss_sys), ADDR(et_ss_after),
+		ADDR(et_ss_after) + 1, ADDR(et_ss_end),
+	};
+	unsigned long seen[8];
+	int codes[8], nseen = 0, steps, status, ret, i;
+	long after_rax = 0;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (!pid) {
+		tracee_start();
+		shm->v[0] = call_magic(ADDR(et_ss_target), 0);
+		_exit(0);
+	}
+	ret = tracer_setup(pid, 0);
+	if (ret)
+		return ret;
+
+	for (steps = 0; steps < MAX_STEPS; steps++) {
+		struct user_regs_struct regs;
+		siginfo_t si;
+
+		if (ptrace(PTRACE_SINGLESTEP, pid, 0, 0))
+			return fail("PTRACE_SINGLESTEP: %s", strerror(errno));
+		status = wait_child(pid);
+		if (status == -1 || !WIFSTOPPED(status))
+			return fail("tracee: %s while stepping", status_str(status));
+		if (WSTOPSIG(status) != SIGTRAP)
+			return fail("stop with signal %d while stepping", WSTOPSIG(status));
+		if (ptrace(PTRACE_GETREGS, pid, 0, &regs) ||
+		    ptrace(PTRACE_GETSIGINFO, pid, 0, &si))
+			return fail("PTRACE_GETREGS/GETSIGINFO: %s", strerror(errno));
+		if (regs.rip < ADDR(et_ss_target) || regs.rip > ADDR(et_ss_end))
+			continue;
+		if (nseen < 8) {
+			codes[nseen] = si.si_code;
+			seen[nseen++] = regs.rip;
+		}
+		if (regs.rip == ADDR(et_ss_after))
+			after_rax = regs.rax;
+		if (regs.rip == ADDR(et_ss_end))
+			break;
+	}
+	if (ptrace(PTRACE_CONT, pid, 0, 0))
+		return fail("PTRACE_CONT: %s", strerror(errno));
+	status = wait_child(pid);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return fail("tracee: %s", status_str(status));
+
+	for (i = 0; i < 5; i++) {
+		if (i >= nseen || seen[i] != want[i]) {
+			char buf[256];
+			int n = 0, j;
+
+			for (j = 0; j < nseen; j++)
+				n += snprintf(buf + n, sizeof(buf) - n, " +%lu",
+					      seen[j] - ADDR(et_ss_target));
+			if (!nseen)
+				snprintf(buf, sizeof(buf), " none");
+			return fail("step stops at offsets%s; expected +0 +5 +7 +8 +9", buf);
+		}
+	}
+	/* The stop after "syscall" is the syscall exit report, not a #DB */
+	if (codes[2] != TRAP_BRKPT || codes[3] != TRAP_TRACE)
+		return fail("si_code %d after syscall, %d after nop", codes[2], codes[3]);
+	if (after_rax != getpid() || shm->v[0] != getpid())
+		return fail("getppid returned %ld in the tracee (rax at stop %ld), expected %d",
+			    shm->v[0], after_rax, getpid());
+	return KSFT_PASS;
+}
+
+/* ---- 5. seccomp ---- */
+
+static int install_filter(int nr, unsigned int action, unsigned int flags)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, action),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { ARRAY_SIZE(f), f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+static int seccomp_setup_error(void)
+{
+	if (errno == EINVAL || errno == ERR_NOSYS)
+		return skip("seccomp filters not supported: %s", strerror(errno));
+	return fail("installing the filter: %s", strerror(errno));
+}
+
+/* In a child: install a filter or exit with 20 (unsupported) or 21 */
+static void child_filter(int nr, unsigned int action)
+{
+	if (install_filter(nr, action, 0))
+		_exit(errno == EINVAL || errno == ERR_NOSYS ? 20 : 21);
+}
+
+static int test_seccomp_allow(void)
+{
+	char buf[8] = { 0 };
+	pid_t pid = getpid();
+	int fds[2];
+
+	if (install_filter(__NR_getppid, SECCOMP_RET_ALLOW, 0) ||
+	    install_filter(__NR_read, SECCOMP_RET_ALLOW, 0))
+		return seccomp_setup_error();
+	if (getppid() != runner_pid)
+		return fail("getppid under RET_ALLOW returned %d", getppid());
+	if (syscall(SYS_getpid) != pid)
+		return fail("getpid returned %ld", syscall(SYS_getpid));
+	if (pipe(fds) || write(fds[1], "entry", 5) != 5)
+		return fail("pipe/write: %s", strerror(errno));
+	if (raw_sys(__NR_read, fds[0], (long)buf, sizeof(buf), 0) != 5 ||
+	    memcmp(buf, "entry", 5))
+		return fail("read under RET_ALLOW returned \"%s\"", buf);
+	return KSFT_PASS;
+}
+
+static int test_seccomp_errno(void)
+{
+	long r;
+
+	if (install_filter(__NR_getppid, SECCOMP_RET_ERRNO | E2BIG, 0) ||
+	    install_filter(1000, SECCOMP_RET_ERRNO | EXDEV, 0))
+		return seccomp_setup_error();
+	errno = 0;
+	r = syscall(SYS_getppid);
+	if (r != -1 || errno != E2BIG)
+		return fail("getppid returned %ld errno %d, expected E2BIG", r, errno);
+	r = raw_sys(__NR_getppid, 0, 0, 0, 0);
+	if (r != -E2BIG)
+		return fail("raw getppid returned %ld", r);
+	errno = 0;
+	r = syscall(1000);
+	if (r != -1 || errno != EXDEV)
+		return fail("syscall 1000 returned %ld errno %d, expected EXDEV", r, errno);
+	if (syscall(SYS_getpid) != getpid() || getpid() <= 0)
+		return fail("getpid affected by the filter");
+	return KSFT_PASS;
+}
+
+static siginfo_t sys_si;
+static unsigned long sys_rax, sys_rip;
+
+static void sigsys_handler(int sig, siginfo_t *si, void *ctx)
+{
+	sys_si = *si;
+	sys_rax = uc_reg(ctx, REG_RAX);
+	sys_rip = uc_reg(ctx, REG_RIP);
+	INC(sig_count);
+	uc_set_reg(ctx, REG_RAX, 1234);
+}
+
+static int test_seccomp_trap(void)
+{
+	long r;
+
+	if (set_handler(SIGSYS, sigsys_handler, 0))
+		return fail("sigaction");
+	if (install_filter(__NR_getppid, SECCOMP_RET_TRAP | 0x42, 0))
+		return seccomp_setup_error();
+	r = raw_sys(__NR_getppid, 0, 0, 0, 0);
+	if (LOAD(sig_count) != 1)
+		return fail("SIGSYS delivered %d times", LOAD(sig_count));
+	if (r != 1234)
+		return fail("syscall returned %ld, expected the handler's 1234", r);
+	if (sys_si.si_signo != SIGSYS || sys_si.si_code != SYS_SECCOMP ||
+	    sys_si.si_syscall != __NR_getppid || sys_si.si_arch != AUDIT_ARCH_X86_64 ||
+	    sys_si.si_errno != 0x42)
+		return fail("siginfo: signo %d code %d syscall %d arch %#x errno %d",
+			    sys_si.si_signo, sys_si.si_code, sys_si.si_syscall,
+			    sys_si.si_arch, sys_si.si_errno);
+	if ((unsigned long)sys_si.si_call_addr != ADDR(et_raw_sys_ret) ||
+	    sys_rip != ADDR(et_raw_sys_ret))
+		return fail("si_call_addr %p rip %#lx, expected %#lx", sys_si.si_call_addr,
+			    sys_rip, ADDR(et_raw_sys_ret));
+	if (sys_rax != __NR_getppid)
+		return fail("handler saw rax %ld, expected the rolled back nr", sys_rax);
+	return KSFT_PASS;
+}
+
+static int seccomp_kill_child(unsigned int action)
+{
+	struct rlimit rl = { 0, 0 };
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		setrlimit(RLIMIT_CORE, &rl);
+		child_filter(__NR_getppid, action);
+		syscall(SYS_getppid);
+		_exit(21);
+	}
+	return wait_child(pid);
+}
+
+static int test_seccomp_kill(void)
+{
+	int status;
+
+	status = seccomp_kill_child(SECCOMP_RET_KILL_THREAD);
+	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 20)
+		return skip("seccomp filters not supported");
+	if (status == -1 || !WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
+		return fail("KILL_THREAD: %s", status_str(status));
+	status = seccomp_kill_child(SECCOMP_RET_KILL_PROCESS);
+	if (status == -1 || !WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
+		return fail("KILL_PROCESS: %s", status_str(status));
+	/*
+	 * Both kills are logged by kauditd on the console: give it time so
+	 * that its lines do not end up inside the next KTAP line.
+	 */
+	sleep_ms(200);
+	return KSFT_PASS;
+}
+
+static int test_seccomp_trace(void)
+{
+	int status, events = 0, ret, i;
+	pid_t pid;
+
+	/* Without a tracer RET_TRACE fails the syscall with ENOSYS */
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (!pid) {
+		child_filter(__NR_getppid, SECCOMP_RET_TRACE);
+		errno = 0;
+		if (syscall(SYS_getppid) != -1 || errno != ERR_NOSYS)
+			_exit(21);
+		_exit(0);
+	}
+	status = wait_child(pid);
+	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 20)
+		return skip("seccomp filters not supported");
+	if (status != 0)
+		return fail("untraced RET_TRACE: %s (21: no ENOSYS)", status_str(status));
+
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (!pid) {
+		child_filter(__NR_getppid, SECCOMP_RET_TRACE | 0x77);
+		tracee_start();
+		for (i = 0; i < 3; i++)
+			shm->v[i] = syscall(SYS_getppid);
+		_exit(0);
+	}
+	ret = tracer_setup(pid, PTRACE_O_TRACESECCOMP);
+	if (ret)
+		return ret;
+	for (;;) {
+		struct user_regs_struct regs;
+		unsigned long msg;
+
+		if (ptrace(PTRACE_CONT, pid, 0, 0))
+			return fail("PTRACE_CONT: %s", strerror(errno));
+		status = wait_child(pid);
+		if (status == -1 || !WIFSTOPPED(status))
+			break;
+		if (status >> 8 != (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)))
+			return fail("unexpected stop %#x", status);
+		if (ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg) ||
+		    ptrace(PTRACE_GETREGS, pid, 0, &regs))
+			return fail("GETEVENTMSG/GETREGS: %s", strerror(errno));
+		if (msg != 0x77 || regs.orig_rax != __NR_getppid)
+			return fail("event %d: msg %#lx orig_rax %lld", events, msg,
+				    regs.orig_rax);
+		if (events == 1) {
+			regs.orig_rax = -1;
+			regs.rax = 5151;
+		} else if (events == 2) {
+			regs.orig_rax = __NR_getpid;
+		}
+		if (events && ptrace(PTRACE_SETREGS, pid, 0, &regs))
+			return fail("PTRACE_SETREGS: %s", strerror(errno));
+		events++;
+	}
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return fail("tracee: %s", status_str(status));
+	if (events != 3)
+		return fail("%d seccomp events, expected 3", events);
+	if (shm->v[0] != getpid() || shm->v[1] != 5151 || shm->v[2] != pid)
+		return fail("tracee saw %ld %ld %ld, expected %d 5151 %d", shm->v[0],
+			    shm->v[1], shm->v[2], getpid(), pid);
+	return KSFT_PASS;
+}
+
+static int test_seccomp_user_notif(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { ARRAY_SIZE(f), f };
+	int fd, status, i;
+	pid_t pid;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return fail("PR_SET_NO_NEW_PRIVS");
+	fd = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+		     SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (fd < 0)
+		return seccomp_setup_error();
+
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (!pid) {
+		for (i = 0; i < 3; i++) {
+			errno = 0;
+			shm->v[2 * i] = syscall(SYS_getppid, 11, 22);
+			shm->v[2 * i + 1] = errno;
+		}
+		_exit(0);
+	}
+	for (i = 0; i < 3; i++) {
+		struct seccomp_notif req;
+		struct seccomp_notif_resp resp;
+
+		memset(&req, 0, sizeof(req));
+		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req))
+			return fail("NOTIF_RECV: %s", strerror(errno));
+		if (req.pid != (unsigned int)pid || req.data.nr != __NR_getppid ||
+		    req.data.arch != AUDIT_ARCH_X86_64 || req.data.args[0] != 11 ||
+		    req.data.args[1] != 22)
+			return fail("notification: pid %u nr %d arch %#x args %llu %llu",
+				    req.pid, req.data.nr, req.data.arch,
+				    req.data.args[0], req.data.args[1]);
+		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id))
+			return fail("NOTIF_ID_VALID: %s", strerror(errno));
+		memset(&resp, 0, sizeof(resp));
+		resp.id = req.id;
+		if (i == 0)
+			resp.val = 6789;
+		else if (i == 1)
+			resp.error = -EACCES;
+		else
+			resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp))
+			return fail("NOTIF_SEND %d: %s", i, strerror(errno));
+	}
+	status = wait_child(pid);
+	if (status != 0)
+		return fail("target: %s", status_str(status));
+	if (shm->v[0] != 6789)
+		return fail("first call returned %ld, expected 6789", shm->v[0]);
+	if (shm->v[2] != -1 || shm->v[3] != EACCES)
+		return fail("second call returned %ld errno %ld, expected EACCES",
+			    shm->v[2], shm->v[3]);
+	if (shm->v[4] != getpid())
+		return fail("continued call returned %ld, expected %d", shm->v[4], getpid());
+	return KSFT_PASS;
+}
+
+static int test_seccomp_after_ptrace(void)
+{
+	int status, sig = 0, ret, in_call = 0, changed = 0;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (!pid) {
+		child_filter(__NR_getppid, SECCOMP_RET_ERRNO | E2BIG);
+		tracee_start();
+		errno = 0;
+		shm->v[0] = syscall(SYS_getpid);
+		shm->v[1] = errno;
+		_exit(0);
+	}
+	ret = tracer_setup(pid, PTRACE_O_TRACESYSGOOD);
+	if (ret)
+		return ret;
+	for (;;) {
+		struct user_regs_struct regs;
+
+		if (ptrace(PTRACE_SYSCALL, pid, 0, sig))
+			return fail("PTRACE_SYSCALL: %s", strerror(errno));
+		status = wait_child(pid);
+		if (status == -1 || !WIFSTOPPED(status))
+			break;
+		sig = 0;
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
+			sig = WSTOPSIG(status);
+			continue;
+		}
+		if (ptrace(PTRACE_GETREGS, pid, 0, &regs))
+			return fail("PTRACE_GETREGS: %s", strerror(errno));
+		if (!in_call && regs.orig_rax == __NR_getpid && !changed) {
+			regs.orig_rax = __NR_getppid;
+			if (ptrace(PTRACE_SETREGS, pid, 0, &regs))
+				return fail("PTRACE_SETREGS: %s", strerror(errno));
+			in_call = 1;
+			changed = 1;
+		} else if (in_call) {
+			if ((long)regs.rax != -E2BIG)
+				return fail("exit stop rax %lld, expected -E2BIG", regs.rax);
+			in_call = 0;
+		}
+	}
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return fail("tracee: %s", status_str(status));
+	if (!changed)
+		return fail("no getpid entry stop");
+	if (shm->v[0] != -1 || shm->v[1] != E2BIG)
+		return fail("tracee saw %ld errno %ld, expected -1 E2BIG", shm->v[0], shm->v[1]);
+	return KSFT_PASS;
+}
+
+/* ---- 6. syscall user dispatch ---- */
+
+static char sud_sel = SYSCALL_DISPATCH_FILTER_ALLOW;
+
+static void sud_handler(int sig, siginfo_t *si, void *ctx)
+{
+	/* Allow syscalls again first, rt_sigreturn needs it */
+	STORE(sud_sel, SYSCALL_DISPATCH_FILTER_ALLOW);
+	sys_si = *si;
+	sys_rax = uc_reg(ctx, REG_RAX);
+	sys_rip = uc_reg(ctx, REG_RIP);
+	INC(sig_count);
+	uc_set_reg(ctx, REG_RAX, 0x5d5d);
+}
+
+static int sud_setup(void)
+{
+	unsigned long start = ADDR(et_sud_allowed_sys);
+
+	if (set_handler(SIGSYS, sud_handler, 0))
+		return fail("sigaction");
+	STORE(sud_sel, SYSCALL_DISPATCH_FILTER_ALLOW);
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, start,
+		  ADDR(et_sud_allowed_end) - start, &sud_sel)) {
+		if (errno == EINVAL)
+			return skip("syscall user dispatch not supported");
+		return fail("PR_SET_SYSCALL_USER_DISPATCH: %s", strerror(errno));
+	}
+	return KSFT_PASS;
+}
+
+static int test_sud_block(void)
+{
+	int ret = sud_setup();
+	pid_t self;
+	long r;
+
+	if (ret)
+		return ret;
+	STORE(sud_sel, SYSCALL_DISPATCH_FILTER_BLOCK);
+	r = raw_sys(__NR_getppid, 1, 2, 3, 4);
+	if (LOAD(sud_sel) != SYSCALL_DISPATCH_FILTER_ALLOW)
+		return fail("handler did not run");
+	if (LOAD(sig_count) != 1)
+		return fail("SIGSYS delivered %d times", LOAD(sig_count));
+	if (r != 0x5d5d)
+		return fail("syscall returned %ld, expected the handler's 0x5d5d", r);
+	if (sys_si.si_code != SYS_USER_DISPATCH || sys_si.si_syscall != __NR_getppid ||
+	    sys_si.si_arch != AUDIT_ARCH_X86_64 || sys_si.si_errno != 0)
+		return fail("siginfo: code %d syscall %d arch %#x errno %d", sys_si.si_code,
+			    sys_si.si_syscall, sys_si.si_arch, sys_si.si_errno);
+	if ((unsigned long)sys_si.si_call_addr != ADDR(et_raw_sys_ret) ||
+	    sys_rip != ADDR(et_raw_sys_ret))
+		return fail("si_call_addr %p rip %#lx, expected %#lx", sys_si.si_call_addr,
+			    sys_rip, ADDR(et_raw_sys_ret));
+	if (sys_rax != __NR_getppid)
+		return fail("handler saw rax %ld, expected the rolled back nr", sys_rax);
+
+	/* A blocked kill must not be executed: SIGKILL would end the test */
+	self = getpid();
+	STORE(sud_sel, SYSCALL_DISPATCH_FILTER_BLOCK);
+	r = raw_sys(__NR_kill, self, SIGKILL, 0, 0);
+	if (LOAD(sig_count) != 2 || r != 0x5d5d || sys_si.si_syscall != __NR_kill)
+		return fail("blocked kill: count %d ret %ld syscall %d", LOAD(sig_count), r,
+			    sys_si.si_syscall);
+	return KSFT_PASS;
+}
+
+static int test_sud_allow(void)
+{
+	int ret = sud_setup();
+	long r;
+
+	if (ret)
+		return ret;
+	r = raw_sys(__NR_getppid, 0, 0, 0, 0);
+	if (r != runner_pid || LOAD(sig_count))
+		return fail("selector ALLOW: getppid %ld, %d SIGSYS", r, LOAD(sig_count));
+	return KSFT_PASS;
+}
+
+static int test_sud_range(void)
+{
+	int ret = sud_setup();
+	long r;
+
+	if (ret)
+		return ret;
+	STORE(sud_sel, SYSCALL_DISPATCH_FILTER_BLOCK);
+	r = sud_allowed_sys(__NR_getppid, 0, 0, 0, 0);
+	STORE(sud_sel, SYSCALL_DISPATCH_FILTER_ALLOW);
+	if (r != runner_pid || LOAD(sig_count))
+		return fail("excluded range: getppid %ld, %d SIGSYS", r, LOAD(sig_count));
+	STORE(sud_sel, SYSCALL_DISPATCH_FILTER_BLOCK);
+	r = raw_sys(__NR_getppid, 0, 0, 0, 0);
+	if (r != 0x5d5d || LOAD(sig_count) != 1)
+		return fail("outside the range: ret %ld, %d SIGSYS", r, LOAD(sig_count));
+	return KSFT_PASS;
+}
+
+static int test_sud_off(void)
+{
+	int ret = sud_setup();
+	long r;
+
+	if (ret)
+		return ret;
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0))
+		return fail("PR_SYS_DISPATCH_OFF: %s", strerror(errno));
+	STORE(sud_sel, SYSCALL_DISPATCH_FILTER_BLOCK);
+	r = raw_sys(__NR_getppid, 0, 0, 0, 0);
+	STORE(sud_sel, SYSCALL_DISPATCH_FILTER_ALLOW);
+	if (r != runner_pid || LOAD(sig_count))
+		return fail("after OFF: getppid %ld, %d SIGSYS", r, LOAD(sig_count));
+	return KSFT_PASS;
+}
+
+static int test_sud_bad_selector(void)
+{
+	int status, ret;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (!pid) {
+		struct rlimit rl = { 0, 0 };
+
+		setrlimit(RLIMIT_CORE, &rl);
+		ret = sud_setup();
+		if (ret)
+			_exit(ret == KSFT_SKIP ? 30 : 31);
+		STORE(sud_sel, 5);
+		raw_sys(__NR_getppid, 0, 0, 0, 0);
+		_exit(32);
+	}
+	status = wait_child(pid);
+	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 30)
+		return skip("syscall user dispatch not supported");
+	if (status == -1 || !WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
+		return fail("invalid selector: %s, expected SIGSYS", status_str(status));
+	return KSFT_PASS;
+}
+
+/* ---- 7. rseq ---- */
+
+static struct et_rseq *tls_rseq(void)
+{
+#ifdef HAVE_GLIBC_RSEQ
+	unsigned long tp;
+
+	if (__rseq_size == 0)
+		return NULL;
+	asm ("movq %%fs:0, %0" : "=r" (tp));
+	return (struct et_rseq *)(tp + __rseq_offset);
+#else
+	return NULL;
+#endif
+}
+
+static int rseq_error(const char *what)
+{
+	if (errno == ERR_NOSYS)
+		return skip("rseq not supported");
+	return fail("%s: %s", what, strerror(errno));
+}
+
+/*
+ * v1: glibc's registration (or an own one with the original 32-byte size),
+ * v2: an own registration with a larger size (the optimized ABI on 7.x).
+ */
+/* The registration of this thread (glibc's or our own) and its length */
+static struct et_rseq *cur_rseq;
+static unsigned long cur_rseq_len;
+
+static int rseq_setup(int v2, struct et_rseq **out)
+{
+	struct et_rseq *rs;
+	unsigned long len;
+
+	if (!cur_rseq) {
+		cur_rseq = tls_rseq();
+		cur_rseq_len = 32;
+	}
+	if (cur_rseq && !v2 && cur_rseq_len == 32) {
+		*out = cur_rseq;
+		return KSFT_PASS;
+	}
+	if (cur_rseq) {
+		if (syscall(__NR_rseq, cur_rseq, cur_rseq_len, ET_RSEQ_FLAG_UNREGISTER,
+			    ET_RSEQ_SIG))
+			return rseq_error("unregistering rseq");
+		cur_rseq = NULL;
+	}
+	len = 32;
+	if (v2) {
+		len = getauxval(AT_RSEQ_FEATURE_SIZE);
+		len = len < 64 ? 64 : (len + 31) & ~31UL;
+		if (len > 4096 || getauxval(AT_RSEQ_ALIGN) > 4096)
+			return skip("rseq feature size %lu too large", len);
+	}
+	/* A page of its own: aligned for any AT_RSEQ_ALIGN */
+	rs = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rs == MAP_FAILED)
+		return fail("mmap");
+	if (syscall(__NR_rseq, rs, len, 0, ET_RSEQ_SIG))
+		return rseq_error("registering rseq");
+	cur_rseq = rs;
+	cur_rseq_len = len;
+	*out = rs;
+	return KSFT_PASS;
+}
+
+static int pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+static int rseq_check_cpu_ids(struct et_rseq *rs, const cpu_set_t *allowed, int *n)
+{
+	unsigned int cpu, node;
+	int c;
+
+	for (c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, allowed))
+			continue;
+		if (pin_to_cpu(c))
+			continue;
+		if (syscall(SYS_getcpu, &cpu, &node, NULL))
+			return fail("getcpu: %s", strerror(errno));
+		if ((int)cpu != c)
+			return fail("pinned to %d but getcpu says %u", c, cpu);
+		if (LOAD(rs->cpu_id) != cpu || LOAD(rs->cpu_id_start) != cpu)
+			return fail("on cpu %u rseq says cpu_id %u cpu_id_start %u", cpu,
+				    LOAD(rs->cpu_id), LOAD(rs->cpu_id_start));
+		(*n)++;
+	}
+	return KSFT_PASS;
+}
+
+static int test_rseq_cpu_id(void)
+{
+	struct et_rseq *rs;
+	cpu_set_t allowed;
+	int ret, n = 0;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		return fail("sched_getaffinity");
+	ret = rseq_setup(0, &rs);
+	if (ret)
+		return ret;
+	ret = rseq_check_cpu_ids(rs, &allowed, &n);
+	if (ret)
+		return ret;
+	sched_setaffinity(0, sizeof(allowed), &allowed);
+	ret = rseq_setup(1, &rs);
+	if (ret)
+		return ret;
+	ret = rseq_check_cpu_ids(rs, &allowed, &n);
+	if (ret)
+		return ret;
+	if (n < 2)
+		return fail("no CPU could be checked");
+	return KSFT_PASS;
+}
+
+#define RSEQ_LOOPS	20000UL
+
+static int test_rseq_abort_preempt(int v2)
+{
+	unsigned long commits = 0, aborts = 0, bad = 0, not_cleared = 0, delta;
+	struct et_rseq *rs;
+	long long end;
+	cpu_set_t set;
+	int ret, cpu;
+	pid_t pid;
+
+	ret = rseq_setup(v2, &rs);
+	if (ret)
+		return ret;
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return fail("sched_getaffinity");
+	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set); cpu++)
+		;
+	if (pin_to_cpu(cpu))
+		return fail("sched_setaffinity: %s", strerror(errno));
+
+	shm->counter = 0;
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		while (!LOAD(shm->stop))
+			INC(shm->counter);
+		_exit(0);
+	}
+	end = now_ns() + 5000 * NSEC_PER_MSEC;
+	while (!LOAD(shm->counter) && now_ns() < end)
+		sched_yield();
+
+	end = now_ns() + 3000 * NSEC_PER_MSEC;
+	while (aborts < 20 && now_ns() < end) {
+		delta = 0;
+		if (rseq_run(rs, RSEQ_LOOPS, &shm->counter, &delta)) {
+			aborts++;
+			if (LOAD(rs->rseq_cs))
+				not_cleared++;
+		} else {
+			commits++;
+			if (delta)
+				bad++;
+		}
+		STORE(rs->rseq_cs, 0);
+	}
+	STORE(shm->stop, 1);
+	wait_child(pid);
+
+	if (bad)
+		return fail("%lu of %lu committed sections ran while the competitor ran",
+			    bad, commits);
+	if (not_cleared)
+		return fail("%lu aborts left rseq_cs set", not_cleared);
+	if (!aborts)
+		return fail("no abort in %lu sections sharing cpu %d with a busy task",
+			    commits, cpu);
+	if (LOAD(rs->cpu_id) != (unsigned int)cpu)
+		return fail("rseq cpu_id %u, pinned to %d", LOAD(rs->cpu_id), cpu);
+	return KSFT_PASS;
+}
+
+static int test_rseq_abort_preempt_v1(void)
+{
+	return test_rseq_abort_preempt(0);
+}
+
+static int test_rseq_abort_preempt_v2(void)
+{
+	return test_rseq_abort_preempt(1);
+}
+
+static int rseq_sig_in_cs, rseq_sig_abort, rseq_sig_other;
+
+static void rseq_sig_handler(int sig, siginfo_t *si, void *ctx)
+{
+	unsigned long ip = uc_reg(ctx, REG_RIP);
+
+	if (ip >= ADDR(et_rseq_start) && ip < ADDR(et_rseq_commit_end))
+		INC(rseq_sig_in_cs);
+	else if (ip == ADDR(et_rseq_abort))
+		INC(rseq_sig_abort);
+	else
+		INC(rseq_sig_other);
+}
+
+static int test_rseq_abort_signal(int v2)
+{
+	struct itimerval it = { { 0, 2000 }, { 0, 2000 } };
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	unsigned long aborts = 0, commits = 0, not_cleared = 0, delta, ctr = 0;
+	struct et_rseq *rs;
+	long long end;
+	int ret;
+
+	ret = rseq_setup(v2, &rs);
+	if (ret)
+		return ret;
+	if (set_handler(SIGPROF, rseq_sig_handler, 0))
+		return fail("sigaction");
+	if (setitimer(ITIMER_PROF, &it, NULL))
+		return fail("setitimer");
+	end = now_ns() + 3000 * NSEC_PER_MSEC;
+	while (LOAD(rseq_sig_abort) < 10 && now_ns() < end) {
+		if (rseq_run(rs, RSEQ_LOOPS, &ctr, &delta)) {
+			aborts++;
+			if (LOAD(rs->rseq_cs))
+				not_cleared++;
+		} else {
+			commits++;
+		}
+		STORE(rs->rseq_cs, 0);
+	}
+	setitimer(ITIMER_PROF, &off, NULL);
+
+	if (LOAD(rseq_sig_in_cs))
+		return fail("%d signal frames point into the critical section",
+			    LOAD(rseq_sig_in_cs));
+	if (!LOAD(rseq_sig_abort))
+		return fail("no signal frame at the abort ip (%d elsewhere, %lu commits)",
+			    LOAD(rseq_sig_other), commits);
+	if (aborts < (unsigned long)LOAD(rseq_sig_abort))
+		return fail("%lu aborts for %d signals in the section", aborts,
+			    LOAD(rseq_sig_abort));
+	if (not_cleared)
+		return fail("%lu aborts left rseq_cs set", not_cleared);
+	return KSFT_PASS;
+}
+
+static int test_rseq_abort_signal_v1(void)
+{
+	return test_rseq_abort_signal(0);
+}
+
+static int test_rseq_abort_signal_v2(void)
+{
+	return test_rseq_abort_signal(1);
+}
+
+/* ---- 8. single-step with EFLAGS.TF ---- */
+
+static unsigned long tf_ips[16];
+static int tf_n, tf_stray;
+
+static void tf_handler(int sig, siginfo_t *si, void *ctx)
+{
+	unsigned long ip = uc_reg(ctx, REG_RIP);
+	ucontext_t *uc = ctx;
+
+	if (ip >= ADDR(et_tf_first) && ip <= ADDR(et_tf_stop)) {
+		if (tf_n < 16)
+			tf_ips[tf_n++] = ip;
+	} else {
+		tf_stray++;
+	}
+	if (ip >= ADDR(et_tf_stop) || tf_n >= 16 || tf_stray)
+		uc->uc_mcontext.gregs[REG_EFL] &= ~X86_EFLAGS_TF;
+}
+
+static int test_singlestep_tf(void)
+{
+	unsigned long r11 = 0, flags;
+	long r;
+
+	if (set_handler(SIGTRAP, tf_handler, 0))
+		return fail("sigaction");
+	r = tf_syscall(__NR_getppid, &r11);
+	asm volatile ("pushfq\n\tpopq %0" : "=r" (flags));
+	if (flags & X86_EFLAGS_TF)
+		return fail("TF still set after the test");
+	if (r != runner_pid)
+		return fail("getppid returned %ld with TF set", r);
+	if (!(r11 & X86_EFLAGS_TF))
+		return fail("r11 %#lx after syscall lacks TF", r11);
+	if (tf_stray)
+		return fail("%d traps outside the stepped code", tf_stray);
+	/*
+	 * Traps after "movq %r8, %rax" (at the syscall instruction), after
+	 * the instruction following the syscall (TF is restored by IRET, so
+	 * that instruction runs before the trap) and after the nop.
+	 */
+	if (tf_n != 3 || tf_ips[0] != ADDR(et_tf_sys) || tf_ips[1] != ADDR(et_tf_after2) ||
+	    tf_ips[2] != ADDR(et_tf_stop)) {
+		char buf[256];
+		int n = 0, j;
+
+		for (j = 0; j < tf_n; j++)
+			n += snprintf(buf + n, sizeof(buf) - n, " +%lu",
+				      tf_ips[j] - ADDR(et_tf_first));
+		if (!tf_n)
+			snprintf(buf, sizeof(buf), " none");
+		return fail("traps at offsets%s; expected +3 +8 +9", buf);
+	}
+	return KSFT_PASS;
+}
+
+/* ---- runner ---- */
+
+struct entry_test {
+	const char *name;
+	int (*fn)(void);
+};
+
+static const struct entry_test tests[] = {
+	{ "syscall_getpid_getppid", test_getpid_getppid },
+	{ "syscall_enosys", test_enosys },
+	{ "syscall_insn_regs", test_syscall_insn_regs },
+	{ "int80_compat", test_int80 },
+	{ "signal_on_syscall_return", test_signal_syscall_return },
+	{ "signal_on_irq_return", test_signal_irq_return },
+	{ "signal_on_exception_return", test_signal_exception_return },
+	{ "restart_read_sa_restart", test_restart_read_sa_restart },
+	{ "restart_read_eintr", test_restart_read_eintr },
+	{ "restart_nanosleep_eintr", test_restart_nanosleep_eintr },
+	{ "restart_syscall_after_stop", test_restart_syscall_after_stop },
+	{ "ptrace_syscall_stops", test_ptrace_stops },
+	{ "ptrace_change_syscall_nr", test_ptrace_change_nr },
+	{ "ptrace_change_retval", test_ptrace_retval },
+	{ "ptrace_skip_syscall", test_ptrace_skip },
+	{ "ptrace_singlestep_syscall", test_ptrace_singlestep },
+	{ "seccomp_allow", test_seccomp_allow },
+	{ "seccomp_errno", test_seccomp_errno },
+	{ "seccomp_trap", test_seccomp_trap },
+	{ "seccomp_kill", test_seccomp_kill },
+	{ "seccomp_trace", test_seccomp_trace },
+	{ "seccomp_user_notif", test_seccomp_user_notif },
+	{ "seccomp_after_ptrace", test_seccomp_after_ptrace },
+	{ "sud_block_sigsys", test_sud_block },
+	{ "sud_selector_allow", test_sud_allow },
+	{ "sud_allowed_range", test_sud_range },
+	{ "sud_off", test_sud_off },
+	{ "sud_bad_selector", test_sud_bad_selector },
+	{ "rseq_cpu_id", test_rseq_cpu_id },
+	{ "rseq_abort_preempt_v1", test_rseq_abort_preempt_v1 },
+	{ "rseq_abort_signal_v1", test_rseq_abort_signal_v1 },
+	{ "rseq_abort_preempt_v2", test_rseq_abort_preempt_v2 },
+	{ "rseq_abort_signal_v2", test_rseq_abort_signal_v2 },
+	{ "singlestep_tf_syscall", test_singlestep_tf },
+};
+
+static void watchdog(int sig)
+{
+}
+
+static void run_test(const struct entry_test *t)
+{
+	struct sigaction sa;
+	int status, timed_out = 0;
+	pid_t pid, r;
+
+	memset(shm, 0, sizeof(*shm));
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		ksft_test_result_fail("%s (fork: %s)\n", t->name, strerror(errno));
+		return;
+	}
+	if (!pid) {
+		setpgid(0, 0);
+		_exit(t->fn());
+	}
+	setpgid(pid, pid);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = watchdog;
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(TEST_TIMEOUT);
+	r = waitpid(pid, &status, 0);
+	if (r != pid) {
+		timed_out = 1;
+		kill(-pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	alarm(0);
+	/* Reap helpers left behind */
+	kill(-pid, SIGKILL);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+
+	if (timed_out) {
+		ksft_print_msg("%s: timed out after %d s\n", t->name, TEST_TIMEOUT);
+		ksft_test_result_fail("%s\n", t->name);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == KSFT_PASS) {
+		ksft_test_result_pass("%s\n", t->name);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == KSFT_SKIP) {
+		ksft_test_result_skip("%s: %s\n", t->name, shm->msg);
+	} else {
+		if (WIFEXITED(status) && WEXITSTATUS(status) == KSFT_FAIL)
+			ksft_print_msg("%s: %s\n", t->name, shm->msg);
+		else
+			ksft_print_msg("%s: test process ended with %s\n", t->name,
+				       status_str(status));
+		ksft_test_result_fail("%s\n", t->name);
+	}
+}
+
+int main(void)
+{
+	unsigned int i, n = ARRAY_SIZE(tests);
+
+	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shm == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	runner_pid = getpid();
+
+	ksft_print_header();
+	ksft_set_plan(n);
+	for (i = 0; i < n; i++)
+		run_test(&tests[i]);
+	ksft_finished();
+}
