@@ -15,8 +15,9 @@
 //! - `preempt`: two kernel threads bound to the last CPU, each spinning for [`SPIN_MS`] ms
 //!   without calling `schedule()`. Whether they preempt each other is decided by
 //!   `irqentry_exit()` through the `irqentry_exit_cond_resched` static call, that is by the
-//!   preemption model (`preempt=` on the command line): with `none` and `voluntary` the
-//!   involuntary context switch count stays 0, with `full` and `lazy` it does not.
+//!   preemption model (`preempt=` on the command line): with `full` and `lazy` the spinners'
+//!   involuntary context switch count grows, with `none` and `voluntary` (not offered by
+//!   architectures with `ARCH_HAS_PREEMPT_LAZY`, such as x86) it stays 0.
 //!
 //! For the three interrupt paths each callback records whether it ran in hard interrupt
 //! context, in NMI context, with interrupts disabled and with RCU watching; in every kernel
@@ -30,7 +31,7 @@
 //! irq_work runs=20 hardirq=20 irqs_off=20 nmi=0 rcu=20
 //! ipi runs=20 hardirq=20 irqs_off=20 nmi=0 rcu=20
 //! hrtimer runs=20 hardirq=20 irqs_off=20 nmi=0 rcu=20
-//! preempt model=PREEMPT(full) spinners=2 involuntary=9
+//! preempt model=PREEMPT(full) spinners=2 involuntary=9 preempt_count=0x0
 //! ```
 
 use core::ffi::{c_int, c_void, CStr};
@@ -139,6 +140,10 @@ static HRTIMER: PathStats = PathStats::new();
 static INVOLUNTARY: Atomic<u64> = Atomic::new(0);
 /// Spinners that ran to the end.
 static SPINNERS: Atomic<u64> = Atomic::new(0);
+/// Set when both spinners exist, so that they spin at the same time.
+static GO: Atomic<u64> = Atomic::new(0);
+/// The highest preemption count the spinners saw: 0 when they were preemptible.
+static SPIN_PREEMPT_COUNT: Atomic<u64> = Atomic::new(0);
 
 /// Serializes runs of the workload (the statistics are global).
 #[pin_data]
@@ -182,10 +187,11 @@ fn show(_r: &Runner, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
     let model = unsafe { CStr::from_ptr(bindings::preempt_model_str().cast()) };
     writeln!(
         f,
-        "preempt model={} spinners={} involuntary={}",
+        "preempt model={} spinners={} involuntary={} preempt_count={:#x}",
         model.to_str().unwrap_or("?"),
         SPINNERS.load(Relaxed),
-        INVOLUNTARY.load(Relaxed)
+        INVOLUNTARY.load(Relaxed),
+        SPIN_PREEMPT_COUNT.load(Relaxed)
     )
 }
 
@@ -198,8 +204,9 @@ fn run(r: &Runner, data: &mut UserSliceReader) -> Result {
     for s in [&IRQ_WORK, &IPI, &HRTIMER] {
         s.reset();
     }
-    INVOLUNTARY.store(0, Relaxed);
-    SPINNERS.store(0, Relaxed);
+    for a in [&INVOLUNTARY, &SPINNERS, &SPIN_PREEMPT_COUNT, &GO] {
+        a.store(0, Relaxed);
+    }
 
     // irq_work and IPIs from CPU 0, so that CPU 1 is always remote.
     let w = [Worker::spawn(0, interrupts)?];
@@ -208,6 +215,9 @@ fn run(r: &Runner, data: &mut UserSliceReader) -> Result {
     // Two spinners on the last CPU compete for it.
     let last = nr_cpu_ids().saturating_sub(1);
     let spinners = [Worker::spawn(last, spin)?, Worker::spawn(last, spin)?];
+    // Creating a kernel thread can take longer than a spin under emulation: start both only
+    // when both exist.
+    GO.store(1, Relaxed);
     Worker::join_all(&spinners)
 }
 
@@ -393,17 +403,29 @@ fn hrtimer() -> Result {
     Ok(())
 }
 
+/// Raises `a` to `v` if it is lower.
+fn store_max(a: &Atomic<u64>, v: u64) {
+    let mut cur = a.load(Relaxed);
+    while cur < v {
+        match a.cmpxchg(cur, v, Relaxed) {
+            Ok(_) => break,
+            Err(seen) => cur = seen,
+        }
+    }
+}
+
 /// Spins for `SPIN_MS` without scheduling; counts the involuntary context switches.
 fn spin() -> i32 {
-    let me = percpu::current();
-    // SAFETY: `me` is the running task; `nivcsw` is only written by the scheduler on this CPU.
-    let before = unsafe { core::ptr::read_volatile(&(*me).nivcsw) };
+    while GO.load(Relaxed) == 0 {
+        fsleep(Delta::from_millis(1));
+    }
+    store_max(&SPIN_PREEMPT_COUNT, percpu::preempt_count() as u64);
+    let before = percpu::current_nivcsw();
     let start = Instant::<Monotonic>::now();
     while start.elapsed() < Delta::from_millis(SPIN_MS) {
         core::hint::spin_loop();
     }
-    // SAFETY: As above.
-    let after = unsafe { core::ptr::read_volatile(&(*me).nivcsw) };
+    let after = percpu::current_nivcsw();
     INVOLUNTARY.fetch_add(after.wrapping_sub(before) as u64, Relaxed);
     SPINNERS.fetch_add(1, Relaxed);
     0

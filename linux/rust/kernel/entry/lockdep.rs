@@ -184,13 +184,16 @@ pub unsafe fn lockdep_hardirq_exit() {
 #[inline(always)]
 pub unsafe fn lockdep_off() {
     #[cfg(CONFIG_LOCKDEP)]
-    // SAFETY: `current()` is valid and only the current task (or an NMI on top of it, which
-    // restores the value) modifies `lockdep_recursion`.
+    // SAFETY: `current()` is valid, `ENTRY_TASK_LOCKDEP_RECURSION_OFFSET` is the offset of its
+    // `unsigned int lockdep_recursion`, and only the current task (or an NMI on top of it, which
+    // restores the value) modifies it.
     unsafe {
-        let t = super::percpu::current();
-        (*t).lockdep_recursion = (*t)
-            .lockdep_recursion
-            .wrapping_add(crate::bindings::LOCKDEP_OFF);
+        // `lockdep_recursion` is past the point where bindgen's `task_struct` layout is wrong
+        // (see `percpu.rs`): use the C offset.
+        let r = super::percpu::current_field::<u32>(
+            crate::bindings::ENTRY_TASK_LOCKDEP_RECURSION_OFFSET,
+        );
+        *r = (*r).wrapping_add(crate::bindings::LOCKDEP_OFF);
     }
 }
 
@@ -204,10 +207,12 @@ pub unsafe fn lockdep_on() {
     #[cfg(CONFIG_LOCKDEP)]
     // SAFETY: See `lockdep_off()`.
     unsafe {
-        let t = super::percpu::current();
-        (*t).lockdep_recursion = (*t)
-            .lockdep_recursion
-            .wrapping_sub(crate::bindings::LOCKDEP_OFF);
+        // `lockdep_recursion` is past the point where bindgen's `task_struct` layout is wrong
+        // (see `percpu.rs`): use the C offset.
+        let r = super::percpu::current_field::<u32>(
+            crate::bindings::ENTRY_TASK_LOCKDEP_RECURSION_OFFSET,
+        );
+        *r = (*r).wrapping_sub(crate::bindings::LOCKDEP_OFF);
     }
 }
 

@@ -170,6 +170,37 @@ pub fn current() -> *mut bindings::task_struct {
     t
 }
 
+// bindgen's `task_struct` is wrong after `stats`: without `CONFIG_SCHEDSTATS`, `struct
+// sched_statistics` is empty, and the C compiler still aligns the `____cacheline_aligned` member
+// (the next field moves to 768 on x86_64), while bindgen lays the following fields out 48 bytes
+// earlier. Fields past `stats` are therefore reached at offsets from the C compiler
+// (`ENTRY_TASK_*_OFFSET` in `bindings_helper.h`); the ones read through bindgen's layout are
+// checked here against C.
+const _: () = assert!(core::mem::offset_of!(bindings::task_struct, thread_info) == 0);
+const _: () = assert!(
+    core::mem::offset_of!(bindings::task_struct, flags) == bindings::ENTRY_TASK_FLAGS_OFFSET
+);
+
+/// Returns a pointer to a field of the current task at a byte offset from the C compiler.
+///
+/// # Safety
+///
+/// `off` is the `offsetof()` of a field of type `T` in `struct task_struct`.
+#[inline(always)]
+pub unsafe fn current_field<T>(off: usize) -> *mut T {
+    // SAFETY: `current()` is a valid task; by the caller, `off` is inside it.
+    unsafe { current().cast::<u8>().add(off).cast::<T>() }
+}
+
+/// Returns the current task's count of involuntary context switches (C `current->nivcsw`).
+#[inline(always)]
+pub fn current_nivcsw() -> usize {
+    // SAFETY: `ENTRY_TASK_NIVCSW_OFFSET` is `offsetof(struct task_struct, nivcsw)`, an
+    // `unsigned long` that the scheduler updates on this CPU only; a volatile read is
+    // `READ_ONCE()`.
+    unsafe { core::ptr::read_volatile(current_field::<usize>(bindings::ENTRY_TASK_NIVCSW_OFFSET)) }
+}
+
 /// Reads the current task's thread flags (C `read_thread_flags()`, a `READ_ONCE()`).
 #[inline(always)]
 pub fn read_thread_flags() -> usize {
