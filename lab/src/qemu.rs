@@ -419,6 +419,11 @@ mod tests {
             ]
         );
         assert!(splats("[ 0.1] Linux version 7.3.4\n").is_empty());
+        // Kernel messages the guest prints after each program (dmesg -c).
+        assert_eq!(
+            splats("KMSG: BUG: scheduling while atomic: x/1/0x00000002\nKMSG: audit: type=1326\n"),
+            ["KMSG: BUG: scheduling while atomic: x/1/0x00000002"]
+        );
     }
 
     #[test]

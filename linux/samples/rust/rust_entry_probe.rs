@@ -21,16 +21,18 @@
 //!
 //! For the three interrupt paths each callback records whether it ran in hard interrupt
 //! context, in NMI context, with interrupts disabled and with RCU watching; in every kernel
-//! all four must read `runs`, `runs`, `0` and `runs` (hardirq, irqs_off, nmi, rcu). The record
+//! `hardirq` + `polled`, `irqs_off` and `rcu` must read `runs`, and `nmi` 0. `polled` counts
+//! IPI functions that a polling idle CPU ran from its idle loop without an interrupt (the
+//! sender then only sets `TIF_NEED_RESCHED`); it is 0 for the other paths. The record
 //! is the same whichever entry implementation is built (`CONFIG_RUST_GENERIC_ENTRY`), which is
 //! what makes it useful to compare them.
 //!
 //! ```text
 //! # echo 1 > /sys/kernel/debug/rust_entry_probe/record
 //! # cat /sys/kernel/debug/rust_entry_probe/record
-//! irq_work runs=20 hardirq=20 irqs_off=20 nmi=0 rcu=20
-//! ipi runs=20 hardirq=20 irqs_off=20 nmi=0 rcu=20
-//! hrtimer runs=20 hardirq=20 irqs_off=20 nmi=0 rcu=20
+//! irq_work runs=20 hardirq=20 polled=0 irqs_off=20 nmi=0 rcu=20
+//! ipi runs=20 hardirq=18 polled=2 irqs_off=20 nmi=0 rcu=20
+//! hrtimer runs=20 hardirq=20 polled=0 irqs_off=20 nmi=0 rcu=20
 //! preempt model=PREEMPT(full) spinners=2 involuntary=9 preempt_count=0x0
 //! ```
 
@@ -80,6 +82,9 @@ struct PathStats {
     irqs_off: Atomic<u64>,
     nmi: Atomic<u64>,
     rcu: Atomic<u64>,
+    /// Ran in the idle task outside hard interrupt context: a polling idle CPU runs queued
+    /// IPI functions from its idle loop instead of taking the interrupt.
+    polled: Atomic<u64>,
 }
 
 impl PathStats {
@@ -90,6 +95,7 @@ impl PathStats {
             irqs_off: Atomic::new(0),
             nmi: Atomic::new(0),
             rcu: Atomic::new(0),
+            polled: Atomic::new(0),
         }
     }
 
@@ -100,6 +106,7 @@ impl PathStats {
             &self.irqs_off,
             &self.nmi,
             &self.rcu,
+            &self.polled,
         ] {
             a.store(0, Relaxed);
         }
@@ -112,7 +119,9 @@ impl PathStats {
                 a.fetch_add(1, Relaxed);
             }
         };
-        count(&self.hardirq, percpu::preempt_count() & HARDIRQ_MASK != 0);
+        let hardirq = percpu::preempt_count() & HARDIRQ_MASK != 0;
+        count(&self.hardirq, hardirq);
+        count(&self.polled, !hardirq && percpu::is_idle_task_current());
         count(&self.irqs_off, percpu::native_irqs_disabled());
         count(&self.nmi, percpu::in_nmi());
         // SAFETY: `rcu_is_watching()` has no preconditions.
@@ -123,9 +132,10 @@ impl PathStats {
     fn print(&self, f: &mut core::fmt::Formatter<'_>, name: &str) -> core::fmt::Result {
         writeln!(
             f,
-            "{name} runs={} hardirq={} irqs_off={} nmi={} rcu={}",
+            "{name} runs={} hardirq={} polled={} irqs_off={} nmi={} rcu={}",
             self.runs.load(Relaxed),
             self.hardirq.load(Relaxed),
+            self.polled.load(Relaxed),
             self.irqs_off.load(Relaxed),
             self.nmi.load(Relaxed),
             self.rcu.load(Relaxed)
