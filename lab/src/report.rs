@@ -380,6 +380,18 @@ fn word(o: Option<guest::Outcome>) -> &'static str {
 /// (the file); otherwise programs and differing tests only (the console).
 pub fn table(rows: &[Row], pairs: &[Pair], all_tests: bool) -> String {
     let mut s = String::new();
+    if !rows.is_empty() {
+        builds_table(&mut s, rows);
+    }
+    if pairs.is_empty() {
+        return s;
+    }
+    boots_table(&mut s, pairs, all_tests);
+    s
+}
+
+/// Builds and KUnit per flavor.
+fn builds_table(s: &mut String, rows: &[Row]) {
     s.push_str("## Builds and KUnit\n\n| | ");
     s.push_str(&rows.iter().map(|r| r.flavor.as_str()).collect::<Vec<_>>().join(" | "));
     s.push_str(" |\n|---|");
@@ -390,20 +402,20 @@ pub fn table(rows: &[Row], pairs: &[Pair], all_tests: bool) -> String {
         s.push_str(&rows.iter().map(f).collect::<Vec<_>>().join(" | "));
         s.push_str(" |\n");
     };
-    line(&mut s, "build", &|r| match &r.build {
+    line(s, "build", &|r| match &r.build {
         Some(b) if r.built() => format!("ok ({}, {} objects)", fmt_dur(Duration::from_secs(b.seconds)), b.steps),
         Some(_) => "FAILED".into(),
         None => "-".into(),
     });
-    line(&mut s, "objtool warnings", &|r| {
+    line(s, "objtool warnings", &|r| {
         r.build.as_ref().map_or("-".into(), |b| b.objtool.len().to_string())
     });
-    line(&mut s, "entry symbols", &|r| match &r.symbols {
+    line(s, "entry symbols", &|r| match &r.symbols {
         Some(p) if p.is_empty() => "ok".into(),
         Some(p) => format!("{} problems", p.len()),
         None => "-".into(),
     });
-    line(&mut s, "KUnit pass/fail/skip", &|r| {
+    line(s, "KUnit pass/fail/skip", &|r| {
         r.kunit.as_ref().map_or("-".into(), |k| {
             format!(
                 "{}/{}/{}{}",
@@ -426,11 +438,12 @@ pub fn table(rows: &[Row], pairs: &[Pair], all_tests: bool) -> String {
             }
         }
     }
-    if pairs.is_empty() {
-        s.push('\n');
-        return s;
-    }
-    s.push_str("\n\n## Boots: c / rust in each configuration\n\n| | ");
+    s.push_str("\n\n");
+}
+
+/// Boots and test results per configuration, c / rust.
+fn boots_table(s: &mut String, pairs: &[Pair], all_tests: bool) {
+    s.push_str("## Boots: c / rust in each configuration\n\n| | ");
     s.push_str(&pairs.iter().map(|p| p.config.as_str()).collect::<Vec<_>>().join(" | "));
     s.push_str(" |\n|---|");
     s.push_str(&"---|".repeat(pairs.len()));
@@ -447,12 +460,12 @@ pub fn table(rows: &[Row], pairs: &[Pair], all_tests: bool) -> String {
             p.rust.as_ref().map_or("-".into(), f)
         )
     };
-    pline(&mut s, "command line", &|p| format!("`{}`", p.append));
-    pline(&mut s, "boot", &|p| both(p, &|b| if b.ok { "ok".into() } else { "**FAILED**".into() }));
-    pline(&mut s, "time (s)", &|p| both(p, &|b| b.seconds.to_string()));
-    pline(&mut s, "console splats", &|p| both(p, &|b| b.splats.len().to_string()));
-    pline(&mut s, "tests (c / rust)", &|p| both(p, &|b| b.tests.len().to_string()));
-    pline(&mut s, "different results", &|p| {
+    pline(s, "command line", &|p| format!("`{}`", p.append));
+    pline(s, "boot", &|p| both(p, &|b| if b.ok { "ok".into() } else { "**FAILED**".into() }));
+    pline(s, "time (s)", &|p| both(p, &|b| b.seconds.to_string()));
+    pline(s, "console splats", &|p| both(p, &|b| b.splats.len().to_string()));
+    pline(s, "tests (c / rust)", &|p| both(p, &|b| b.tests.len().to_string()));
+    pline(s, "different results", &|p| {
         let n = differences(p).len();
         if n == 0 { "0".into() } else { format!("**{n}**") }
     });
@@ -510,7 +523,6 @@ pub fn table(rows: &[Row], pairs: &[Pair], all_tests: bool) -> String {
         }
     }
     s.push('\n');
-    s
 }
 
 #[derive(serde::Serialize)]
