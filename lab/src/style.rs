@@ -109,7 +109,12 @@ pub fn clippy_findings(log: &str, ours: &[&str]) -> Vec<String> {
 }
 
 /// Paths (substrings) of the series' Rust files in build output.
-pub const OURS: &[&str] = &["kernel/entry/", "rust/kernel/entry/", "rust/macros/noinstr.rs"];
+pub const OURS: &[&str] = &[
+    "kernel/entry/",
+    "rust/kernel/entry/",
+    "rust/macros/noinstr.rs",
+    "samples/rust/rust_entry_probe.rs",
+];
 
 /// Builds the entry objects of the rust flavor with CLIPPY=1 and returns the
 /// findings in the series' files. The next normal build rebuilds them.
@@ -126,6 +131,7 @@ pub fn clippy(lab: &Lab) -> Result<Vec<String>> {
             "CLIPPY_DRIVER=/usr/bin/clippy-driver",
             "kernel/entry/entry_rs.o",
             "kernel/entry/entry_kunit.o",
+            "samples/rust/rust_entry_probe.o",
         ]),
         &log,
         |_| {},

@@ -36,7 +36,7 @@
 //! preempt model=PREEMPT(full) spinners=2 involuntary=9 preempt_count=0x0
 //! ```
 
-use core::ffi::{c_int, c_void, CStr};
+use core::ffi::{c_int, c_void};
 use kernel::{
     bindings,
     cpu::nr_cpu_ids,
@@ -194,7 +194,7 @@ fn show(_r: &Runner, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
     IPI.print(f, "ipi")?;
     HRTIMER.print(f, "hrtimer")?;
     // SAFETY: `preempt_model_str()` returns a NUL-terminated string in a static buffer.
-    let model = unsafe { CStr::from_ptr(bindings::preempt_model_str().cast()) };
+    let model = unsafe { CStr::from_char_ptr(bindings::preempt_model_str()) };
     writeln!(
         f,
         "preempt model={} spinners={} involuntary={} preempt_count={:#x}",
@@ -260,7 +260,7 @@ impl Worker {
                 Some(worker_fn),
                 job.cast(),
                 bindings::NUMA_NO_NODE,
-                c"rust_entry_probe".as_ptr().cast(),
+                c"rust_entry_probe".as_char_ptr(),
             )
         };
         let task = match from_err_ptr(task) {
@@ -334,10 +334,20 @@ unsafe extern "C" fn worker_fn(data: *mut c_void) -> c_int {
 // The paths
 // ---------------------------------------------------------------------------------------------
 
+/// The irq_work function: records its context.
+///
+/// # Safety
+///
+/// Called by the irq_work core only.
 unsafe extern "C" fn irq_work_fn(_w: *mut bindings::irq_work) {
     IRQ_WORK.observe();
 }
 
+/// The IPI function: records its context.
+///
+/// # Safety
+///
+/// Called by `smp_call_function_single()` only.
 unsafe extern "C" fn ipi_fn(_info: *mut c_void) {
     IPI.observe();
 }
