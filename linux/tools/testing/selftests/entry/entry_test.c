@@ -1254,6 +1254,29 @@ static void tracee_start(void)
 	raise(SIGSTOP);
 }
 
+/*
+ * In the tracer: resume the tracee with PTRACE_SYSCALL (passing on *sig)
+ * until its next syscall stop, passing on the signals of other stops.
+ * Returns 1 at a syscall stop, 0 when the tracee is gone (*status is its
+ * wait status, or -1), -1 on error (after fail()).
+ */
+static int next_syscall_stop(pid_t pid, int *sig, int *status)
+{
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, pid, 0, *sig)) {
+			fail("PTRACE_SYSCALL: %s", strerror(errno));
+			return -1;
+		}
+		*status = wait_child(pid);
+		if (*status == -1 || !WIFSTOPPED(*status))
+			return 0;
+		*sig = 0;
+		if (WSTOPSIG(*status) == (SIGTRAP | 0x80))
+			return 1;
+		*sig = WSTOPSIG(*status);
+	}
+}
+
 /* In the tracer: wait for the initial stop and set the options */
 static int tracer_setup(pid_t pid, long options)
 {
@@ -1375,16 +1398,11 @@ static int ptrace_syscall_test(int mode)
 		struct __ptrace_syscall_info info;
 		struct user_regs_struct regs;
 
-		if (ptrace(PTRACE_SYSCALL, pid, 0, sig))
-			return fail("PTRACE_SYSCALL: %s", strerror(errno));
-		status = wait_child(pid);
-		if (status == -1 || !WIFSTOPPED(status))
+		ret = next_syscall_stop(pid, &sig, &status);
+		if (ret < 0)
+			return KSFT_FAIL;
+		if (!ret)
 			break;
-		sig = 0;
-		if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
-			sig = WSTOPSIG(status);
-			continue;
-		}
 		memset(&info, 0, sizeof(info));
 		if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof(info), &info) <= 0)
 			return fail("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
@@ -1849,16 +1867,11 @@ static int test_seccomp_after_ptrace(void)
 	for (;;) {
 		struct user_regs_struct regs;
 
-		if (ptrace(PTRACE_SYSCALL, pid, 0, sig))
-			return fail("PTRACE_SYSCALL: %s", strerror(errno));
-		status = wait_child(pid);
-		if (status == -1 || !WIFSTOPPED(status))
+		ret = next_syscall_stop(pid, &sig, &status);
+		if (ret < 0)
+			return KSFT_FAIL;
+		if (!ret)
 			break;
-		sig = 0;
-		if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
-			sig = WSTOPSIG(status);
-			continue;
-		}
 		if (ptrace(PTRACE_GETREGS, pid, 0, &regs))
 			return fail("PTRACE_GETREGS: %s", strerror(errno));
 		if (!in_call && regs.orig_rax == __NR_getpid && !changed) {
