@@ -29,15 +29,22 @@
  *                             handler before that syscall returns, the frame
  *                             holds the syscall's ip and result
  *                             (exit_to_user_mode_loop, _TIF_SIGPENDING).
- * signal_on_irq_return        ITIMER_PROF and ITIMER_VIRTUAL signals arrive in
- *                             a loop without syscalls (irqentry_exit_to_user_mode,
- *                             signal queued by task work on the way out) and
- *                             all general purpose registers and carry survive.
+ * signal_on_irq_return        ITIMER_REAL, ITIMER_PROF and ITIMER_VIRTUAL
+ *                             signals arrive in a loop without syscalls and all
+ *                             general purpose registers and carry survive.
+ *                             SIGALRM is sent by the hrtimer interrupt itself,
+ *                             so _TIF_SIGPENDING alone sends irqentry_exit into
+ *                             the work loop; the CPU-time signals are queued by
+ *                             task work on the way out (_TIF_NOTIFY_RESUME).
  * signal_on_exception_return  #PF, #UD, #BP and #DE from user mode give SIGSEGV,
  *                             SIGILL, SIGTRAP and SIGFPE with the right ip,
  *                             si_addr and si_code (irqentry_enter/exit around
  *                             the exception handlers) and resume as the
- *                             handler says with registers intact.
+ *                             handler says with registers intact. A software
+ *                             perf counter shows that the faulting load ran
+ *                             once: the signal was delivered on the first
+ *                             return to user mode, not after the load was
+ *                             retried until other work entered the loop.
  * restart_read_sa_restart     read() on an empty pipe interrupted by an
  *                             SA_RESTART handler is restarted (-ERESTARTSYS
  *                             in arch_do_signal_or_restart).
@@ -104,6 +111,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/perf_event.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -1017,8 +1025,11 @@ static int irq_signals(int which, int sig)
 
 static int test_signal_irq_return(void)
 {
-	int ret = irq_signals(ITIMER_PROF, SIGPROF);
+	int ret = irq_signals(ITIMER_REAL, SIGALRM);
 
+	if (ret)
+		return ret;
+	ret = irq_signals(ITIMER_PROF, SIGPROF);
 	if (ret)
 		return ret;
 	return irq_signals(ITIMER_VIRTUAL, SIGVTALRM);
@@ -1046,21 +1057,66 @@ static void exc_handler(int sig, siginfo_t *si, void *ctx)
 		uc_set_reg(ctx, REG_RIP, ADDR(et_exc_div_resume));
 }
 
+/* A counter of this thread's page faults taken in user mode, or -1 */
+static int open_fault_counter(void)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_PAGE_FAULTS,
+		.exclude_kernel = 1,
+		.exclude_hv = 1,
+	};
+
+	return syscall(__NR_perf_event_open, &attr, 0, -1, -1, 0);
+}
+
+static long read_counter(int fd)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return -1;
+	return (long)v;
+}
+
 static int test_signal_exception_return(void)
 {
-	long r;
+	long r, before, after;
+	int fd, round;
 
 	if (set_handler(SIGSEGV, exc_handler, 0) || set_handler(SIGILL, exc_handler, 0) ||
 	    set_handler(SIGTRAP, exc_handler, 0) || set_handler(SIGFPE, exc_handler, 0))
 		return fail("sigaction");
 
-	r = call_magic(ADDR(et_exc_segv), 0x5e9f);
-	if (r != 0x5e9f)
-		return fail("#PF: resumed with %#lx", r);
-	if (exc_sig != SIGSEGV || exc_rip != ADDR(et_exc_segv_insn) || exc_addr != 0x10 ||
-	    exc_code != SEGV_MAPERR)
-		return fail("#PF: sig %d rip %#lx addr %#lx code %d", exc_sig, exc_rip,
-			    exc_addr, exc_code);
+	fd = open_fault_counter();
+	if (fd < 0)
+		return fail("perf_event_open(PERF_COUNT_SW_PAGE_FAULTS): %s", strerror(errno));
+	/*
+	 * The first round faults in (and copies after fork) the pages the
+	 * handler touches; in the second the load at 0x10 must be the only
+	 * user page fault. Were the SIGSEGV left pending on the way out, the
+	 * load would run again and again until some other work (a reschedule)
+	 * entered the exit loop.
+	 */
+	for (round = 0; round < 2; round++) {
+		exc_sig = 0;
+		before = read_counter(fd);
+		r = call_magic(ADDR(et_exc_segv), 0x5e9f);
+		after = read_counter(fd);
+		if (r != 0x5e9f)
+			return fail("#PF: resumed with %#lx", r);
+		if (exc_sig != SIGSEGV || exc_rip != ADDR(et_exc_segv_insn) ||
+		    exc_addr != 0x10 || exc_code != SEGV_MAPERR)
+			return fail("#PF: sig %d rip %#lx addr %#lx code %d", exc_sig, exc_rip,
+				    exc_addr, exc_code);
+		if (before < 0 || after < 0)
+			return fail("#PF: reading the page fault counter failed");
+	}
+	close(fd);
+	if (after - before != 1)
+		return fail("#PF: %ld user page faults for one SIGSEGV, expected 1",
+			    after - before);
 
 	r = call_magic(ADDR(et_exc_ud2), 0x0d2);
 	if (r != 0x0d2)
