@@ -34,10 +34,12 @@ pub fn git_identity(cmd: &mut Command, name: &str, email: &str, date: &str) {
 
 pub fn git(dir: &Path) -> Command {
     let mut c = Command::new("git");
-    c.current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .args(["-c", "core.autocrlf=false", "-c", "gc.auto=0"]);
+    c.current_dir(dir).env("GIT_CONFIG_GLOBAL", "/dev/null").env("GIT_CONFIG_NOSYSTEM", "1").args([
+        "-c",
+        "core.autocrlf=false",
+        "-c",
+        "gc.auto=0",
+    ]);
     git_identity(&mut c, "entry-lab", "entry-lab@localhost", "2026-01-01T00:00:00Z");
     c
 }
@@ -97,29 +99,17 @@ pub fn apt_download(lab: &Lab, dir: &Path) -> Result<()> {
     let mut up = Command::new("apt-get");
     opts(&mut up);
     run(up.arg("update")).map_err(|e| {
-        crate::util::Error(format!(
-            "cannot read trixie-backports ({e}); check the network to deb.debian.org"
-        ))
+        crate::util::Error(format!("cannot read trixie-backports ({e}); check the network to deb.debian.org"))
     })?;
     let mut dl = Command::new("apt-get");
     opts(&mut dl);
-    dl.current_dir(dir)
-        .arg("download")
-        .arg(format!("{PACKAGE}={VERSION}"));
+    dl.current_dir(dir).arg("download").arg(format!("{PACKAGE}={VERSION}"));
     let target = dir.join(DEB_NAME);
     with_ticker(
         Duration::from_secs(2),
         |t| {
             let got = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
-            say(
-                "fetch",
-                &format!(
-                    "{:.1} / {:.1} MB after {}",
-                    got as f64 / 1e6,
-                    SIZE as f64 / 1e6,
-                    fmt_dur(t)
-                ),
-            );
+            say("fetch", &format!("{:.1} / {:.1} MB after {}", got as f64 / 1e6, SIZE as f64 / 1e6, fmt_dur(t)));
         },
         || run(&mut dl),
     )
@@ -129,10 +119,7 @@ pub fn apt_download(lab: &Lab, dir: &Path) -> Result<()> {
 
 /// Makes sure a verified .deb is in the cache, using `download` to fetch
 /// it when missing; returns its path.
-pub fn ensure_deb(
-    lab: &Lab,
-    download: impl FnOnce(&Lab, &Path) -> Result<()>,
-) -> Result<PathBuf> {
+pub fn ensure_deb(lab: &Lab, download: impl FnOnce(&Lab, &Path) -> Result<()>) -> Result<PathBuf> {
     let dir = lab.cache.join("downloads");
     std::fs::create_dir_all(&dir)?;
     let deb = dir.join(DEB_NAME);
@@ -187,13 +174,7 @@ pub fn ensure_base(lab: &Lab) -> Result<()> {
     say("fetch", "committing the base tree to git (about 40 s)");
     run(git(&src).args(["init", "-q", "-b", "base", "."]))?;
     run(git(&src).args(["add", "-A", "-f", "."]))?;
-    run(git(&src).args([
-        "commit",
-        "-q",
-        "--no-verify",
-        "-m",
-        &format!("Linux 7.3.4 (Debian {PACKAGE} {VERSION})"),
-    ]))?;
+    run(git(&src).args(["commit", "-q", "--no-verify", "-m", &format!("Linux 7.3.4 (Debian {PACKAGE} {VERSION})")]))?;
     run(git(&src).args(["tag", BASE_TAG]))?;
     Ok(())
 }
@@ -213,10 +194,8 @@ mod tests {
     fn corrupted_download_is_refused_with_one_line_and_removed() {
         let t = TempDir::new("dl").unwrap();
         let lab = lab_in(&t);
-        let err = ensure_deb(&lab, |_, dir| {
-            std::fs::write(dir.join(DEB_NAME), b"not the package").map_err(Into::into)
-        })
-        .unwrap_err();
+        let err = ensure_deb(&lab, |_, dir| std::fs::write(dir.join(DEB_NAME), b"not the package").map_err(Into::into))
+            .unwrap_err();
         assert!(err.0.starts_with("SHA-256 mismatch for "), "{err}");
         assert!(err.0.contains(SHA256), "{err}");
         assert!(!err.0.contains('\n'));
@@ -236,10 +215,7 @@ mod tests {
         let t = TempDir::new("sha").unwrap();
         let p = t.path().join("f");
         std::fs::write(&p, b"abc").unwrap();
-        assert_eq!(
-            sha256_file(&p).unwrap(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(sha256_file(&p).unwrap(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         verify(&p, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad").unwrap();
     }
 }

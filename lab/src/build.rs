@@ -13,10 +13,8 @@ use std::time::{Duration, Instant};
 /// The merged fragment for a flavor: base + variant (+ debug).
 pub fn fragment(lab: &Lab, f: Flavor) -> Result<String> {
     let dir = lab.configs();
-    let mut parts = vec![
-        read(&dir.join("base.config"))?,
-        read(&dir.join(format!("variant-{}.config", f.variant.name())))?,
-    ];
+    let mut parts =
+        vec![read(&dir.join("base.config"))?, read(&dir.join(format!("variant-{}.config", f.variant.name())))?];
     if f.debug {
         parts.push(read(&dir.join("debug.config"))?);
     }
@@ -57,13 +55,10 @@ pub fn missing_options(fragment: &str, dotconfig: &str) -> Vec<String> {
     parse_fragment(fragment)
         .into_iter()
         .filter_map(|w| match w {
-            Want::Set(k, v) => {
-                (have.get(k.as_str()) != Some(&v.as_str())).then(|| format!("{k}={v}"))
+            Want::Set(k, v) => (have.get(k.as_str()) != Some(&v.as_str())).then(|| format!("{k}={v}")),
+            Want::Unset(k) => {
+                have.get(k.as_str()).filter(|v| **v != "n").map(|v| format!("{k} (wanted unset, is {v})"))
             }
-            Want::Unset(k) => have
-                .get(k.as_str())
-                .filter(|v| **v != "n")
-                .map(|v| format!("{k} (wanted unset, is {v})")),
         })
         .collect()
 }
@@ -110,11 +105,7 @@ pub fn step_target(line: &str) -> Option<(&str, &str)> {
         && tag.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
     let target = target.trim_start();
     // "RUSTC L rust/core.o": the tag has a second word.
-    let target = target
-        .strip_prefix("L ")
-        .or_else(|| target.strip_prefix("P "))
-        .unwrap_or(target)
-        .trim();
+    let target = target.strip_prefix("L ").or_else(|| target.strip_prefix("P ")).unwrap_or(target).trim();
     (tag_ok && !target.is_empty() && !target.contains(' ')).then_some((tag, target))
 }
 
@@ -171,32 +162,23 @@ pub fn build(lab: &Lab, f: Flavor) -> Result<BuildResult> {
     let mut rebuilt = vec![];
     let mut warnings = vec![];
     say(&name, &format!("make -j{} (log: {})", jobs(), log.display()));
-    let ok = crate::util::run_logged(
-        lab.make(f).arg(format!("-j{}", jobs())),
-        &log,
-        |l| {
-            if let Some((_, t)) = step_target(l) {
-                steps += 1;
-                rebuilt.push(t.to_string());
-                last = t.to_string();
-            }
-            if let Some((obj, w)) = objtool_warning(l) {
-                warnings.push((obj.to_string(), w.to_string()));
-            }
-            if last_tick.elapsed() >= Duration::from_secs(15) {
-                last_tick = Instant::now();
-                say(
-                    &name,
-                    &format!("{steps} objects built, {}, now {last}", fmt_dur(start.elapsed())),
-                );
-            }
-        },
-    )?;
+    let ok = crate::util::run_logged(lab.make(f).arg(format!("-j{}", jobs())), &log, |l| {
+        if let Some((_, t)) = step_target(l) {
+            steps += 1;
+            rebuilt.push(t.to_string());
+            last = t.to_string();
+        }
+        if let Some((obj, w)) = objtool_warning(l) {
+            warnings.push((obj.to_string(), w.to_string()));
+        }
+        if last_tick.elapsed() >= Duration::from_secs(15) {
+            last_tick = Instant::now();
+            say(&name, &format!("{steps} objects built, {}, now {last}", fmt_dur(start.elapsed())));
+        }
+    })?;
     let store = b.join("entry-lab.objtool.json");
-    let old: BTreeMap<String, Vec<String>> = read(&store)
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default();
+    let old: BTreeMap<String, Vec<String>> =
+        read(&store).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
     let merged = merge_objtool(&old, &rebuilt, &warnings);
     write(&store, serde_json::to_string_pretty(&merged).unwrap_or_default())?;
     let objtool: Vec<String> = merged.values().flatten().cloned().collect();
@@ -234,7 +216,9 @@ pub fn build(lab: &Lab, f: Flavor) -> Result<BuildResult> {
 /// (`error[E0425]: ...`, `foo.c:1:2: error: ...`) before make's summary.
 pub fn first_error(log: &str) -> Option<&str> {
     let diag = log.lines().find(|l| {
-        l.starts_with("error[") || l.contains(": error:") || (l.starts_with("error: ") && !l.starts_with("error: aborting"))
+        l.starts_with("error[")
+            || l.contains(": error:")
+            || (l.starts_with("error: ") && !l.starts_with("error: aborting"))
     });
     diag.or_else(|| log.lines().find(|l| l.contains("Error ")))
 }
@@ -251,10 +235,7 @@ mod tests {
     fn missing_options_are_named() {
         let frag = "# comment\nCONFIG_A=y\nCONFIG_B=8\n# CONFIG_C is not set\nCONFIG_D=y\n";
         let dot = "CONFIG_A=y\nCONFIG_B=4\nCONFIG_C=y\n# CONFIG_D is not set\n";
-        assert_eq!(
-            missing_options(frag, dot),
-            ["CONFIG_B=8", "CONFIG_C (wanted unset, is y)", "CONFIG_D=y"]
-        );
+        assert_eq!(missing_options(frag, dot), ["CONFIG_B=8", "CONFIG_C (wanted unset, is y)", "CONFIG_D=y"]);
         assert!(missing_options(frag, "CONFIG_A=y\nCONFIG_B=8\nCONFIG_D=y\n").is_empty());
     }
 
@@ -281,11 +262,7 @@ mod tests {
         let w = "vmlinux.o: warning: objtool: foo+0x8: call to bar() leaves .noinstr.text section";
         assert_eq!(objtool_warning(w), Some(("vmlinux.o", w)));
         assert_eq!(objtool_warning("  CC kernel/fork.o"), None);
-        let first = merge_objtool(
-            &BTreeMap::new(),
-            &["vmlinux.o".into()],
-            &[("vmlinux.o".into(), w.into())],
-        );
+        let first = merge_objtool(&BTreeMap::new(), &["vmlinux.o".into()], &[("vmlinux.o".into(), w.into())]);
         assert_eq!(first["vmlinux.o"], [w]);
         // Nothing rebuilt: the warning stays.
         let again = merge_objtool(&first, &[], &[]);

@@ -56,12 +56,8 @@ pub fn cc_static(out: &Path, sources: &[PathBuf], flags: &[String]) -> Result<Pa
         if let Some(d) = out.parent() {
             std::fs::create_dir_all(d)?;
         }
-        run(Command::new("gcc")
-            .args(["-static", "-O2", "-Wall", "-o"])
-            .arg(out)
-            .args(sources)
-            .args(flags))
-        .map_err(|e| Error(format!("cannot build guest program {}: {e}", out.display())))?;
+        run(Command::new("gcc").args(["-static", "-O2", "-Wall", "-o"]).arg(out).args(sources).args(flags))
+            .map_err(|e| Error(format!("cannot build guest program {}: {e}", out.display())))?;
     }
     Ok(out.to_path_buf())
 }
@@ -78,10 +74,7 @@ pub fn uapi_headers(lab: &Lab) -> Result<PathBuf> {
     }
     say("guest", "making the 7.3.4 UAPI headers for the selftests");
     let mut c = Command::new("make");
-    c.current_dir(lab.src())
-        .args(["-s", "ARCH=x86_64"])
-        .arg(format!("O={}", dir.display()))
-        .arg("headers");
+    c.current_dir(lab.src()).args(["-s", "ARCH=x86_64"]).arg(format!("O={}", dir.display())).arg("headers");
     run(&mut c).map_err(|e| Error(format!("make headers failed: {e}")))?;
     crate::util::write(&stamp, &head)?;
     Ok(inc)

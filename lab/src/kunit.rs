@@ -85,14 +85,8 @@ pub fn parse_ktap(text: &str) -> (Vec<Case>, Vec<Case>, bool) {
             Status::Fail
         };
         match level {
-            0 => suites.push(Case {
-                name: name.to_string(),
-                status,
-            }),
-            1 => cases.push(Case {
-                name: format!("{}.{name}", suite_name.as_deref().unwrap_or("?")),
-                status,
-            }),
+            0 => suites.push(Case { name: name.to_string(), status }),
+            1 => cases.push(Case { name: format!("{}.{name}", suite_name.as_deref().unwrap_or("?")), status }),
             _ => {} // parameterised sub-cases: counted by their parent case
         }
     }
@@ -104,11 +98,7 @@ pub fn parse_ktap(text: &str) -> (Vec<Case>, Vec<Case>, bool) {
 /// time stamp if any) and the line's text.
 fn split_level(raw: &str) -> (usize, &str) {
     let s = raw.trim_start();
-    let s = if s.starts_with('[') {
-        s.find("] ").map_or(s, |i| &s[i + 2..])
-    } else {
-        raw
-    };
+    let s = if s.starts_with('[') { s.find("] ").map_or(s, |i| &s[i + 2..]) } else { raw };
     let body = s.trim_start_matches(' ');
     ((s.len() - body.len()) / 4, body.trim_end())
 }
@@ -146,20 +136,10 @@ pub fn run(lab: &Lab, f: Flavor) -> Result<KunitResult> {
     )?;
     let text = read(&log)?;
     let (cases, suites, complete) = parse_ktap(&text);
-    let mut r = KunitResult {
-        flavor: name.clone(),
-        cases,
-        suites,
-        complete,
-        error: None,
-        log: log.display().to_string(),
-    };
+    let mut r =
+        KunitResult { flavor: name.clone(), cases, suites, complete, error: None, log: log.display().to_string() };
     if r.cases.is_empty() {
-        let why = text
-            .lines()
-            .rev()
-            .find(|l| l.contains("ERROR") || l.contains("rror:"))
-            .unwrap_or("no KTAP output");
+        let why = text.lines().rev().find(|l| l.contains("ERROR") || l.contains("rror:")).unwrap_or("no KTAP output");
         r.error = Some(format!("kunit.py ran no test: {} (log: {})", why.trim(), log.display()));
     } else if !r.complete {
         r.error = Some(format!("KTAP output incomplete (crash or timeout?) (log: {})", log.display()));
@@ -224,11 +204,7 @@ ok 2 entry
 
     #[test]
     fn ktap_with_timestamps_and_truncation() {
-        let stamped: String = KTAP
-            .lines()
-            .take(9)
-            .map(|l| format!("[    1.000000] {l}\n"))
-            .collect();
+        let stamped: String = KTAP.lines().take(9).map(|l| format!("[    1.000000] {l}\n")).collect();
         let (cases, suites, complete) = parse_ktap(&stamped);
         assert_eq!(cases.len(), 2);
         assert_eq!(suites.len(), 1);

@@ -64,22 +64,13 @@ pub struct Lab {
 
 impl Lab {
     pub fn new(repo: PathBuf) -> Lab {
-        let cache = std::env::var_os("ENTRY_LAB_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
-                PathBuf::from(home).join(".cache/entry-lab")
-            });
-        let results = std::env::var_os("ENTRY_LAB_RESULTS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo.join("results"));
+        let cache = std::env::var_os("ENTRY_LAB_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+            PathBuf::from(home).join(".cache/entry-lab")
+        });
+        let results = std::env::var_os("ENTRY_LAB_RESULTS").map(PathBuf::from).unwrap_or_else(|| repo.join("results"));
         let accel = std::env::var("ENTRY_LAB_ACCEL").unwrap_or_else(|_| "auto".into());
-        Lab {
-            repo,
-            cache,
-            results,
-            accel,
-        }
+        Lab { repo, cache, results, accel }
     }
 
     /// The kernel work tree: a git repository whose first commit is the

@@ -66,15 +66,7 @@ struct Args {
 }
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args> {
-    let mut a = Args {
-        words: vec![],
-        debug: false,
-        quick: false,
-        seconds: None,
-        smp: None,
-        out: None,
-        append: None,
-    };
+    let mut a = Args { words: vec![], debug: false, quick: false, seconds: None, smp: None, out: None, append: None };
     while let Some(w) = it.next() {
         let mut val = |name: &str| it.next().ok_or_else(|| Error(format!("{name} needs a value")));
         match w.as_str() {
@@ -101,10 +93,7 @@ fn variants(a: &Args) -> Result<Vec<Flavor>> {
         .iter()
         .map(|w| {
             Variant::parse(w)
-                .map(|variant| Flavor {
-                    variant,
-                    debug: a.debug,
-                })
+                .map(|variant| Flavor { variant, debug: a.debug })
                 .ok_or_else(|| Error(format!("unknown variant `{w}`: use c or rust")))
         })
         .collect()
@@ -172,10 +161,7 @@ pub fn fault_detected(lab: &Lab, name: &str, debug: bool) -> Result<bool> {
     let commit = series::with_extra_diff(&lab.src(), &s, &diff, &format!("FAULT INJECTION: {name}"))?;
     series::checkout(&lab.src(), &commit)?;
     say("fault", &format!("{name} applied on top of the series ({})", &commit[..12]));
-    let f = Flavor {
-        variant: Variant::Rust,
-        debug,
-    };
+    let f = Flavor { variant: Variant::Rust, debug };
     let built = build::build(lab, f).and_then(|b| match b.error {
         Some(e) if e.starts_with("build failed") => Err(Error(e)),
         _ => Ok(()),
@@ -185,12 +171,8 @@ pub fn fault_detected(lab: &Lab, name: &str, debug: bool) -> Result<bool> {
         // Put the work tree back to the series, whatever happened.
         series::checkout(&lab.src(), s.tip())?;
         let k = result?;
-        let failed: Vec<&str> = k
-            .cases
-            .iter()
-            .filter(|c| c.status == kunit::Status::Fail)
-            .map(|c| c.name.as_str())
-            .collect();
+        let failed: Vec<&str> =
+            k.cases.iter().filter(|c| c.status == kunit::Status::Fail).map(|c| c.name.as_str()).collect();
         return Ok(if !failed.is_empty() {
             println!("fault {name}: detected: KUnit failed {}", failed.join(", "));
             true
@@ -204,13 +186,8 @@ pub fn fault_detected(lab: &Lab, name: &str, debug: bool) -> Result<bool> {
     }
     // detect: boot. Boot the faulty rust kernel, then restore the series
     // (the c kernel does not depend on the Rust entry code) and boot c.
-    let cfg = report::Config {
-        name: "fault",
-        debug,
-        append: "preempt=full",
-        groups: &["workload", "entry"],
-        seconds: 10,
-    };
+    let cfg =
+        report::Config { name: "fault", debug, append: "preempt=full", groups: &["workload", "entry"], seconds: 10 };
     let rust = built.and_then(|()| report::boot(lab, f, &cfg.opts(4)));
     series::checkout(&lab.src(), s.tip())?;
     let rust = rust?;

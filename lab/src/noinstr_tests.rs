@@ -3,15 +3,16 @@
 //! `quote` and `proc-macro2` (the kernel vendors the same crates), fed the
 //! uses the attribute must accept and each misuse it must reject.
 
+// A kernel file: formatted by the kernel's .rustfmt.toml (`./entry-lab
+// style`), so the lab's `cargo fmt` must leave it alone.
 #[path = "../../linux/rust/macros/noinstr.rs"]
 #[allow(dead_code)]
+#[rustfmt::skip]
 mod noinstr;
 
 fn expand(src: &str) -> Result<String, String> {
     let item: syn::Item = syn::parse_str(src).map_err(|e| format!("test input does not parse: {e}"))?;
-    noinstr::noinstr(item)
-        .map(|ts| ts.to_string())
-        .map_err(|e| e.to_string())
+    noinstr::noinstr(item).map(|ts| ts.to_string()).map_err(|e| e.to_string())
 }
 
 fn rejected(src: &str) -> String {

@@ -5,9 +5,9 @@
 
 use crate::bail;
 use crate::lab::Lab;
-use crate::util::{read, say, write, Context, Result};
 #[cfg(test)]
 use crate::util::run;
+use crate::util::{read, say, write, Context, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -33,19 +33,27 @@ pub fn cpio(entries: &[Entry]) -> Vec<u8> {
         let namez = name.len() + 1;
         let hdr = format!(
             "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-            ino, mode, 0, 0, 1, 0, data.len(), 0, 0, rdev.0, rdev.1, namez, 0
+            ino,
+            mode,
+            0,
+            0,
+            1,
+            0,
+            data.len(),
+            0,
+            0,
+            rdev.0,
+            rdev.1,
+            namez,
+            0
         );
         ino += 1;
         out.extend_from_slice(hdr.as_bytes());
         out.extend_from_slice(name.as_bytes());
         out.push(0);
-        while out.len() % 4 != 0 {
-            out.push(0);
-        }
+        out.resize(out.len().next_multiple_of(4), 0);
         out.extend_from_slice(data);
-        while out.len() % 4 != 0 {
-            out.push(0);
-        }
+        out.resize(out.len().next_multiple_of(4), 0);
     };
     for e in entries {
         match e {
@@ -77,9 +85,11 @@ pub fn initramfs(lab: &Lab) -> Result<PathBuf> {
         Entry::Dir("upstream".into()),
         Entry::CharDev("dev/console".into(), 5, 1),
         Entry::CharDev("dev/null".into(), 1, 3),
-        Entry::File("bin/busybox".into(), std::fs::read("/bin/busybox").ctx(|| {
-            "cannot read /bin/busybox; run `./entry-lab setup`".to_string()
-        })?, 0o755),
+        Entry::File(
+            "bin/busybox".into(),
+            std::fs::read("/bin/busybox").ctx(|| "cannot read /bin/busybox; run `./entry-lab setup`".to_string())?,
+            0o755,
+        ),
         Entry::Symlink("bin/sh".into(), "busybox".into()),
         Entry::File("init".into(), read(&guest.join("init"))?.into_bytes(), 0o755),
         Entry::File("plan".into(), crate::guest::plan_text(&programs).into_bytes(), 0o644),
@@ -124,21 +134,16 @@ pub struct RunSpec {
 
 /// Runs `cmd` (QEMU or a stand-in), capturing its output to the log.
 pub fn run_console(mut cmd: Command, spec: &RunSpec, step: &str) -> Result<(Outcome, String)> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                crate::util::Error(format!(
-                    "missing tool `{}`: run `./entry-lab setup`",
-                    cmd.get_program().to_string_lossy()
-                ))
-            } else {
-                e.into()
-            }
-        })?;
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            crate::util::Error(format!(
+                "missing tool `{}`: run `./entry-lab setup`",
+                cmd.get_program().to_string_lossy()
+            ))
+        } else {
+            e.into()
+        }
+    })?;
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
     for mut pipe in [
         Box::new(child.stdout.take().expect("piped")) as Box<dyn Read + Send>,
@@ -204,10 +209,7 @@ pub fn run_console(mut cmd: Command, spec: &RunSpec, step: &str) -> Result<(Outc
 
 /// The "Kernel panic - not syncing" line, if any.
 pub fn panic_line(console: &str) -> Option<String> {
-    console
-        .lines()
-        .find(|l| l.contains("Kernel panic - not syncing"))
-        .map(|l| strip_ts(l).to_string())
+    console.lines().find(|l| l.contains("Kernel panic - not syncing")).map(|l| strip_ts(l).to_string())
 }
 
 /// Removes a leading "[    1.234567] " printk time stamp.
@@ -225,19 +227,13 @@ pub fn strip_ts(l: &str) -> &str {
 pub fn explain(o: &Outcome, log: &Path) -> Option<String> {
     match o {
         Outcome::Completed => None,
-        Outcome::ExitedEarly => Some(format!(
-            "QEMU exited before the guest finished (log: {})",
-            log.display()
-        )),
+        Outcome::ExitedEarly => Some(format!("QEMU exited before the guest finished (log: {})", log.display())),
         Outcome::Panicked(l) => Some(format!("kernel panicked: {l} (log: {})", log.display())),
         Outcome::Silent(s) => Some(format!(
             "QEMU printed nothing in {s} s (broken accelerator? try ENTRY_LAB_ACCEL=tcg) (log: {})",
             log.display()
         )),
-        Outcome::TimedOut(s) => Some(format!(
-            "guest still running after {s} s, killed (log: {})",
-            log.display()
-        )),
+        Outcome::TimedOut(s) => Some(format!("guest still running after {s} s, killed (log: {})", log.display())),
     }
 }
 
@@ -384,10 +380,7 @@ mod tests {
             "test",
         )
         .unwrap();
-        assert_eq!(
-            o,
-            Outcome::Panicked("Kernel panic - not syncing: VFS: Unable to mount root fs".into())
-        );
+        assert_eq!(o, Outcome::Panicked("Kernel panic - not syncing: VFS: Unable to mount root fs".into()));
         assert!(read(&s.log).unwrap().contains("Unable to mount root fs"));
     }
 
@@ -451,13 +444,10 @@ mod tests {
         let dir = tcg_shim(&lab).unwrap();
         let script = read(&dir.join("qemu-system-x86_64")).unwrap();
         // Run the argument filter with `echo` standing in for QEMU.
-        let echo = script.replace(
-            &format!("exec {}", crate::util::which("qemu-system-x86_64").unwrap().display()),
-            "echo",
-        );
-        let out = run(Command::new("sh").args([
-            "-c", &echo, "qemu", "-m", "1024", "-accel", "kvm", "-accel", "hvf", "-accel", "tcg", "-smp", "2",
-        ]))
+        let echo =
+            script.replace(&format!("exec {}", crate::util::which("qemu-system-x86_64").unwrap().display()), "echo");
+        let out = run(Command::new("sh")
+            .args(["-c", &echo, "qemu", "-m", "1024", "-accel", "kvm", "-accel", "hvf", "-accel", "tcg", "-smp", "2"]))
         .unwrap();
         assert_eq!(out.trim(), "-m 1024 -accel tcg -smp 2");
     }

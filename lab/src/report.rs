@@ -117,7 +117,8 @@ pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts) -> Result<BootResult> {
     let programs = crate::guest::programs(lab)?;
     let initrd = qemu::initramfs(lab)?;
     let accel = qemu::accel(lab, &kernel)?;
-    let tag = format!("{name}-{}", o.config);
+    // "c-debug" booted with the "debug" configuration is just "c-debug".
+    let tag = if name.ends_with(&format!("-{}", o.config)) { name.to_string() } else { format!("{name}-{}", o.config) };
     let log = lab.results.join("logs").join(format!("boot-{tag}.log"));
     let mut cmdline = format!("console=ttyS0 panic=-1 kunit.enable=0 entrylab.seconds={}", o.seconds);
     if !o.groups.is_empty() {
@@ -138,11 +139,8 @@ pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts) -> Result<BootResult> {
         .arg(&cmdline);
     // The plan's time limits bound the run; add the workload and boot time.
     let selected = |p: &&crate::guest::Program| o.groups.is_empty() || o.groups.iter().any(|g| g == p.group);
-    let budget: u64 = programs
-        .iter()
-        .filter(selected)
-        .map(|p| if p.group == "workload" { o.seconds + 60 } else { p.limit })
-        .sum();
+    let budget: u64 =
+        programs.iter().filter(selected).map(|p| if p.group == "workload" { o.seconds + 60 } else { p.limit }).sum();
     let spec = RunSpec {
         log: log.clone(),
         first_output: Duration::from_secs(
@@ -231,9 +229,7 @@ pub struct Row {
 
 impl Row {
     fn built(&self) -> bool {
-        self.build
-            .as_ref()
-            .is_some_and(|b| b.error.as_deref().is_none_or(|e| !e.starts_with("build failed")))
+        self.build.as_ref().is_some_and(|b| b.error.as_deref().is_none_or(|e| !e.starts_with("build failed")))
     }
 
     fn ok(&self) -> bool {
@@ -247,10 +243,7 @@ impl Row {
 /// Builds and KUnit-runs a flavor and checks its entry symbols, collecting
 /// every failure as a row entry instead of stopping (the report shows all).
 fn measure(lab: &Lab, f: Flavor) -> Row {
-    let mut row = Row {
-        flavor: f.name(),
-        ..Default::default()
-    };
+    let mut row = Row { flavor: f.name(), ..Default::default() };
     match build::build(lab, f) {
         Ok(b) => {
             if let Some(e) = &b.error {
@@ -313,11 +306,7 @@ impl Pair {
 
 /// Boots both variants in configuration `cfg` (when their kernel was built).
 fn boot_pair(lab: &Lab, cfg: &Config, rows: &[Row], smp: u32) -> Pair {
-    let mut pair = Pair {
-        config: cfg.name.into(),
-        append: cfg.append.into(),
-        ..Default::default()
-    };
+    let mut pair = Pair { config: cfg.name.into(), append: cfg.append.into(), ..Default::default() };
     for variant in Variant::ALL {
         let f = Flavor { variant, debug: cfg.debug };
         if !rows.iter().any(|r| r.flavor == f.name() && r.built()) {
@@ -356,10 +345,7 @@ pub fn differences(p: &Pair) -> Vec<(String, Option<guest::Outcome>, Option<gues
 /// KUnit cases whose result differs between two rows.
 fn kunit_diff(a: &Row, b: &Row) -> Vec<String> {
     let map = |r: &Row| -> BTreeMap<String, Status> {
-        r.kunit
-            .iter()
-            .flat_map(|k| k.cases.iter().map(|c| (c.name.clone(), c.status)))
-            .collect()
+        r.kunit.iter().flat_map(|k| k.cases.iter().map(|c| (c.name.clone(), c.status))).collect()
     };
     let (ma, mb) = (map(a), map(b));
     let mut names: Vec<&String> = ma.keys().chain(mb.keys()).collect();
@@ -407,9 +393,7 @@ fn builds_table(s: &mut String, rows: &[Row]) {
         Some(_) => "FAILED".into(),
         None => "-".into(),
     });
-    line(s, "objtool warnings", &|r| {
-        r.build.as_ref().map_or("-".into(), |b| b.objtool.len().to_string())
-    });
+    line(s, "objtool warnings", &|r| r.build.as_ref().map_or("-".into(), |b| b.objtool.len().to_string()));
     line(s, "entry symbols", &|r| match &r.symbols {
         Some(p) if p.is_empty() => "ok".into(),
         Some(p) => format!("{} problems", p.len()),
@@ -454,11 +438,7 @@ fn boots_table(s: &mut String, pairs: &[Pair], all_tests: bool) {
         s.push_str(" |\n");
     };
     let both = |p: &Pair, f: &dyn Fn(&BootResult) -> String| {
-        format!(
-            "{} / {}",
-            p.c.as_ref().map_or("-".into(), f),
-            p.rust.as_ref().map_or("-".into(), f)
-        )
+        format!("{} / {}", p.c.as_ref().map_or("-".into(), f), p.rust.as_ref().map_or("-".into(), f))
     };
     pline(s, "command line", &|p| format!("`{}`", p.append));
     pline(s, "boot", &|p| both(p, &|b| if b.ok { "ok".into() } else { "**FAILED**".into() }));
@@ -467,7 +447,11 @@ fn boots_table(s: &mut String, pairs: &[Pair], all_tests: bool) {
     pline(s, "tests (c / rust)", &|p| both(p, &|b| b.tests.len().to_string()));
     pline(s, "different results", &|p| {
         let n = differences(p).len();
-        if n == 0 { "0".into() } else { format!("**{n}**") }
+        if n == 0 {
+            "0".into()
+        } else {
+            format!("**{n}**")
+        }
     });
     // One row per test: the common result, or both when they differ.
     let mut names: Vec<&String> = pairs.iter().flat_map(|p| p.boots()).flat_map(|b| b.tests.keys()).collect();
@@ -497,7 +481,7 @@ fn boots_table(s: &mut String, pairs: &[Pair], all_tests: bool) {
         rows_out.push_str(&cells.join(" | "));
         rows_out.push_str(" |\n");
     }
-    s.push_str(&format!("\n### Test results (one cell: same on c and rust; **bold**: different)\n\n| test | "));
+    s.push_str("\n### Test results (one cell: same on c and rust; **bold**: different)\n\n| test | ");
     s.push_str(&pairs.iter().map(|p| p.config.as_str()).collect::<Vec<_>>().join(" | "));
     s.push_str(" |\n|---|");
     s.push_str(&"---|".repeat(pairs.len()));
@@ -538,10 +522,8 @@ fn save(lab: &Lab, rows: &[Row], pairs: &[Pair]) -> Result<()> {
     let differences = pairs
         .iter()
         .map(|p| {
-            let d = differences(p)
-                .into_iter()
-                .map(|(n, c, r)| format!("{n}: c={} rust={}", word(c), word(r)))
-                .collect();
+            let d =
+                differences(p).into_iter().map(|(n, c, r)| format!("{n}: c={} rust={}", word(c), word(r))).collect();
             (p.config.clone(), d)
         })
         .collect();
@@ -568,11 +550,7 @@ pub fn main_job(lab: &Lab, quick: bool) -> Result<bool> {
     let s = crate::assemble(lab)?;
     crate::export(lab, &s, None)?;
     let rows: Vec<Row> = flavors(!quick).into_iter().map(|f| measure(lab, f)).collect();
-    let pairs: Vec<Pair> = MATRIX
-        .iter()
-        .filter(|c| !(quick && c.debug))
-        .map(|c| boot_pair(lab, c, &rows, 4))
-        .collect();
+    let pairs: Vec<Pair> = MATRIX.iter().filter(|c| !(quick && c.debug)).map(|c| boot_pair(lab, c, &rows, 4)).collect();
     println!("\n{}", table(&rows, &pairs, false));
     save(lab, &rows, &pairs)?;
     let ok = rows.iter().all(Row::ok)
@@ -617,11 +595,7 @@ fn unit_tests(lab: &Lab) -> Result<(usize, usize)> {
         .args(["test", "--release", "--quiet"])
         .output()
         .map_err(|e| crate::util::Error(format!("cannot run cargo test: {e}")))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     print!("{text}");
     let (mut p, mut f) = (0, 0);
     for l in text.lines() {
@@ -662,20 +636,29 @@ pub fn test_job(lab: &Lab) -> Result<bool> {
             if s1.commits == s2.commits { Ok(()) } else { Err(format!("{:?} vs {:?}", s1.commits, s2.commits)) },
         );
         let _ = std::fs::remove_file(lab.cache.join("am-checked"));
-        t.check("series: the export applies with git am onto the pristine base", crate::export(lab, &s1, None).map(|_| ()).map_err(|e| e.0));
+        t.check(
+            "series: the export applies with git am onto the pristine base",
+            crate::export(lab, &s1, None).map(|_| ()).map_err(|e| e.0),
+        );
         let rows: Vec<Row> = flavors(false).into_iter().map(|f| measure(lab, f)).collect();
         for r in &rows {
             let b = r.build.as_ref();
-            t.check(&format!("{}: builds", r.flavor), match b {
-                Some(_) if r.built() => Ok(()),
-                Some(b) => Err(b.error.clone().unwrap_or_default()),
-                None => Err(r.errors.join("; ")),
-            });
-            t.check(&format!("{}: zero objtool warnings", r.flavor), match b {
-                Some(b) if b.objtool.is_empty() => Ok(()),
-                Some(b) => Err(b.objtool.join("; ")),
-                None => Err("not built".into()),
-            });
+            t.check(
+                &format!("{}: builds", r.flavor),
+                match b {
+                    Some(_) if r.built() => Ok(()),
+                    Some(b) => Err(b.error.clone().unwrap_or_default()),
+                    None => Err(r.errors.join("; ")),
+                },
+            );
+            t.check(
+                &format!("{}: zero objtool warnings", r.flavor),
+                match b {
+                    Some(b) if b.objtool.is_empty() => Ok(()),
+                    Some(b) => Err(b.objtool.join("; ")),
+                    None => Err("not built".into()),
+                },
+            );
             t.check(
                 &format!("{}: entry symbols from the right object, noinstr ones in .noinstr.text", r.flavor),
                 match &r.symbols {
@@ -684,11 +667,14 @@ pub fn test_job(lab: &Lab) -> Result<bool> {
                     None => Err("not checked".into()),
                 },
             );
-            t.check(&format!("{}: KUnit via kunit.py passes", r.flavor), match &r.kunit {
-                Some(k) if k.ok() => Ok(()),
-                Some(k) => Err(k.error.clone().unwrap_or_else(|| format!("{} failed", k.count(Status::Fail)))),
-                None => Err("not run".into()),
-            });
+            t.check(
+                &format!("{}: KUnit via kunit.py passes", r.flavor),
+                match &r.kunit {
+                    Some(k) if k.ok() => Ok(()),
+                    Some(k) => Err(k.error.clone().unwrap_or_else(|| format!("{} failed", k.count(Status::Fail)))),
+                    None => Err("not run".into()),
+                },
+            );
         }
         if let [a, b] = rows.as_slice() {
             let d = kunit_diff(a, b);
@@ -699,28 +685,41 @@ pub fn test_job(lab: &Lab) -> Result<bool> {
         let cfg = Config { name: "test", debug: false, append: "preempt=full", groups: OWN, seconds: 20 };
         let pair = boot_pair(lab, &cfg, &rows, 4);
         for b in pair.boots() {
-            t.check(&format!("{}: boots and runs the plan without console splats", b.flavor), match &b.error {
-                None => Ok(()),
-                Some(e) => Err(e.clone()),
-            });
+            t.check(
+                &format!("{}: boots and runs the plan without console splats", b.flavor),
+                match &b.error {
+                    None => Ok(()),
+                    Some(e) => Err(e.clone()),
+                },
+            );
             t.check(
                 &format!("{}: workload, entry probe sample and entry kselftest pass", b.flavor),
                 if b.own_failures.is_empty() { Ok(()) } else { Err(b.own_failures.join(", ")) },
             );
         }
-        t.check("c and rust: boots compared", if pair.errors.is_empty() { Ok(()) } else { Err(pair.errors.join("; ")) });
+        t.check(
+            "c and rust: boots compared",
+            if pair.errors.is_empty() { Ok(()) } else { Err(pair.errors.join("; ")) },
+        );
         let d = differences(&pair);
         t.check(
             "c and rust: identical results of every guest test",
             if d.is_empty() {
                 Ok(())
             } else {
-                Err(d.iter().map(|(n, c, r)| format!("{n}: c={} rust={}", word(*c), word(*r))).collect::<Vec<_>>().join("; "))
+                Err(d
+                    .iter()
+                    .map(|(n, c, r)| format!("{n}: c={} rust={}", word(*c), word(*r)))
+                    .collect::<Vec<_>>()
+                    .join("; "))
             },
         );
         let pairs = vec![pair];
         let fmt = crate::style::rustfmt(lab)?;
-        t.check("style: rustfmt (kernel .rustfmt.toml) on the series' Rust files", if fmt.is_empty() { Ok(()) } else { Err(fmt.join(", ")) });
+        t.check(
+            "style: rustfmt (kernel .rustfmt.toml) on the series' Rust files",
+            if fmt.is_empty() { Ok(()) } else { Err(fmt.join(", ")) },
+        );
         let cp = crate::style::checkpatch(lab, &lab.results.join("series"))?;
         t.check("style: checkpatch.pl on every patch", if cp.is_empty() { Ok(()) } else { Err(cp.join("; ")) });
         // The tests must be able to fail: each deliberately broken build
@@ -810,7 +809,10 @@ mod tests {
             config: "full".into(),
             append: "preempt=full".into(),
             c: Some(booted("c", &[("entry_test", Pass), ("entry_test: irq signal", Pass), ("entry_test: a", Pass)])),
-            rust: Some(booted("rust", &[("entry_test", Fail), ("entry_test: irq signal", Fail), ("entry_test: a", Pass)])),
+            rust: Some(booted(
+                "rust",
+                &[("entry_test", Fail), ("entry_test: irq signal", Fail), ("entry_test: a", Pass)],
+            )),
             errors: vec![],
         };
         let d = differences(&pair);

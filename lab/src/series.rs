@@ -61,9 +61,7 @@ impl SeriesDir {
 
 /// Splits `Name <mail>`.
 fn split_author(a: &str) -> Result<(String, String)> {
-    let (name, rest) = a
-        .split_once('<')
-        .ok_or_else(|| Error(format!("author `{a}` is not `Name <mail>`")))?;
+    let (name, rest) = a.split_once('<').ok_or_else(|| Error(format!("author `{a}` is not `Name <mail>`")))?;
     Ok((name.trim().to_string(), rest.trim_end_matches('>').trim().to_string()))
 }
 
@@ -93,8 +91,7 @@ fn walk(dir: &Path) -> Result<Vec<String>> {
 impl Manifest {
     pub fn load(sd: &SeriesDir) -> Result<Manifest> {
         let text = read(&sd.manifest)?;
-        let m: Manifest =
-            toml::from_str(&text).ctx(|| format!("{} is not a valid manifest", sd.manifest.display()))?;
+        let m: Manifest = toml::from_str(&text).ctx(|| format!("{} is not a valid manifest", sd.manifest.display()))?;
         m.check(sd)?;
         Ok(m)
     }
@@ -104,7 +101,12 @@ impl Manifest {
     pub fn check(&self, sd: &SeriesDir) -> Result<()> {
         split_author(&self.author)?;
         if self.base != "test" && self.base != crate::base::KERNEL {
-            bail!("{}: the series is for Linux {}, the lab builds {}", sd.manifest.display(), self.base, crate::base::KERNEL);
+            bail!(
+                "{}: the series is for Linux {}, the lab builds {}",
+                sd.manifest.display(),
+                self.base,
+                crate::base::KERNEL
+            );
         }
         if self.patches.is_empty() {
             bail!("{}: the series has no patch", sd.manifest.display());
@@ -151,9 +153,7 @@ fn patch_date(base: &str, i: usize) -> Result<String> {
         bail!("date `{base}` is not YYYY-MM-DDTHH:MM:SSZ");
     }
     let num = |r: std::ops::Range<usize>| -> Result<i64> {
-        base[r]
-            .parse()
-            .map_err(|_| Error(format!("date `{base}` is not YYYY-MM-DDTHH:MM:SSZ")))
+        base[r].parse().map_err(|_| Error(format!("date `{base}` is not YYYY-MM-DDTHH:MM:SSZ")))
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
@@ -224,11 +224,7 @@ fn hunk_index(diff: &str, file: &str, lno: usize) -> Option<usize> {
             n = 0;
         } else if in_file && l.starts_with("@@ -") {
             n += 1;
-            let start: usize = l[4..]
-                .split(|c| c == ',' || c == ' ')
-                .next()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
+            let start: usize = l[4..].split([',', ' ']).next().and_then(|s| s.parse().ok()).unwrap_or(0);
             if start == lno {
                 return Some(n);
             }
@@ -240,9 +236,7 @@ fn hunk_index(diff: &str, file: &str, lno: usize) -> Option<usize> {
 /// Builds the commits of the series on `base` in `repo` without touching
 /// its work tree, and points branch `series` at the tip.
 pub fn assemble(repo: &Path, base: &str, m: &Manifest, sd: &SeriesDir) -> Result<Series> {
-    let base = run(git(repo).args(["rev-parse", &format!("{base}^{{commit}}")]))?
-        .trim()
-        .to_string();
+    let base = run(git(repo).args(["rev-parse", &format!("{base}^{{commit}}")]))?.trim().to_string();
     let index = repo.join(".git/entry-lab-index");
     let _ = std::fs::remove_file(&index);
     let gi = |args: &[&str]| -> Command {
@@ -279,13 +273,8 @@ pub fn assemble(repo: &Path, base: &str, m: &Manifest, sd: &SeriesDir) -> Result
         let msg = format!("{}\n\n{}\n", p.subject.trim(), p.message.trim());
         let mut c = git(repo);
         git_identity(&mut c, &name, &email, &date);
-        let commit = run(c.args(["commit-tree", &tree, "-p", &parent, "-m", &msg]))?
-            .trim()
-            .to_string();
-        commits.push(Assembled {
-            subject: p.subject.clone(),
-            commit: commit.clone(),
-        });
+        let commit = run(c.args(["commit-tree", &tree, "-p", &parent, "-m", &msg]))?.trim().to_string();
+        commits.push(Assembled { subject: p.subject.clone(), commit: commit.clone() });
         parent = commit;
     }
     let _ = std::fs::remove_file(&index);
@@ -375,19 +364,10 @@ pub fn check_am(repo: &Path, s: &Series, mails: &[PathBuf], scratch: &Path) -> R
     let _ = run(git(repo).args(["worktree", "remove", "--force"]).arg(&wt));
     let _ = std::fs::remove_dir_all(&wt);
     run(git(repo).args(["worktree", "prune"]))?;
-    run(git(repo)
-        .args(["worktree", "add", "-q", "--detach"])
-        .arg(&wt)
-        .arg(&s.base))?;
-    let patches: Vec<&PathBuf> = mails
-        .iter()
-        .filter(|f| !f.to_string_lossy().contains("0000-cover-letter"))
-        .collect();
+    run(git(repo).args(["worktree", "add", "-q", "--detach"]).arg(&wt).arg(&s.base))?;
+    let patches: Vec<&PathBuf> = mails.iter().filter(|f| !f.to_string_lossy().contains("0000-cover-letter")).collect();
     let res = (|| -> Result<()> {
-        let out = git(&wt)
-            .args(["am", "-q", "--committer-date-is-author-date"])
-            .args(&patches)
-            .output()?;
+        let out = git(&wt).args(["am", "-q", "--committer-date-is-author-date"]).args(&patches).output()?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             let msg = String::from_utf8_lossy(&out.stdout);

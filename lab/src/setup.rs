@@ -51,10 +51,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 /// Returns the installed version of a Debian package, if installed.
 pub fn dpkg_version(pkg: &str) -> Option<String> {
-    let out = Command::new("dpkg-query")
-        .args(["-W", "-f=${Status}\t${Version}", pkg])
-        .output()
-        .ok()?;
+    let out = Command::new("dpkg-query").args(["-W", "-f=${Status}\t${Version}", pkg]).output().ok()?;
     let s = String::from_utf8_lossy(&out.stdout);
     let (status, version) = s.split_once('\t')?;
     (status == "install ok installed").then(|| version.to_string())
@@ -62,18 +59,14 @@ pub fn dpkg_version(pkg: &str) -> Option<String> {
 
 /// Parses the first `X.Y` or `X.Y.Z` version number in a `--version` line.
 pub fn parse_version(text: &str) -> Option<Vec<u32>> {
-    text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .filter(|w| w.contains('.'))
-        .find_map(|w| {
-            let v: Option<Vec<u32>> = w.split('.').map(|p| p.parse().ok()).collect();
-            v.filter(|v| v.len() >= 2)
-        })
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.')).filter(|w| w.contains('.')).find_map(|w| {
+        let v: Option<Vec<u32>> = w.split('.').map(|p| p.parse().ok()).collect();
+        v.filter(|v| v.len() >= 2)
+    })
 }
 
 fn is_root() -> bool {
-    run(Command::new("id").arg("-u"))
-        .map(|s| s.trim() == "0")
-        .unwrap_or(false)
+    run(Command::new("id").arg("-u")).map(|s| s.trim() == "0").unwrap_or(false)
 }
 
 fn apt_install(args: &[&str], pkgs: &[&str]) -> Result<()> {
@@ -82,26 +75,16 @@ fn apt_install(args: &[&str], pkgs: &[&str]) -> Result<()> {
         .args(["install", "-y", "-q", "--no-install-recommends"])
         .args(args)
         .args(pkgs);
-    let line = format!(
-        "apt-get install --no-install-recommends {} {}",
-        args.join(" "),
-        pkgs.join(" ")
-    );
+    let line = format!("apt-get install --no-install-recommends {} {}", args.join(" "), pkgs.join(" "));
     say("setup", &format!("installing: {}", pkgs.join(" ")));
-    run(&mut cmd).map_err(|e| {
-        crate::util::Error(format!("could not install packages ({e}); run as root: {line}"))
-    })?;
+    run(&mut cmd).map_err(|e| crate::util::Error(format!("could not install packages ({e}); run as root: {line}")))?;
     Ok(())
 }
 
 /// Installs and checks everything; returns an error naming the one command
 /// to run when it cannot do so itself.
 pub fn setup(lab: &Lab) -> Result<()> {
-    let missing: Vec<&str> = PACKAGES
-        .iter()
-        .copied()
-        .filter(|p| dpkg_version(p).is_none())
-        .collect();
+    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| dpkg_version(p).is_none()).collect();
     let qemu_ok = qemu_version().is_some_and(|v| v[0] >= QEMU_MIN_MAJOR);
     if !missing.is_empty() || !qemu_ok {
         if !is_root() {
@@ -132,9 +115,7 @@ pub fn setup(lab: &Lab) -> Result<()> {
         &format!(
             "toolchain ok: rustc {}, clang 22, qemu {}, bindgen {} ({})",
             version_of("/usr/bin/rustc").unwrap_or_default(),
-            qemu_version()
-                .map(|v| v.iter().map(u32::to_string).collect::<Vec<_>>().join("."))
-                .unwrap_or_default(),
+            qemu_version().map(|v| v.iter().map(u32::to_string).collect::<Vec<_>>().join(".")).unwrap_or_default(),
             BINDGEN_VERSION,
             bindgen.display()
         ),
@@ -149,10 +130,7 @@ fn version_of(prog: &str) -> Option<String> {
 }
 
 fn qemu_version() -> Option<Vec<u32>> {
-    let out = Command::new("qemu-system-x86_64")
-        .arg("--version")
-        .output()
-        .ok()?;
+    let out = Command::new("qemu-system-x86_64").arg("--version").output().ok()?;
     parse_version(&String::from_utf8_lossy(&out.stdout))
 }
 
@@ -185,18 +163,14 @@ fn check_versions() -> Result<()> {
 /// there with `cargo install --locked`.
 pub fn ensure_bindgen(lab: &Lab) -> Result<PathBuf> {
     let local = lab.cache.join("tools/bin/bindgen");
-    let home = std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".cargo/bin/bindgen"));
+    let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/bindgen"));
     let candidates = [Some(local.clone()), which("bindgen"), home];
     for c in candidates.into_iter().flatten() {
         if c.exists() && version_of(&c.to_string_lossy()).as_deref() == Some(BINDGEN_VERSION) {
             return Ok(c);
         }
     }
-    say(
-        "setup",
-        &format!("building bindgen-cli {BINDGEN_VERSION} (about 5 minutes on 2 cores)"),
-    );
+    say("setup", &format!("building bindgen-cli {BINDGEN_VERSION} (about 5 minutes on 2 cores)"));
     let root = lab.cache.join("tools");
     let log = lab.cache.join("tools/bindgen-install.log");
     std::fs::create_dir_all(&root)?;
@@ -230,14 +204,8 @@ mod tests {
 
     #[test]
     fn versions_are_parsed_from_version_lines() {
-        assert_eq!(
-            parse_version("QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2)"),
-            Some(vec![10, 0, 2])
-        );
-        assert_eq!(
-            parse_version("rustc 1.96.0 (abc 2026-01-01)"),
-            Some(vec![1, 96, 0])
-        );
+        assert_eq!(parse_version("QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2)"), Some(vec![10, 0, 2]));
+        assert_eq!(parse_version("rustc 1.96.0 (abc 2026-01-01)"), Some(vec![1, 96, 0]));
         assert_eq!(parse_version("bindgen 0.73.2"), Some(vec![0, 73, 2]));
         assert_eq!(parse_version("no version here"), None);
     }

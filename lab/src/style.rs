@@ -73,10 +73,7 @@ pub fn checkpatch(lab: &Lab, mails: &Path) -> Result<Vec<String>> {
             .arg(&p)
             .output()?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let bad: Vec<&str> = text
-            .lines()
-            .filter(|l| l.contains(": ERROR:") || l.contains(": WARNING:"))
-            .collect();
+        let bad: Vec<&str> = text.lines().filter(|l| l.contains(": ERROR:") || l.contains(": WARNING:")).collect();
         if !bad.is_empty() {
             problems.push(format!(
                 "{}: {} problem(s), first: {}",
@@ -109,20 +106,13 @@ pub fn clippy_findings(log: &str, ours: &[&str]) -> Vec<String> {
 }
 
 /// Paths (substrings) of the series' Rust files in build output.
-pub const OURS: &[&str] = &[
-    "kernel/entry/",
-    "rust/kernel/entry/",
-    "rust/macros/noinstr.rs",
-    "samples/rust/rust_entry_probe.rs",
-];
+pub const OURS: &[&str] =
+    &["kernel/entry/", "rust/kernel/entry/", "rust/macros/noinstr.rs", "samples/rust/rust_entry_probe.rs"];
 
 /// Builds the entry objects of the rust flavor with CLIPPY=1 and returns the
 /// findings in the series' files. The next normal build rebuilds them.
 pub fn clippy(lab: &Lab) -> Result<Vec<String>> {
-    let f = Flavor {
-        variant: Variant::Rust,
-        debug: false,
-    };
+    let f = Flavor { variant: Variant::Rust, debug: false };
     let log = lab.results.join("logs/clippy-rust.log");
     let _ = std::fs::remove_file(&log);
     let ok = crate::util::run_logged(
@@ -158,9 +148,6 @@ warning: needless borrow
     |
 warning: 2 warnings emitted
 ";
-        assert_eq!(
-            clippy_findings(log, OURS),
-            ["/src/kernel/entry/entry_rs.rs:42:9: warning: needless borrow"]
-        );
+        assert_eq!(clippy_findings(log, OURS), ["/src/kernel/entry/entry_rs.rs:42:9: warning: needless borrow"]);
     }
 }

@@ -19,12 +19,7 @@ pub const ENTRY_SYMBOLS: [&str; 6] = [
 ];
 
 /// The ones that must be in `.noinstr.text`.
-pub const NOINSTR: [&str; 4] = [
-    "irqentry_enter",
-    "irqentry_exit",
-    "irqentry_nmi_enter",
-    "irqentry_nmi_exit",
-];
+pub const NOINSTR: [&str; 4] = ["irqentry_enter", "irqentry_exit", "irqentry_nmi_enter", "irqentry_nmi_exit"];
 
 /// Global symbols defined in an object, with their section
 /// (`llvm-objdump -t` lines: `addr flags section size name`).

@@ -88,7 +88,9 @@ pub fn programs(lab: &Lab) -> Result<Vec<Program>> {
                         sources.push(st.join(e));
                     }
                 }
-                flags.extend(["-m64", "-std=gnu99", "-pthread", "-no-pie", "-DCAN_BUILD_64", "-lrt", "-ldl"].map(String::from));
+                flags.extend(
+                    ["-m64", "-std=gnu99", "-pthread", "-no-pie", "-DCAN_BUILD_64", "-lrt", "-ldl"].map(String::from),
+                );
             }
             Kind::Seccomp => flags.extend(["-Wl,-no-as-needed", "-lpthread", "-lcap"].map(String::from)),
             Kind::Sud => {}

@@ -69,10 +69,7 @@ fn describe(cmd: &Command) -> String {
 /// Spawns `cmd`, mapping "not found" to a message that names the tool.
 fn spawn_err(cmd: &Command, e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::NotFound {
-        Error(format!(
-            "missing tool `{}`: run `./entry-lab setup` to install it",
-            cmd.get_program().to_string_lossy()
-        ))
+        Error(format!("missing tool `{}`: run `./entry-lab setup` to install it", cmd.get_program().to_string_lossy()))
     } else {
         Error(format!("cannot run `{}`: {e}", describe(cmd)))
     }
@@ -81,20 +78,12 @@ fn spawn_err(cmd: &Command, e: std::io::Error) -> Error {
 /// Runs a command to completion and returns its stdout; a non-zero exit is
 /// an error carrying the last lines of stderr.
 pub fn run(cmd: &mut Command) -> Result<String> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| spawn_err(cmd, e))?;
+    let out = cmd.stdin(Stdio::null()).output().map_err(|e| spawn_err(cmd, e))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = err.lines().rev().take(6).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
-        bail!(
-            "`{}` failed ({}): {}",
-            describe(cmd),
-            out.status,
-            tail.join(" | ")
-        );
+        bail!("`{}` failed ({}): {}", describe(cmd), out.status, tail.join(" | "));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -102,11 +91,7 @@ pub fn run(cmd: &mut Command) -> Result<String> {
 /// Runs a command with stdout and stderr appended to `log`, calling
 /// `on_line` for every output line (for progress), and returns whether it
 /// succeeded.
-pub fn run_logged(
-    cmd: &mut Command,
-    log: &Path,
-    mut on_line: impl FnMut(&str),
-) -> Result<bool> {
+pub fn run_logged(cmd: &mut Command, log: &Path, mut on_line: impl FnMut(&str)) -> Result<bool> {
     let mut logf = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -116,12 +101,7 @@ pub fn run_logged(
     // Merge stderr into stdout through a pipe so the order is kept.
     let (reader, writer) = std::io::pipe()?;
     let writer2 = writer.try_clone()?;
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(writer)
-        .stderr(writer2)
-        .spawn()
-        .map_err(|e| spawn_err(cmd, e))?;
+    let mut child = cmd.stdin(Stdio::null()).stdout(writer).stderr(writer2).spawn().map_err(|e| spawn_err(cmd, e))?;
     // The Command still holds the pipe's write ends; drop them so the read
     // side sees EOF when the child exits.
     drop(std::mem::replace(cmd, Command::new("true")));
@@ -135,11 +115,7 @@ pub fn run_logged(
 
 /// Calls `tick` about every `every` while `work` runs on this thread's
 /// companion; used for progress on steps that print nothing themselves.
-pub fn with_ticker<T>(
-    every: Duration,
-    tick: impl Fn(Duration) + Sync,
-    work: impl FnOnce() -> T,
-) -> T {
+pub fn with_ticker<T>(every: Duration, tick: impl Fn(Duration) + Sync, work: impl FnOnce() -> T) -> T {
     let done = std::sync::atomic::AtomicBool::new(false);
     let start = Instant::now();
     std::thread::scope(|s| {
@@ -163,9 +139,7 @@ pub fn with_ticker<T>(
 pub fn which(prog: impl AsRef<OsStr>) -> Option<PathBuf> {
     let prog = prog.as_ref();
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(prog))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file())
 }
 
 /// Reads a file, naming it in the error.
@@ -218,16 +192,12 @@ mod tests {
     #[test]
     fn missing_tool_names_the_tool_and_the_fix() {
         let e = run(&mut Command::new("entry-lab-no-such-tool")).unwrap_err();
-        assert_eq!(
-            e.0,
-            "missing tool `entry-lab-no-such-tool`: run `./entry-lab setup` to install it"
-        );
+        assert_eq!(e.0, "missing tool `entry-lab-no-such-tool`: run `./entry-lab setup` to install it");
     }
 
     #[test]
     fn failing_command_reports_stderr_tail() {
-        let e = run(Command::new("sh").args(["-c", "echo one >&2; echo two >&2; exit 3"]))
-            .unwrap_err();
+        let e = run(Command::new("sh").args(["-c", "echo one >&2; echo two >&2; exit 3"])).unwrap_err();
         assert!(e.0.contains("exit status: 3"), "{e}");
         assert!(e.0.ends_with("one | two"), "{e}");
     }
@@ -237,11 +207,9 @@ mod tests {
         let t = TempDir::new("log").unwrap();
         let log = t.path().join("l.log");
         let mut seen = vec![];
-        let ok = run_logged(
-            Command::new("sh").args(["-c", "echo a; echo b >&2; echo c; exit 1"]),
-            &log,
-            |l| seen.push(l.to_string()),
-        )
+        let ok = run_logged(Command::new("sh").args(["-c", "echo a; echo b >&2; echo c; exit 1"]), &log, |l| {
+            seen.push(l.to_string())
+        })
         .unwrap();
         assert!(!ok);
         assert_eq!(seen, ["a", "b", "c"]);

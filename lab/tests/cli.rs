@@ -137,7 +137,12 @@ fn kernel_panic_at_boot() {
         &bin.join("qemu-system-x86_64"),
         "#!/bin/sh\necho '[    0.812345] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b'\nexit 0\n",
     );
-    let e = one_error_line(&lab(&repo(), &cache, &["boot", "c"], Some(&format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()))));
+    let e = one_error_line(&lab(
+        &repo(),
+        &cache,
+        &["boot", "c"],
+        Some(&format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())),
+    ));
     assert!(e.contains("kernel panicked: Kernel panic - not syncing: Attempted to kill init!"), "{e}");
 }
 
