@@ -5,6 +5,7 @@
 
 use crate::bail;
 use crate::lab::{Flavor, Lab};
+use crate::memo::{age, file_hash, Memo};
 use crate::util::{fmt_dur, read, say, write, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -138,7 +139,7 @@ pub fn merge_objtool(
 }
 
 /// Result of building one flavor.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BuildResult {
     pub flavor: String,
     pub ok: bool,
@@ -147,12 +148,60 @@ pub struct BuildResult {
     pub objtool: Vec<String>,
     pub log: String,
     pub error: Option<String>,
+    /// Kept from an earlier run with the same inputs (see memo.rs).
+    #[serde(default)]
+    pub kept: bool,
+    /// SHA-256 of the kernel image the build left.
+    #[serde(default)]
+    pub kernel_sha256: Option<String>,
 }
 
-/// Configures and builds a flavor; objtool warnings make it fail.
-pub fn build(lab: &Lab, f: Flavor) -> Result<BuildResult> {
-    let b = configure(lab, f)?;
+/// The kernel image of a flavor's build.
+pub fn kernel_image(lab: &Lab, f: Flavor) -> PathBuf {
+    lab.build_dir(f).join("arch/x86/boot/bzImage")
+}
+
+/// Where a flavor's build result is kept: keyed by the clean work tree's
+/// commit, the config fragment and the make options.
+fn build_memo(lab: &Lab, f: Flavor) -> Memo {
+    let parts = crate::series::clean_head(&lab.src()).and_then(|head| {
+        Some(vec![
+            "build".to_string(),
+            head,
+            fragment(lab, f).ok()?,
+            lab.make_options().join(" "),
+            lab.results.display().to_string(),
+        ])
+    });
+    Memo::new(lab.build_dir(f).join("entry-lab.kept-build.json"), parts.as_deref())
+}
+
+/// Configures and builds a flavor; objtool warnings make it fail. With
+/// `reuse`, a build kept from an earlier run is returned instead when the
+/// work tree, the fragment, the make options and the kernel image are all
+/// still the same (see memo.rs).
+pub fn build(lab: &Lab, f: Flavor, reuse: bool) -> Result<BuildResult> {
     let name = f.name();
+    let memo = build_memo(lab, f);
+    if reuse {
+        let image = file_hash(&kernel_image(lab, f));
+        let same =
+            |r: &BuildResult| r.kernel_sha256.is_some() && r.kernel_sha256 == image && Path::new(&r.log).exists();
+        if let Some(mut r) = memo.get(same) {
+            say(
+                &name,
+                &format!(
+                    "unchanged since its build {} (same series commit, config and kernel image): kept; `run --again` builds",
+                    age(&memo)
+                ),
+            );
+            r.kept = true;
+            return Ok(r);
+        }
+    }
+    // Whatever happens next, the build directory no longer holds the kept build.
+    memo.forget();
+    let b = configure(lab, f)?;
     let log = lab.results.join("logs").join(format!("build-{name}.log"));
     let _ = std::fs::remove_file(&log);
     let start = Instant::now();
@@ -201,7 +250,7 @@ pub fn build(lab: &Lab, f: Flavor) -> Result<BuildResult> {
             objtool.len()
         ),
     );
-    Ok(BuildResult {
+    let r = BuildResult {
         flavor: name,
         ok: error.is_none(),
         steps,
@@ -209,7 +258,13 @@ pub fn build(lab: &Lab, f: Flavor) -> Result<BuildResult> {
         objtool,
         log: log.display().to_string(),
         error,
-    })
+        kept: false,
+        kernel_sha256: file_hash(&kernel_image(lab, f)),
+    };
+    if r.ok {
+        memo.put(&r)?;
+    }
+    Ok(r)
 }
 
 /// The most telling error line of a failed build: a compiler diagnostic

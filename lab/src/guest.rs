@@ -123,7 +123,7 @@ pub fn programs(lab: &Lab) -> Result<Vec<Program>> {
 }
 
 /// The result of one test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Pass,
     Fail,

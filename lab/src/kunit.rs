@@ -4,26 +4,28 @@
 //! first, which hangs on a broken KVM), and its KTAP output parsed here.
 
 use crate::lab::{Flavor, Lab};
+use crate::memo::{age, file_hash, Memo};
 use crate::util::{fmt_dur, read, say, Result};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 /// One test (or suite) result from KTAP.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Case {
     /// `suite.case`, or `suite` for a suite line.
     pub name: String,
     pub status: Status,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Status {
     Pass,
     Fail,
     Skip,
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct KunitResult {
     pub flavor: String,
     pub cases: Vec<Case>,
@@ -31,6 +33,9 @@ pub struct KunitResult {
     pub complete: bool,
     pub error: Option<String>,
     pub log: String,
+    /// Kept from an earlier run with the same kernel image (see memo.rs).
+    #[serde(default)]
+    pub kept: bool,
 }
 
 impl KunitResult {
@@ -39,6 +44,15 @@ impl KunitResult {
     }
     pub fn ok(&self) -> bool {
         self.error.is_none() && self.complete && self.count(Status::Fail) == 0 && !self.cases.is_empty()
+    }
+    pub fn summary(&self) -> String {
+        format!(
+            "{} passed, {} failed, {} skipped in {} suites",
+            self.count(Status::Pass),
+            self.count(Status::Fail),
+            self.count(Status::Skip),
+            self.suites.len()
+        )
     }
 }
 
@@ -103,12 +117,40 @@ fn split_level(raw: &str) -> (usize, &str) {
     ((s.len() - body.len()) / 4, body.trim_end())
 }
 
+/// Where a flavor's KUnit result is kept: keyed by the kernel image, the
+/// kunitconfig, the make options and the accelerator.
+fn kunit_memo(lab: &Lab, f: Flavor, accel: &str) -> Memo {
+    let b = lab.build_dir(f);
+    let parts = file_hash(&b.join("arch/x86/boot/bzImage")).and_then(|image| {
+        Some(vec![
+            "kunit".to_string(),
+            image,
+            read(&b.join("entry-lab.kunitconfig")).ok()?,
+            lab.make_options().join(" "),
+            accel.to_string(),
+            lab.results.display().to_string(),
+        ])
+    });
+    Memo::new(b.join("entry-lab.kept-kunit.json"), parts.as_deref())
+}
+
 /// Runs kunit.py for a flavor (its build directory must be configured).
-pub fn run(lab: &Lab, f: Flavor) -> Result<KunitResult> {
+/// With `reuse`, a passing result kept from a run on the same kernel image
+/// is returned instead (see memo.rs).
+pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
     let name = f.name();
     let b = lab.build_dir(f);
     let kernel = b.join("arch/x86/boot/bzImage");
     let accel = crate::qemu::accel(lab, &kernel)?;
+    let memo = kunit_memo(lab, f, accel);
+    if reuse {
+        if let Some(mut r) = memo.get(|r: &KunitResult| r.ok() && Path::new(&r.log).exists()) {
+            say(&name, &format!("KUnit: same kernel image as the run {}: kept ({})", age(&memo), r.summary()));
+            r.kept = true;
+            return Ok(r);
+        }
+    }
+    memo.forget();
     let shim = if accel == "tcg" { Some(crate::qemu::tcg_shim(lab)?) } else { None };
     let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
     let _ = std::fs::remove_file(&log);
@@ -136,8 +178,15 @@ pub fn run(lab: &Lab, f: Flavor) -> Result<KunitResult> {
     )?;
     let text = read(&log)?;
     let (cases, suites, complete) = parse_ktap(&text);
-    let mut r =
-        KunitResult { flavor: name.clone(), cases, suites, complete, error: None, log: log.display().to_string() };
+    let mut r = KunitResult {
+        flavor: name.clone(),
+        cases,
+        suites,
+        complete,
+        error: None,
+        log: log.display().to_string(),
+        kept: false,
+    };
     if r.cases.is_empty() {
         let why = text.lines().rev().find(|l| l.contains("ERROR") || l.contains("rror:")).unwrap_or("no KTAP output");
         r.error = Some(format!("kunit.py ran no test: {} (log: {})", why.trim(), log.display()));
@@ -146,17 +195,11 @@ pub fn run(lab: &Lab, f: Flavor) -> Result<KunitResult> {
     } else if !ok && r.count(Status::Fail) == 0 {
         r.error = Some(format!("kunit.py failed (log: {})", log.display()));
     }
-    say(
-        &name,
-        &format!(
-            "KUnit: {} passed, {} failed, {} skipped in {} suites ({})",
-            r.count(Status::Pass),
-            r.count(Status::Fail),
-            r.count(Status::Skip),
-            r.suites.len(),
-            fmt_dur(start.elapsed())
-        ),
-    );
+    say(&name, &format!("KUnit: {} ({})", r.summary(), fmt_dur(start.elapsed())));
+    if r.ok() {
+        // Keyed by the image kunit.py leaves (its make may have relinked).
+        kunit_memo(lab, f, accel).put(&r)?;
+    }
     Ok(r)
 }
 

@@ -6,6 +6,7 @@ mod build;
 mod guest;
 mod kunit;
 mod lab;
+mod memo;
 #[cfg(test)]
 mod noinstr_tests;
 mod qemu;
@@ -26,13 +27,16 @@ const USAGE: &str = "\
 usage: entry-lab [--repo DIR] COMMAND [ARGS]
 
 The main job and the test job (what the README calls the two commands):
-  run [--quick]                 setup, fetch, assemble, export, build c and rust
+  run [--quick] [--again]       setup, fetch, assemble, export, build c and rust
                                 (plain and debug), KUnit, boot both in every
-                                configuration of the matrix (preempt=full/none/
-                                lazy, nohz_full, debug) with the workload, the
-                                entry probe sample, the entry kselftest and the
-                                upstream selftests; print the side-by-side report
-                                (--quick: without the debug builds)
+                                configuration of the matrix (preempt=full,
+                                preempt=lazy, nohz_full, debug) with the
+                                workload, the entry probe sample, the entry
+                                kselftest and the upstream selftests; print the
+                                side-by-side report (--quick: without the debug
+                                builds). Builds, KUnit runs and boots whose
+                                inputs did not change since they last passed
+                                are kept, not redone (--again: redo them all)
   test                          the lab's unit tests, the series checks, both
                                 variants built, KUnit-run and booted; last line
                                 'N passed, N failed'
@@ -59,6 +63,7 @@ struct Args {
     words: Vec<String>,
     debug: bool,
     quick: bool,
+    again: bool,
     seconds: Option<u64>,
     smp: Option<u32>,
     out: Option<PathBuf>,
@@ -66,12 +71,22 @@ struct Args {
 }
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args> {
-    let mut a = Args { words: vec![], debug: false, quick: false, seconds: None, smp: None, out: None, append: None };
+    let mut a = Args {
+        words: vec![],
+        debug: false,
+        quick: false,
+        again: false,
+        seconds: None,
+        smp: None,
+        out: None,
+        append: None,
+    };
     while let Some(w) = it.next() {
         let mut val = |name: &str| it.next().ok_or_else(|| Error(format!("{name} needs a value")));
         match w.as_str() {
             "--debug" => a.debug = true,
             "--quick" => a.quick = true,
+            "--again" => a.again = true,
             "--seconds" => {
                 a.seconds = Some(val("--seconds")?.parse().map_err(|_| Error("--seconds takes a number".into()))?)
             }
@@ -162,12 +177,12 @@ pub fn fault_detected(lab: &Lab, name: &str, debug: bool) -> Result<bool> {
     series::checkout(&lab.src(), &commit)?;
     say("fault", &format!("{name} applied on top of the series ({})", &commit[..12]));
     let f = Flavor { variant: Variant::Rust, debug };
-    let built = build::build(lab, f).and_then(|b| match b.error {
+    let built = build::build(lab, f, false).and_then(|b| match b.error {
         Some(e) if e.starts_with("build failed") => Err(Error(e)),
         _ => Ok(()),
     });
     if detector == "kunit" {
-        let result = built.and_then(|()| kunit::run(lab, f));
+        let result = built.and_then(|()| kunit::run(lab, f, false));
         // Put the work tree back to the series, whatever happened.
         series::checkout(&lab.src(), s.tip())?;
         let k = result?;
@@ -188,10 +203,10 @@ pub fn fault_detected(lab: &Lab, name: &str, debug: bool) -> Result<bool> {
     // (the c kernel does not depend on the Rust entry code) and boot c.
     let cfg =
         report::Config { name: "fault", debug, append: "preempt=full", groups: &["workload", "entry"], seconds: 10 };
-    let rust = built.and_then(|()| report::boot(lab, f, &cfg.opts(4)));
+    let rust = built.and_then(|()| report::boot(lab, f, &cfg.opts(4), false));
     series::checkout(&lab.src(), s.tip())?;
     let rust = rust?;
-    let c = report::boot(lab, Flavor { variant: Variant::C, debug }, &cfg.opts(4))?;
+    let c = report::boot(lab, Flavor { variant: Variant::C, debug }, &cfg.opts(4), false)?;
     let pair = report::Pair {
         config: format!("fault {name}"),
         append: cfg.append.into(),
@@ -265,7 +280,7 @@ fn dispatch(lab: &Lab, cmd: &str, a: Args) -> Result<bool> {
             assemble(lab)?;
             let mut ok = true;
             for f in fl {
-                let r = build::build(lab, f)?;
+                let r = build::build(lab, f, false)?;
                 if let Some(e) = &r.error {
                     eprintln!("error: {}: {e}", r.flavor);
                     ok = false;
@@ -278,7 +293,7 @@ fn dispatch(lab: &Lab, cmd: &str, a: Args) -> Result<bool> {
             let mut ok = true;
             for f in fl {
                 build::configure(lab, f)?;
-                let r = kunit::run(lab, f)?;
+                let r = kunit::run(lab, f, false)?;
                 report::print_kunit(&r);
                 ok &= r.ok();
             }
@@ -288,7 +303,7 @@ fn dispatch(lab: &Lab, cmd: &str, a: Args) -> Result<bool> {
             let fl = variants(&a)?;
             let mut ok = true;
             for f in fl {
-                let r = report::boot(lab, f, &report::BootOpts::from_args(a.seconds, a.smp, a.append.clone()))?;
+                let r = report::boot(lab, f, &report::BootOpts::from_args(a.seconds, a.smp, a.append.clone()), false)?;
                 report::print_boot(&r);
                 if let Some(e) = &r.error {
                     eprintln!("error: {}: {e}", r.flavor);
@@ -315,7 +330,7 @@ fn dispatch(lab: &Lab, cmd: &str, a: Args) -> Result<bool> {
             Ok(ok)
         }
         "fault" => fault(lab, &a),
-        "run" => report::main_job(lab, a.quick),
+        "run" => report::main_job(lab, a.quick, a.again),
         "test" => report::test_job(lab),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");

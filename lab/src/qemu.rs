@@ -107,7 +107,7 @@ pub fn initramfs(lab: &Lab) -> Result<PathBuf> {
 // -------------------------------------------------------------- runner --
 
 /// How a QEMU run ended.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     /// QEMU exited (the guest rebooted) and the done marker was seen.
     Completed,

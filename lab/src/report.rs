@@ -4,9 +4,11 @@ use crate::build::{self, BuildResult};
 use crate::guest;
 use crate::kunit::{self, KunitResult, Status};
 use crate::lab::{Flavor, Lab, Variant};
+use crate::memo::{age, file_hash, Memo};
 use crate::qemu::{self, Outcome, RunSpec};
 use crate::util::{fmt_dur, say, write, Result};
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -69,7 +71,7 @@ impl Config {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BootResult {
     pub flavor: String,
     pub variant: String,
@@ -90,6 +92,9 @@ pub struct BootResult {
     pub splats: Vec<String>,
     pub error: Option<String>,
     pub log: String,
+    /// Kept from an earlier boot with the same inputs (see memo.rs).
+    #[serde(default)]
+    pub kept: bool,
 }
 
 /// Parses the guest's "ENTRY-LAB: RESULT name rc=N" lines.
@@ -104,8 +109,10 @@ pub fn guest_results(console: &str) -> BTreeMap<String, i32> {
         .collect()
 }
 
-/// Boots a built flavor with the initramfs and waits for the plan.
-pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts) -> Result<BootResult> {
+/// Boots a built flavor with the initramfs and waits for the plan. With
+/// `reuse`, a clean result kept from a boot of the same kernel image and
+/// initramfs with the same QEMU command line is returned instead.
+pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts, reuse: bool) -> Result<BootResult> {
     let name = f.name();
     let kernel = lab.build_dir(f).join("arch/x86/boot/bzImage");
     if !kernel.exists() {
@@ -149,6 +156,30 @@ pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts) -> Result<BootResult> {
         overall: Duration::from_secs(budget + 240),
         done_marker: "ENTRY-LAB: DONE".into(),
     };
+    let qemu_line = format!("{cmd:?}");
+    let parts = file_hash(&kernel).zip(file_hash(&initrd)).map(|(k, i)| {
+        ["boot".to_string(), k, i, qemu_line, format!("{:?}", o.groups), lab.results.display().to_string()]
+    });
+    let memo = Memo::new(
+        lab.build_dir(f).join(format!("entry-lab.kept-boot-{}.json", o.config)),
+        parts.as_ref().map(|p| &p[..]),
+    );
+    if reuse {
+        if let Some(mut r) = memo.get(|r: &BootResult| Path::new(&r.log).exists()) {
+            say(
+                &tag,
+                &format!(
+                    "same kernel, initramfs and command line as the boot {}: kept ({} tests, log: {})",
+                    age(&memo),
+                    r.tests.len(),
+                    r.log
+                ),
+            );
+            r.kept = true;
+            return Ok(r);
+        }
+    }
+    memo.forget();
     say(&tag, &format!("booting ({accel}, -smp {}, {}; log: {})", o.smp, o.append, log.display()));
     let start = Instant::now();
     let (outcome, console) = qemu::run_console(cmd, &spec, &tag)?;
@@ -185,8 +216,12 @@ pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts) -> Result<BootResult> {
         splats,
         error,
         log: log.display().to_string(),
+        kept: false,
     };
     say(&tag, &format!("boot {} in {}", if r.ok { "ok" } else { "FAILED" }, fmt_dur(start.elapsed())));
+    if r.ok && r.own_failures.is_empty() {
+        memo.put(&r)?;
+    }
     Ok(r)
 }
 
@@ -242,9 +277,9 @@ impl Row {
 
 /// Builds and KUnit-runs a flavor and checks its entry symbols, collecting
 /// every failure as a row entry instead of stopping (the report shows all).
-fn measure(lab: &Lab, f: Flavor) -> Row {
+fn measure(lab: &Lab, f: Flavor, reuse: bool) -> Row {
     let mut row = Row { flavor: f.name(), ..Default::default() };
-    match build::build(lab, f) {
+    match build::build(lab, f, reuse) {
         Ok(b) => {
             if let Some(e) = &b.error {
                 row.errors.push(e.clone());
@@ -266,7 +301,7 @@ fn measure(lab: &Lab, f: Flavor) -> Row {
         }
         Err(e) => row.errors.push(e.0),
     }
-    match kunit::run(lab, f) {
+    match kunit::run(lab, f, reuse) {
         Ok(k) => {
             if let Some(e) = &k.error {
                 row.errors.push(e.clone());
@@ -305,7 +340,7 @@ impl Pair {
 }
 
 /// Boots both variants in configuration `cfg` (when their kernel was built).
-fn boot_pair(lab: &Lab, cfg: &Config, rows: &[Row], smp: u32) -> Pair {
+fn boot_pair(lab: &Lab, cfg: &Config, rows: &[Row], smp: u32, reuse: bool) -> Pair {
     let mut pair = Pair { config: cfg.name.into(), append: cfg.append.into(), ..Default::default() };
     for variant in Variant::ALL {
         let f = Flavor { variant, debug: cfg.debug };
@@ -313,7 +348,7 @@ fn boot_pair(lab: &Lab, cfg: &Config, rows: &[Row], smp: u32) -> Pair {
             pair.errors.push(format!("{}: not built, not booted", f.name()));
             continue;
         }
-        match boot(lab, f, &cfg.opts(smp)) {
+        match boot(lab, f, &cfg.opts(smp), reuse) {
             Ok(b) => {
                 if variant == Variant::C {
                     pair.c = Some(b);
@@ -369,11 +404,36 @@ pub fn table(rows: &[Row], pairs: &[Pair], all_tests: bool) -> String {
     if !rows.is_empty() {
         builds_table(&mut s, rows);
     }
-    if pairs.is_empty() {
-        return s;
+    if !pairs.is_empty() {
+        boots_table(&mut s, pairs, all_tests);
     }
-    boots_table(&mut s, pairs, all_tests);
+    let kept = kept_steps(rows, pairs);
+    if !kept.is_empty() {
+        s.push_str(&format!(
+            "\nKept from earlier runs, their inputs unchanged (`./entry-lab run --again` redoes them): {}.\n",
+            kept.join(", ")
+        ));
+    }
     s
+}
+
+/// The steps of a report that were kept instead of run again.
+pub fn kept_steps(rows: &[Row], pairs: &[Pair]) -> Vec<String> {
+    let mut v = vec![];
+    for r in rows {
+        if r.build.as_ref().is_some_and(|b| b.kept) {
+            v.push(format!("{} build", r.flavor));
+        }
+        if r.kunit.as_ref().is_some_and(|k| k.kept) {
+            v.push(format!("{} KUnit", r.flavor));
+        }
+    }
+    for p in pairs {
+        for b in p.boots().filter(|b| b.kept) {
+            v.push(format!("{} boot ({})", b.flavor, p.config));
+        }
+    }
+    v
 }
 
 /// Builds and KUnit per flavor.
@@ -543,14 +603,16 @@ fn flavors(debug: bool) -> Vec<Flavor> {
 }
 
 /// The main job: builds, KUnit, the boot matrix, then the report.
-/// `quick` leaves out the debug builds and boots.
-pub fn main_job(lab: &Lab, quick: bool) -> Result<bool> {
+/// `quick` leaves out the debug builds and boots; without `again`, steps
+/// whose inputs did not change since they last passed are kept (memo.rs).
+pub fn main_job(lab: &Lab, quick: bool, again: bool) -> Result<bool> {
     let start = Instant::now();
     crate::setup::setup(lab)?;
     let s = crate::assemble(lab)?;
     crate::export(lab, &s, None)?;
-    let rows: Vec<Row> = flavors(!quick).into_iter().map(|f| measure(lab, f)).collect();
-    let pairs: Vec<Pair> = MATRIX.iter().filter(|c| !(quick && c.debug)).map(|c| boot_pair(lab, c, &rows, 4)).collect();
+    let rows: Vec<Row> = flavors(!quick).into_iter().map(|f| measure(lab, f, !again)).collect();
+    let pairs: Vec<Pair> =
+        MATRIX.iter().filter(|c| !(quick && c.debug)).map(|c| boot_pair(lab, c, &rows, 4, !again)).collect();
     println!("\n{}", table(&rows, &pairs, false));
     save(lab, &rows, &pairs)?;
     let ok = rows.iter().all(Row::ok)
@@ -640,7 +702,8 @@ pub fn test_job(lab: &Lab) -> Result<bool> {
             "series: the export applies with git am onto the pristine base",
             crate::export(lab, &s1, None).map(|_| ()).map_err(|e| e.0),
         );
-        let rows: Vec<Row> = flavors(false).into_iter().map(|f| measure(lab, f)).collect();
+        // The test job always builds, runs and boots: nothing is kept.
+        let rows: Vec<Row> = flavors(false).into_iter().map(|f| measure(lab, f, false)).collect();
         for r in &rows {
             let b = r.build.as_ref();
             t.check(
@@ -683,7 +746,7 @@ pub fn test_job(lab: &Lab) -> Result<bool> {
         // The project's own guest programs, 20 s of workload: shorter than
         // the main job's matrix to keep CI well inside its limit.
         let cfg = Config { name: "test", debug: false, append: "preempt=full", groups: OWN, seconds: 20 };
-        let pair = boot_pair(lab, &cfg, &rows, 4);
+        let pair = boot_pair(lab, &cfg, &rows, 4, false);
         for b in pair.boots() {
             t.check(
                 &format!("{}: boots and runs the plan without console splats", b.flavor),
@@ -799,7 +862,35 @@ mod tests {
             splats: vec![],
             error: None,
             log: String::new(),
+            kept: false,
         }
+    }
+
+    #[test]
+    fn kept_steps_are_named_under_the_table() {
+        let mut k = KunitResult { flavor: "c".into(), complete: true, ..Default::default() };
+        k.kept = true;
+        let c = Row { flavor: "c".into(), kunit: Some(k), ..Default::default() };
+        let mut rb = booted("rust", &[]);
+        rb.kept = true;
+        let pair = Pair { config: "lazy".into(), c: Some(booted("c", &[])), rust: Some(rb), ..Default::default() };
+        assert_eq!(kept_steps(std::slice::from_ref(&c), std::slice::from_ref(&pair)), ["c KUnit", "rust boot (lazy)"]);
+        let t = table(&[c], &[pair], false);
+        assert!(t.contains("Kept from earlier runs, their inputs unchanged (`./entry-lab run --again` redoes them): c KUnit, rust boot (lazy)."), "{t}");
+        assert!(!table(&[], &[], false).contains("Kept"));
+    }
+
+    #[test]
+    fn a_boot_result_survives_its_round_trip_through_the_memo_file() {
+        let b = booted("rust", &[("entry_test", guest::Outcome::Timeout)]);
+        let json = serde_json::to_string(&b).unwrap();
+        let back: BootResult = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.tests, b.tests);
+        assert_eq!(back.outcome, Outcome::Completed);
+        // Files written before `kept` existed still read.
+        let old = json.replace(",\"kept\":false", "");
+        assert!(!old.contains("kept"));
+        assert!(!serde_json::from_str::<BootResult>(&old).unwrap().kept);
     }
 
     #[test]

@@ -309,6 +309,16 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
+/// The work tree's commit when it has no local changes (tracked or
+/// untracked): what a kept result can be keyed by. None otherwise.
+pub fn clean_head(repo: &Path) -> Option<String> {
+    let status = run(git(repo).args(["status", "--porcelain"])).ok()?;
+    if !status.trim().is_empty() {
+        return None;
+    }
+    Some(run(git(repo).args(["rev-parse", "HEAD"])).ok()?.trim().to_string())
+}
+
 /// Checks out `commit` in the work tree, touching only files that differ.
 pub fn checkout(repo: &Path, commit: &str) -> Result<()> {
     let head = run(git(repo).args(["rev-parse", "HEAD"])).unwrap_or_default();
@@ -481,6 +491,22 @@ diffs = ["change.diff"]
         assert_eq!(read(&repo.join("dir/new.txt")).unwrap(), "changed\n");
         let head = run(git(&repo).args(["rev-parse", "HEAD"])).unwrap();
         assert_eq!(head.trim(), b.tip());
+    }
+
+    #[test]
+    fn only_a_clean_work_tree_names_its_commit() {
+        let t = TempDir::new("series-clean").unwrap();
+        let (repo, sd) = fixture(&t, DIFF);
+        let a = assemble(&repo, "base", &Manifest::load(&sd).unwrap(), &sd).unwrap();
+        checkout(&repo, a.tip()).unwrap();
+        assert_eq!(clean_head(&repo).as_deref(), Some(a.tip()));
+        write(&repo.join("old.txt"), "edited\n").unwrap();
+        assert_eq!(clean_head(&repo), None, "a changed file");
+        run(git(&repo).args(["checkout", "-q", "--", "old.txt"])).unwrap();
+        write(&repo.join("stray.c"), "int x;\n").unwrap();
+        assert_eq!(clean_head(&repo), None, "an untracked file");
+        std::fs::remove_file(repo.join("stray.c")).unwrap();
+        assert_eq!(clean_head(&repo).as_deref(), Some(a.tip()));
     }
 
     #[test]
