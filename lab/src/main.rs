@@ -354,6 +354,8 @@ mod tests {
         let bad = parse_args(["go"].map(String::from).into_iter()).unwrap();
         assert_eq!(variants(&bad).unwrap_err().0, "unknown variant `go`: use c or rust");
         assert!(parse_args(["--seconds"].map(String::from).into_iter()).is_err());
+        let run = parse_args(["--quick", "--again"].map(String::from).into_iter()).unwrap();
+        assert!(run.quick && run.again && !run.debug);
     }
 
     #[test]
