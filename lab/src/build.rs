@@ -184,9 +184,11 @@ pub fn build(lab: &Lab, f: Flavor, reuse: bool) -> Result<BuildResult> {
     let name = f.name();
     let memo = build_memo(lab, f);
     if reuse {
-        let image = file_hash(&kernel_image(lab, f));
-        let same =
-            |r: &BuildResult| r.kernel_sha256.is_some() && r.kernel_sha256 == image && Path::new(&r.log).exists();
+        let same = |r: &BuildResult| {
+            r.kernel_sha256.is_some()
+                && r.kernel_sha256 == file_hash(&kernel_image(lab, f))
+                && Path::new(&r.log).exists()
+        };
         if let Some(mut r) = memo.get(same) {
             say(
                 &name,

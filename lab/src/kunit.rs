@@ -121,7 +121,7 @@ fn split_level(raw: &str) -> (usize, &str) {
 /// kunitconfig, the make options and the accelerator.
 fn kunit_memo(lab: &Lab, f: Flavor, accel: &str) -> Memo {
     let b = lab.build_dir(f);
-    let parts = file_hash(&b.join("arch/x86/boot/bzImage")).and_then(|image| {
+    let parts = file_hash(&crate::build::kernel_image(lab, f)).and_then(|image| {
         Some(vec![
             "kunit".to_string(),
             image,
@@ -140,7 +140,7 @@ fn kunit_memo(lab: &Lab, f: Flavor, accel: &str) -> Memo {
 pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
     let name = f.name();
     let b = lab.build_dir(f);
-    let kernel = b.join("arch/x86/boot/bzImage");
+    let kernel = crate::build::kernel_image(lab, f);
     let accel = crate::qemu::accel(lab, &kernel)?;
     let memo = kunit_memo(lab, f, accel);
     if reuse {

@@ -87,13 +87,7 @@ pub fn file_hash(p: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tmp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("entry-lab-memo-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
+    use crate::util::TempDir;
 
     #[test]
     fn parts_are_not_concatenated() {
@@ -104,7 +98,8 @@ mod tests {
 
     #[test]
     fn a_result_is_reused_only_with_the_same_inputs_and_its_logs() {
-        let d = tmp("reuse");
+        let t = TempDir::new("memo").unwrap();
+        let d = t.path();
         let log = d.join("boot.log");
         let needs = |_: &u32| log.exists();
         let m = Memo::new(d.join("m.json"), Some(&["tip 1", "cfg"]));

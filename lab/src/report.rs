@@ -114,7 +114,7 @@ pub fn guest_results(console: &str) -> BTreeMap<String, i32> {
 /// initramfs with the same QEMU command line is returned instead.
 pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts, reuse: bool) -> Result<BootResult> {
     let name = f.name();
-    let kernel = lab.build_dir(f).join("arch/x86/boot/bzImage");
+    let kernel = build::kernel_image(lab, f);
     if !kernel.exists() {
         crate::bail!("{name}: no kernel at {}; run `./entry-lab build {}` first", kernel.display(), f.variant.name());
     }
