@@ -203,6 +203,7 @@ pub fn build(lab: &Lab, f: Flavor, reuse: bool) -> Result<BuildResult> {
     }
     // Whatever happens next, the build directory no longer holds the kept build.
     memo.forget();
+    let _lock = crate::util::machine_lock(&name)?;
     let b = configure(lab, f)?;
     let log = lab.results.join("logs").join(format!("build-{name}.log"));
     let _ = std::fs::remove_file(&log);

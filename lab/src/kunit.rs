@@ -167,6 +167,8 @@ pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
     for o in lab.make_options() {
         cmd.arg(format!("--make_options={o}"));
     }
+    // kunit.py runs make first: one kernel build at a time on this machine.
+    let _lock = crate::util::machine_lock(&name)?;
     say(&name, &format!("kunit.py run ({accel}; log: {})", log.display()));
     let start = Instant::now();
     // kunit.py has its own 300 s limit for the tests; the build before it

@@ -38,7 +38,7 @@ pub const PACKAGES: &[&str] = &[
 /// QEMU comes from bookworm-backports: 7.2 mis-emulates entry paths.
 pub const QEMU_PACKAGE: &str = "qemu-system-x86";
 pub const QEMU_MIN_MAJOR: u32 = 10;
-pub const BINDGEN_VERSION: &str = "0.73.2";
+pub const BINDGEN_VERSION: &str = "0.72.1";
 pub const RUSTC_MIN: (u32, u32) = (1, 85);
 
 const BACKPORTS_SOURCES: &str = "/etc/apt/sources.list.d/entry-lab-bookworm-backports.sources";
@@ -159,7 +159,7 @@ fn check_versions() -> Result<()> {
     Ok(())
 }
 
-/// Finds bindgen 0.73.2 on PATH or in the lab's tool folder, or builds it
+/// Finds bindgen 0.72.1 on PATH or in the lab's tool folder, or builds it
 /// there with `cargo install --locked`.
 pub fn ensure_bindgen(lab: &Lab) -> Result<PathBuf> {
     let local = lab.cache.join("tools/bin/bindgen");

@@ -135,6 +135,34 @@ pub fn with_ticker<T>(every: Duration, tick: impl Fn(Duration) + Sync, work: imp
     })
 }
 
+/// Holds the machine-wide kernel build lock while alive.
+pub struct MachineLock(#[allow(dead_code)] std::fs::File);
+
+/// Takes the machine-wide lock that keeps two kernel builds (or kunit.py
+/// runs, which build) from running at once: on a 2-core machine two builds
+/// take longer than one after the other. Waits, saying so, while another
+/// entry-lab (from any checkout or cache) holds it.
+pub fn machine_lock(who: &str) -> Result<MachineLock> {
+    let path = std::env::var_os("ENTRY_LAB_LOCK")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("entry-lab-kernel-build.lock"));
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .ctx(|| format!("cannot open lock {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            say(who, &format!("waiting for another kernel build on this machine to finish (lock {})", path.display()));
+            f.lock().ctx(|| format!("cannot lock {}", path.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => bail!("cannot lock {}: {e}", path.display()),
+    }
+    Ok(MachineLock(f))
+}
+
 /// Looks a program up on PATH.
 pub fn which(prog: impl AsRef<OsStr>) -> Option<PathBuf> {
     let prog = prog.as_ref();
