@@ -3,8 +3,8 @@
 //! to the system's sources), checked against a pinned SHA-256, unpacked
 //! once and committed as the first commit of a git work tree.
 
-use crate::bail;
 use crate::lab::Lab;
+use crate::util::bail;
 use crate::util::{fmt_dur, run, say, with_ticker, Context, Result};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -46,7 +46,7 @@ pub fn git(dir: &Path) -> Command {
 
 /// SHA-256 of a file, hex.
 pub fn sha256_file(p: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(p).ctx(|| format!("cannot open {}", p.display()))?;
+    let mut f = std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -98,9 +98,8 @@ pub fn apt_download(lab: &Lab, dir: &Path) -> Result<()> {
     say("fetch", "apt-get update (private list: trixie-backports only)");
     let mut up = Command::new("apt-get");
     opts(&mut up);
-    run(up.arg("update")).map_err(|e| {
-        crate::util::Error(format!("cannot read trixie-backports ({e}); check the network to deb.debian.org"))
-    })?;
+    run(up.arg("update"))
+        .map_err(|e| anyhow::anyhow!("cannot read trixie-backports ({e}); check the network to deb.debian.org"))?;
     let mut dl = Command::new("apt-get");
     opts(&mut dl);
     dl.current_dir(dir).arg("download").arg(format!("{PACKAGE}={VERSION}"));
@@ -113,7 +112,7 @@ pub fn apt_download(lab: &Lab, dir: &Path) -> Result<()> {
         },
         || run(&mut dl),
     )
-    .map_err(|e| crate::util::Error(format!("cannot download {PACKAGE} {VERSION}: {e}")))?;
+    .map_err(|e| anyhow::anyhow!("cannot download {PACKAGE} {VERSION}: {e}"))?;
     Ok(())
 }
 
@@ -185,7 +184,7 @@ mod tests {
     use crate::util::TempDir;
 
     fn lab_in(t: &TempDir) -> Lab {
-        let mut lab = Lab::new(t.path().join("repo"));
+        let mut lab = Lab::new(t.path().join("repo"), crate::lab::Accel::Auto);
         lab.cache = t.path().join("cache");
         lab
     }
@@ -196,9 +195,9 @@ mod tests {
         let lab = lab_in(&t);
         let err = ensure_deb(&lab, |_, dir| std::fs::write(dir.join(DEB_NAME), b"not the package").map_err(Into::into))
             .unwrap_err();
-        assert!(err.0.starts_with("SHA-256 mismatch for "), "{err}");
-        assert!(err.0.contains(SHA256), "{err}");
-        assert!(!err.0.contains('\n'));
+        assert!(format!("{err:#}").starts_with("SHA-256 mismatch for "), "{err}");
+        assert!(format!("{err:#}").contains(SHA256), "{err}");
+        assert!(!format!("{err:#}").contains('\n'));
         assert!(!lab.cache.join("downloads").join(DEB_NAME).exists());
     }
 
@@ -207,7 +206,7 @@ mod tests {
         let t = TempDir::new("dl2").unwrap();
         let lab = lab_in(&t);
         let err = ensure_deb(&lab, |_, _| Ok(())).unwrap_err();
-        assert!(err.0.contains("is not there"), "{err}");
+        assert!(format!("{err:#}").contains("is not there"), "{err}");
     }
 
     #[test]

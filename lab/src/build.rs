@@ -3,9 +3,9 @@
 //! every requested option is set, an incremental `make` with a live object
 //! count, and the objtool warnings of the build collected.
 
-use crate::bail;
 use crate::lab::{Flavor, Lab};
 use crate::memo::{age, file_hash, Memo};
+use crate::util::bail;
 use crate::util::{fmt_dur, read, say, write, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -64,17 +64,26 @@ pub fn missing_options(fragment: &str, dotconfig: &str) -> Vec<String> {
         .collect()
 }
 
-/// Writes the .config of a flavor (only when the fragment changed) and
-/// checks it.
+/// Writes the .config of a flavor and checks it. The lab owns its build
+/// folders: the `.config` that the last configure left is saved next to it
+/// (`entry-lab.config`), and `.config` is written again from the fragments
+/// whenever it differs from that copy or the fragments changed. So a
+/// kunit.py run, `menuconfig` or an edit in a lab build folder never
+/// decides what the lab builds next.
 pub fn configure(lab: &Lab, f: Flavor) -> Result<PathBuf> {
     let b = lab.build_dir(f);
     std::fs::create_dir_all(&b)?;
     let frag = fragment(lab, f)?;
     let stamp = b.join("entry-lab.fragment");
+    let saved = b.join("entry-lab.config");
     let dotconfig = b.join(".config");
-    if !dotconfig.exists() || read(&stamp).ok().as_deref() != Some(frag.as_str()) {
-        say(&f.name(), "writing .config from the fragments");
-        write(&dotconfig, &frag)?;
+    let current = read(&dotconfig).ok();
+    match decide(&frag, read(&stamp).ok().as_deref(), current.as_deref(), read(&saved).ok().as_deref()) {
+        Configure::Keep => {}
+        why => {
+            say(&f.name(), &format!("writing .config from the fragments ({})", why.reason()));
+            write(&dotconfig, &frag)?;
+        }
     }
     let log = lab.results.join("logs").join(format!("config-{}.log", f.name()));
     std::fs::create_dir_all(log.parent().unwrap_or(Path::new(".")))?;
@@ -83,7 +92,8 @@ pub fn configure(lab: &Lab, f: Flavor) -> Result<PathBuf> {
     if !ok {
         bail!("{}: make olddefconfig failed (log: {})", f.name(), log.display());
     }
-    let missing = missing_options(&frag, &read(&dotconfig)?);
+    let result = read(&dotconfig)?;
+    let missing = missing_options(&frag, &result);
     if !missing.is_empty() {
         bail!(
             "{}: options requested but not set after olddefconfig (unmet dependencies?): {}",
@@ -92,9 +102,41 @@ pub fn configure(lab: &Lab, f: Flavor) -> Result<PathBuf> {
         );
     }
     write(&stamp, &frag)?;
+    write(&saved, &result)?;
     // The same fragment is what kunit.py gets as --kunitconfig.
     write(&b.join("entry-lab.kunitconfig"), &frag)?;
     Ok(b)
+}
+
+/// Why `.config` is (or is not) written again from the fragments.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Configure {
+    Keep,
+    New,
+    FragmentChanged,
+    ChangedOutside,
+}
+
+impl Configure {
+    fn reason(&self) -> &'static str {
+        match self {
+            Configure::Keep => "unchanged",
+            Configure::New => "new build folder",
+            Configure::FragmentChanged => "the fragments changed",
+            Configure::ChangedOutside => "the .config was changed outside the lab (kunit.py, menuconfig?)",
+        }
+    }
+}
+
+/// Decides from the fragment, the fragment of the last configure, the
+/// current `.config` and the one the last configure left.
+pub fn decide(frag: &str, stamp: Option<&str>, current: Option<&str>, saved: Option<&str>) -> Configure {
+    match (current, saved) {
+        (None, _) | (_, None) => Configure::New,
+        _ if stamp != Some(frag) => Configure::FragmentChanged,
+        (Some(c), Some(s)) if c != s => Configure::ChangedOutside,
+        _ => Configure::Keep,
+    }
 }
 
 /// Is this a Kbuild quiet-mode step line ("  CC      kernel/fork.o")?
@@ -270,6 +312,16 @@ pub fn build(lab: &Lab, f: Flavor, reuse: bool) -> Result<BuildResult> {
     Ok(r)
 }
 
+/// Every compiler, linker or make error line of a build log (what a
+/// `build` fault must find its message in).
+pub fn error_lines(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| {
+            l.starts_with("error") || l.contains(": error:") || l.contains("ld.lld: error") || l.contains("] Error ")
+        })
+        .collect()
+}
+
 /// The most telling error line of a failed build: a compiler diagnostic
 /// (`error[E0425]: ...`, `foo.c:1:2: error: ...`) before make's summary.
 pub fn first_error(log: &str) -> Option<&str> {
@@ -288,6 +340,19 @@ pub fn jobs() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lab_rewrites_a_config_it_did_not_write() {
+        assert_eq!(decide("A", Some("A"), Some("cfg"), Some("cfg")), Configure::Keep);
+        assert_eq!(decide("A", Some("A"), None, Some("cfg")), Configure::New);
+        assert_eq!(decide("A", None, Some("cfg"), None), Configure::New);
+        assert_eq!(decide("B", Some("A"), Some("cfg"), Some("cfg")), Configure::FragmentChanged);
+        // kunit.py's olddefconfig dropped CONFIG_RUST: written again.
+        assert_eq!(
+            decide("A", Some("A"), Some("# CONFIG_RUST is not set"), Some("CONFIG_RUST=y")),
+            Configure::ChangedOutside
+        );
+    }
 
     #[test]
     fn missing_options_are_named() {

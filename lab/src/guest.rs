@@ -4,7 +4,7 @@
 //! the parser of their results on the console.
 
 use crate::lab::Lab;
-use crate::util::{run, say, Context, Error, Result};
+use crate::util::{run, say, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +13,7 @@ use std::process::Command;
 #[derive(Debug, Clone)]
 pub struct Program {
     /// Selected on the kernel command line with `entrylab.groups=`.
-    pub group: &'static str,
+    pub group: Group,
     /// Name in the results (unique).
     pub name: String,
     /// Killed (SIGKILL) after this many seconds.
@@ -24,15 +24,46 @@ pub struct Program {
     pub files: Vec<(String, PathBuf)>,
 }
 
-/// Groups, in the order /init runs them.
-pub const GROUPS: &[&str] = &["workload", "probe", "entry", "upstream"];
+/// The groups of guest programs, in the order /init runs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Group {
+    /// The lab's workload (`lab/guest/entry_workload.c`).
+    Workload,
+    /// The entry probe sample's check (`lab/guest/entry_probe.sh`).
+    Probe,
+    /// The series' entry kselftest.
+    Entry,
+    /// Upstream selftests of the base tree.
+    Upstream,
+}
+
+impl Group {
+    pub const ALL: [Group; 4] = [Group::Workload, Group::Probe, Group::Entry, Group::Upstream];
+    /// The project's own programs: they must pass on both variants.
+    pub const OWN: [Group; 3] = [Group::Workload, Group::Probe, Group::Entry];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Workload => "workload",
+            Group::Probe => "probe",
+            Group::Entry => "entry",
+            Group::Upstream => "upstream",
+        }
+    }
+}
+
+/// The program a test belongs to: `entry_test` for `entry_test: name` and
+/// for `entry_test` itself.
+pub fn program_of(test: &str) -> &str {
+    test.split_once(": ").map_or(test, |(p, _)| p)
+}
 
 /// The lines of /plan.
 pub fn plan_text(programs: &[Program]) -> String {
     let mut s = String::from("# GROUP NAME TIMEOUT COMMAND (written by entry-lab)\n");
-    for g in GROUPS {
-        for p in programs.iter().filter(|p| p.group == *g) {
-            s.push_str(&format!("{} {} {} {}\n", p.group, p.name, p.limit, p.cmd));
+    for g in Group::ALL {
+        for p in programs.iter().filter(|p| p.group == g) {
+            s.push_str(&format!("{} {} {} {}\n", p.group.name(), p.name, p.limit, p.cmd));
         }
     }
     s
@@ -57,7 +88,7 @@ pub fn cc_static(out: &Path, sources: &[PathBuf], flags: &[String]) -> Result<Pa
             std::fs::create_dir_all(d)?;
         }
         run(Command::new("gcc").args(["-static", "-O2", "-Wall", "-o"]).arg(out).args(sources).args(flags))
-            .map_err(|e| Error(format!("cannot build guest program {}: {e}", out.display())))?;
+            .map_err(|e| anyhow::anyhow!("cannot build guest program {}: {e}", out.display()))?;
     }
     Ok(out.to_path_buf())
 }
@@ -75,7 +106,7 @@ pub fn uapi_headers(lab: &Lab) -> Result<PathBuf> {
     say("guest", "making the 7.3.4 UAPI headers for the selftests");
     let mut c = Command::new("make");
     c.current_dir(lab.src()).args(["-s", "ARCH=x86_64"]).arg(format!("O={}", dir.display())).arg("headers");
-    run(&mut c).map_err(|e| Error(format!("make headers failed: {e}")))?;
+    run(&mut c).map_err(|e| anyhow::anyhow!("make headers failed: {e}"))?;
     crate::util::write(&stamp, &head)?;
     Ok(inc)
 }
@@ -88,7 +119,7 @@ pub fn programs(lab: &Lab) -> Result<Vec<Program>> {
     let mut v = vec![];
     let workload = cc_static(&out.join("entry_workload"), &[guest.join("entry_workload.c")], &[])?;
     v.push(Program {
-        group: "workload",
+        group: Group::Workload,
         name: "entry_workload".into(),
         // At most the longest run length; the boot has its own overall limit.
         limit: 900,
@@ -96,7 +127,7 @@ pub fn programs(lab: &Lab) -> Result<Vec<Program>> {
         files: vec![("tests/entry_workload".into(), workload)],
     });
     v.push(Program {
-        group: "probe",
+        group: Group::Probe,
         name: "entry_probe".into(),
         limit: 60,
         cmd: "/tests/entry_probe".into(),
@@ -111,7 +142,7 @@ pub fn programs(lab: &Lab) -> Result<Vec<Program>> {
             &[format!("-I{}", st.display()), "-isystem".into(), inc.display().to_string()],
         )?;
         v.push(Program {
-            group: "entry",
+            group: Group::Entry,
             name: "entry_test".into(),
             limit: 120,
             cmd: "/tests/entry_test".into(),
@@ -219,7 +250,7 @@ pub fn results(console: &str) -> BTreeMap<String, Outcome> {
 
 /// Reads a file for the initramfs, naming it when it is missing.
 pub fn file_bytes(p: &Path) -> Result<Vec<u8>> {
-    std::fs::read(p).ctx(|| format!("cannot read guest file {}", p.display()))
+    std::fs::read(p).with_context(|| format!("cannot read guest file {}", p.display()))
 }
 
 #[cfg(test)]
@@ -269,7 +300,7 @@ mod tests {
     #[test]
     fn plan_is_in_group_order() {
         let p = |g, n: &str| Program { group: g, name: n.into(), limit: 5, cmd: format!("/tests/{n}"), files: vec![] };
-        let t = plan_text(&[p("upstream", "u"), p("workload", "w")]);
+        let t = plan_text(&[p(Group::Upstream, "u"), p(Group::Workload, "w")]);
         let lines: Vec<&str> = t.lines().skip(1).collect();
         assert_eq!(lines, ["workload w 5 /tests/w", "upstream u 5 /tests/u"]);
     }

@@ -134,26 +134,12 @@ fn kunit_memo(lab: &Lab, f: Flavor, accel: &str) -> Memo {
     Memo::new(b.join("entry-lab.kept-kunit.json"), parts.as_deref())
 }
 
-/// Runs kunit.py for a flavor (its build directory must be configured).
-/// With `reuse`, a passing result kept from a run on the same kernel image
-/// is returned instead (see memo.rs).
-pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
-    let name = f.name();
+/// The kunit.py command the lab runs for a flavor: the flavor's build
+/// folder and kunitconfig, the lab's make options (bindgen and rustc
+/// setup chose), and, where KVM does not work, the QEMU shim first on PATH.
+pub fn command(lab: &Lab, f: Flavor, accel: &str) -> Result<Command> {
     let b = lab.build_dir(f);
-    let kernel = crate::build::kernel_image(lab, f);
-    let accel = crate::qemu::accel(lab, &kernel)?;
-    let memo = kunit_memo(lab, f, accel);
-    if reuse {
-        if let Some(mut r) = memo.get(|r: &KunitResult| r.ok() && Path::new(&r.log).exists()) {
-            say(&name, &format!("KUnit: same kernel image as the run {}: kept ({})", age(&memo), r.summary()));
-            r.kept = true;
-            return Ok(r);
-        }
-    }
-    memo.forget();
     let shim = if accel == "tcg" { Some(crate::qemu::tcg_shim(lab)?) } else { None };
-    let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
-    let _ = std::fs::remove_file(&log);
     let mut cmd = Command::new("python3");
     cmd.current_dir(lab.src())
         .env("PATH", lab.path_env(shim.as_deref()))
@@ -167,6 +153,61 @@ pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
     for o in lab.make_options() {
         cmd.arg(format!("--make_options={o}"));
     }
+    Ok(cmd)
+}
+
+/// `cmd` as one line for a POSIX shell: `cd DIR && env VAR=... prog args`.
+pub fn shell_line(cmd: &Command) -> String {
+    fn q(s: &str) -> String {
+        if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c)) {
+            s.to_string()
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    }
+    let mut parts = vec![];
+    if let Some(d) = cmd.get_current_dir() {
+        parts.push(format!("cd {} &&", q(&d.to_string_lossy())));
+    }
+    let envs: Vec<String> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some(q(&format!("{}={}", k.to_string_lossy(), v?.to_string_lossy()))))
+        .collect();
+    if !envs.is_empty() {
+        parts.push("env".into());
+        parts.extend(envs);
+    }
+    parts.push(q(&cmd.get_program().to_string_lossy()));
+    parts.extend(cmd.get_args().map(|a| q(&a.to_string_lossy())));
+    parts.join(" ")
+}
+
+/// The kunit.py command for a flavor on this machine, for a shell.
+pub fn print_command(lab: &Lab, f: Flavor) -> Result<String> {
+    crate::build::configure(lab, f)?;
+    let accel = crate::qemu::accel(lab, &crate::build::kernel_image(lab, f))?;
+    Ok(shell_line(&command(lab, f, accel)?))
+}
+
+/// Runs kunit.py for a flavor (its build directory must be configured).
+/// With `reuse`, a passing result kept from a run on the same kernel image
+/// is returned instead (see memo.rs).
+pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
+    let name = f.name();
+    let kernel = crate::build::kernel_image(lab, f);
+    let accel = crate::qemu::accel(lab, &kernel)?;
+    let memo = kunit_memo(lab, f, accel);
+    if reuse {
+        if let Some(mut r) = memo.get(|r: &KunitResult| r.ok() && Path::new(&r.log).exists()) {
+            say(&name, &format!("KUnit: same kernel image as the run {}: kept ({})", age(&memo), r.summary()));
+            r.kept = true;
+            return Ok(r);
+        }
+    }
+    memo.forget();
+    let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
+    let _ = std::fs::remove_file(&log);
+    let mut cmd = command(lab, f, accel)?;
     // kunit.py runs make first: one kernel build at a time on this machine.
     let _lock = crate::util::machine_lock(&name)?;
     say(&name, &format!("kunit.py run ({accel}; log: {})", log.display()));
@@ -208,6 +249,15 @@ pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_line_for_the_shell() {
+        let mut c = Command::new("python3");
+        c.current_dir("/src dir").env("PATH", "/a:/b").args(["kunit.py", "--qemu_args", "-smp 2", "it's"]);
+        assert_eq!(shell_line(&c), "cd '/src dir' && env PATH=/a:/b python3 kunit.py --qemu_args '-smp 2' 'it'\\''s'");
+        let out = crate::util::run(Command::new("sh").args(["-c", &format!("printf %s {}", "'it'\\''s'")])).unwrap();
+        assert_eq!(out, "it's");
+    }
 
     const KTAP: &str = "\
 KTAP version 1

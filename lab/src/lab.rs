@@ -8,7 +8,7 @@ pub const LLVM_BIN: &str = "/usr/lib/llvm-22/bin";
 pub const LIBCLANG_PATH: &str = "/usr/lib/llvm-22/lib";
 
 /// The two implementations of the entry code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Variant {
     C,
     Rust,
@@ -50,6 +50,25 @@ impl Flavor {
     }
 }
 
+/// Which QEMU accelerator to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Accel {
+    /// KVM when a short probe boot shows that it works, TCG otherwise.
+    Auto,
+    Kvm,
+    Tcg,
+}
+
+impl Accel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Accel::Auto => "auto",
+            Accel::Kvm => "kvm",
+            Accel::Tcg => "tcg",
+        }
+    }
+}
+
 /// Paths and build settings of one lab invocation.
 pub struct Lab {
     /// The repository checkout (holds linux/, series/, lab/).
@@ -58,18 +77,17 @@ pub struct Lab {
     pub cache: PathBuf,
     /// Logs and reports of this machine's runs.
     pub results: PathBuf,
-    /// Accelerator choice: "auto", "kvm" or "tcg".
-    pub accel: String,
+    /// Accelerator choice.
+    pub accel: Accel,
 }
 
 impl Lab {
-    pub fn new(repo: PathBuf) -> Lab {
+    pub fn new(repo: PathBuf, accel: Accel) -> Lab {
         let cache = std::env::var_os("ENTRY_LAB_CACHE").map(PathBuf::from).unwrap_or_else(|| {
             let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
             PathBuf::from(home).join(".cache/entry-lab")
         });
         let results = std::env::var_os("ENTRY_LAB_RESULTS").map(PathBuf::from).unwrap_or_else(|| repo.join("results"));
-        let accel = std::env::var("ENTRY_LAB_ACCEL").unwrap_or_else(|_| "auto".into());
         Lab { repo, cache, results, accel }
     }
 

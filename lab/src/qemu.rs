@@ -3,7 +3,6 @@
 //! with a silence timeout and an overall timeout, the KVM probe, and the
 //! console splat scanner.
 
-use crate::bail;
 use crate::lab::Lab;
 #[cfg(test)]
 use crate::util::run;
@@ -87,7 +86,8 @@ pub fn initramfs(lab: &Lab) -> Result<PathBuf> {
         Entry::CharDev("dev/null".into(), 1, 3),
         Entry::File(
             "bin/busybox".into(),
-            std::fs::read("/bin/busybox").ctx(|| "cannot read /bin/busybox; run `./entry-lab setup`".to_string())?,
+            std::fs::read("/bin/busybox")
+                .with_context(|| "cannot read /bin/busybox; run `./entry-lab setup`".to_string())?,
             0o755,
         ),
         Entry::Symlink("bin/sh".into(), "busybox".into()),
@@ -136,10 +136,7 @@ pub struct RunSpec {
 pub fn run_console(mut cmd: Command, spec: &RunSpec, step: &str) -> Result<(Outcome, String)> {
     let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            crate::util::Error(format!(
-                "missing tool `{}`: run `./entry-lab setup`",
-                cmd.get_program().to_string_lossy()
-            ))
+            anyhow::anyhow!("missing tool `{}`: run `./entry-lab setup`", cmd.get_program().to_string_lossy())
         } else {
             e.into()
         }
@@ -281,11 +278,10 @@ pub fn splats(console: &str) -> Vec<String> {
 /// really works (probed once per machine boot with a short boot of
 /// `kernel`), TCG otherwise. ENTRY_LAB_ACCEL=kvm|tcg overrides.
 pub fn accel(lab: &Lab, kernel: &Path) -> Result<&'static str> {
-    match lab.accel.as_str() {
-        "kvm" => return Ok("kvm"),
-        "tcg" => return Ok("tcg"),
-        "auto" => {}
-        other => bail!("ENTRY_LAB_ACCEL={other}: use auto, kvm or tcg"),
+    match lab.accel {
+        crate::lab::Accel::Kvm => return Ok("kvm"),
+        crate::lab::Accel::Tcg => return Ok("tcg"),
+        crate::lab::Accel::Auto => {}
     }
     if !Path::new("/dev/kvm").exists() {
         return Ok("tcg");
@@ -324,7 +320,7 @@ pub fn accel(lab: &Lab, kernel: &Path) -> Result<&'static str> {
 /// directory to put first on PATH.
 pub fn tcg_shim(lab: &Lab) -> Result<PathBuf> {
     let real = crate::util::which("qemu-system-x86_64")
-        .ok_or_else(|| crate::util::Error("missing tool `qemu-system-x86_64`: run `./entry-lab setup`".into()))?;
+        .ok_or_else(|| crate::util::anyhow!("missing tool `qemu-system-x86_64`: run `./entry-lab setup`"))?;
     let dir = lab.cache.join("qemu-shim");
     let script = format!(
         "#!/bin/sh\n# entry-lab: KVM does not work on this machine; run QEMU with TCG only.\n\
@@ -436,7 +432,7 @@ mod tests {
     #[test]
     fn the_shim_drops_kvm_but_keeps_tcg() {
         let t = TempDir::new("shim").unwrap();
-        let mut lab = Lab::new(t.path().to_path_buf());
+        let mut lab = Lab::new(t.path().to_path_buf(), crate::lab::Accel::Auto);
         lab.cache = t.path().join("cache");
         if crate::util::which("qemu-system-x86_64").is_none() {
             return; // nothing to wrap on this machine

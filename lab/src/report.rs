@@ -1,246 +1,16 @@
-//! Boots, the side-by-side report, and the two jobs (main and test).
+//! The side-by-side report: each flavor's build, objtool, entry symbols and
+//! KUnit (a [`Row`]), each configuration's pair of boots (a [`Pair`]), the
+//! tests whose results differ between c and rust, and the files it saves.
 
+use crate::boot::{self, BootResult, Config};
 use crate::build::{self, BuildResult};
+use crate::flaky::{Rerun, Verdict};
 use crate::guest;
 use crate::kunit::{self, KunitResult, Status};
 use crate::lab::{Flavor, Lab, Variant};
-use crate::memo::{age, file_hash, Memo};
-use crate::qemu::{self, Outcome, RunSpec};
-use crate::util::{fmt_dur, say, write, Result};
+use crate::util::{fmt_dur, write, Result};
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-pub struct BootOpts {
-    /// Name of the configuration in the matrix (part of the log name).
-    pub config: String,
-    pub seconds: u64,
-    pub smp: u32,
-    pub append: String,
-    /// Program groups to run (all when empty); see [`crate::guest::GROUPS`].
-    pub groups: Vec<String>,
-}
-
-impl BootOpts {
-    pub fn from_args(seconds: Option<u64>, smp: Option<u32>, append: Option<String>) -> BootOpts {
-        BootOpts {
-            config: "manual".into(),
-            seconds: seconds.unwrap_or(60),
-            smp: smp.unwrap_or(4),
-            append: append.unwrap_or_default(),
-            groups: vec![],
-        }
-    }
-}
-
-/// One configuration of the boot matrix: a kernel (plain or debug) and a
-/// command line. Both variants boot each one.
-pub struct Config {
-    pub name: &'static str,
-    pub debug: bool,
-    pub append: &'static str,
-    pub groups: &'static [&'static str],
-    pub seconds: u64,
-}
-
-const OWN: &[&str] = &["workload", "probe", "entry"];
-const ALL: &[&str] = &["workload", "probe", "entry", "upstream"];
-
-/// The boot matrix of the main job. `preempt=` sets the preemption model
-/// (x86 has ARCH_HAS_PREEMPT_LAZY, so 7.3 only offers `full` and `lazy`:
-/// `none` and `voluntary` are refused and would boot as `full`);
-/// `nohz_full=` turns on context tracking on user transitions
-/// (CONFIG_NO_HZ_FULL is in base.config).
-pub const MATRIX: &[Config] = &[
-    Config { name: "full", debug: false, append: "preempt=full", groups: ALL, seconds: 20 },
-    Config { name: "lazy", debug: false, append: "preempt=lazy", groups: ALL, seconds: 10 },
-    Config { name: "nohz_full", debug: false, append: "preempt=full nohz_full=1-3", groups: OWN, seconds: 10 },
-    Config { name: "debug", debug: true, append: "preempt=full", groups: OWN, seconds: 10 },
-];
-
-impl Config {
-    pub fn opts(&self, smp: u32) -> BootOpts {
-        BootOpts {
-            config: self.name.into(),
-            seconds: self.seconds,
-            smp,
-            append: self.append.into(),
-            groups: self.groups.iter().map(|g| g.to_string()).collect(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct BootResult {
-    pub flavor: String,
-    pub variant: String,
-    pub config: String,
-    pub cmdline: String,
-    /// Booted, finished the plan, no console splat.
-    pub ok: bool,
-    pub outcome: Outcome,
-    pub accel: String,
-    pub seconds: u64,
-    /// Guest programs and their exit codes ("ENTRY-LAB: RESULT name rc=N").
-    pub programs: BTreeMap<String, i32>,
-    /// Every program and every KTAP test line it printed.
-    pub tests: BTreeMap<String, guest::Outcome>,
-    /// The project's own programs (workload, probe, entry kselftest) that
-    /// did not pass: these must pass on both variants.
-    pub own_failures: Vec<String>,
-    pub splats: Vec<String>,
-    pub error: Option<String>,
-    pub log: String,
-    /// Kept from an earlier boot with the same inputs (see memo.rs).
-    #[serde(default)]
-    pub kept: bool,
-}
-
-/// Parses the guest's "ENTRY-LAB: RESULT name rc=N" lines.
-pub fn guest_results(console: &str) -> BTreeMap<String, i32> {
-    console
-        .lines()
-        .filter_map(|l| {
-            let rest = qemu::strip_ts(l).strip_prefix("ENTRY-LAB: RESULT ")?;
-            let (name, rc) = rest.split_once(" rc=")?;
-            Some((name.to_string(), rc.trim().parse().ok()?))
-        })
-        .collect()
-}
-
-/// Boots a built flavor with the initramfs and waits for the plan. With
-/// `reuse`, a clean result kept from a boot of the same kernel image and
-/// initramfs with the same QEMU command line is returned instead.
-pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts, reuse: bool) -> Result<BootResult> {
-    let name = f.name();
-    let kernel = build::kernel_image(lab, f);
-    if !kernel.exists() {
-        crate::bail!("{name}: no kernel at {}; run `./entry-lab build {}` first", kernel.display(), f.variant.name());
-    }
-    if crate::util::which("qemu-system-x86_64").is_none() {
-        crate::bail!("missing tool `qemu-system-x86_64`: run `./entry-lab setup`");
-    }
-    let programs = crate::guest::programs(lab)?;
-    let initrd = qemu::initramfs(lab)?;
-    let accel = qemu::accel(lab, &kernel)?;
-    // "c-debug" booted with the "debug" configuration is just "c-debug".
-    let tag = if name.ends_with(&format!("-{}", o.config)) { name.to_string() } else { format!("{name}-{}", o.config) };
-    let log = lab.results.join("logs").join(format!("boot-{tag}.log"));
-    let mut cmdline = format!("console=ttyS0 panic=-1 kunit.enable=0 entrylab.seconds={}", o.seconds);
-    if !o.groups.is_empty() {
-        cmdline.push_str(&format!(" entrylab.groups={}", o.groups.join(",")));
-    }
-    if !o.append.is_empty() {
-        cmdline.push(' ');
-        cmdline.push_str(&o.append);
-    }
-    let mut cmd = Command::new("qemu-system-x86_64");
-    cmd.args(["-nodefaults", "-nographic", "-no-reboot", "-m", "2048", "-accel", accel])
-        .args(["-smp", &o.smp.to_string(), "-serial", "stdio", "-bios", "qboot.rom"])
-        .arg("-kernel")
-        .arg(&kernel)
-        .arg("-initrd")
-        .arg(&initrd)
-        .arg("-append")
-        .arg(&cmdline);
-    // The plan's time limits bound the run; add the workload and boot time.
-    let selected = |p: &&crate::guest::Program| o.groups.is_empty() || o.groups.iter().any(|g| g == p.group);
-    let budget: u64 =
-        programs.iter().filter(selected).map(|p| if p.group == "workload" { o.seconds + 60 } else { p.limit }).sum();
-    let spec = RunSpec {
-        log: log.clone(),
-        first_output: Duration::from_secs(
-            std::env::var("ENTRY_LAB_SILENCE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(60),
-        ),
-        overall: Duration::from_secs(budget + 240),
-        done_marker: "ENTRY-LAB: DONE".into(),
-    };
-    let qemu_line = format!("{cmd:?}");
-    let parts = file_hash(&kernel).zip(file_hash(&initrd)).map(|(k, i)| {
-        ["boot".to_string(), k, i, qemu_line, format!("{:?}", o.groups), lab.results.display().to_string()]
-    });
-    let memo = Memo::new(
-        lab.build_dir(f).join(format!("entry-lab.kept-boot-{}.json", o.config)),
-        parts.as_ref().map(|p| &p[..]),
-    );
-    if reuse {
-        if let Some(mut r) = memo.get(|r: &BootResult| Path::new(&r.log).exists()) {
-            say(
-                &tag,
-                &format!(
-                    "same kernel, initramfs and command line as the boot {}: kept ({} tests, log: {})",
-                    age(&memo),
-                    r.tests.len(),
-                    r.log
-                ),
-            );
-            r.kept = true;
-            return Ok(r);
-        }
-    }
-    memo.forget();
-    say(&tag, &format!("booting ({accel}, -smp {}, {}; log: {})", o.smp, o.append, log.display()));
-    let start = Instant::now();
-    let (outcome, console) = qemu::run_console(cmd, &spec, &tag)?;
-    let ran = guest_results(&console);
-    let tests = guest::results(&console);
-    let splats = qemu::splats(&console);
-    let own_failures: Vec<String> = programs
-        .iter()
-        .filter(selected)
-        .filter(|p| OWN.contains(&p.group))
-        .filter(|p| tests.get(&p.name) != Some(&guest::Outcome::Pass))
-        .map(|p| format!("{} ({})", p.name, tests.get(&p.name).map_or("did not run", |t| t.word())))
-        .collect();
-    let mut error = qemu::explain(&outcome, &log);
-    if error.is_none() {
-        if ran.is_empty() {
-            error = Some(format!("no guest program ran (log: {})", log.display()));
-        } else if let Some(s) = splats.first() {
-            error = Some(format!("console splat: {s}"));
-        }
-    }
-    let r = BootResult {
-        flavor: name.clone(),
-        variant: f.variant.name().into(),
-        config: o.config.clone(),
-        cmdline,
-        ok: error.is_none(),
-        outcome,
-        accel: accel.to_string(),
-        seconds: start.elapsed().as_secs(),
-        programs: ran,
-        tests,
-        own_failures,
-        splats,
-        error,
-        log: log.display().to_string(),
-        kept: false,
-    };
-    say(&tag, &format!("boot {} in {}", if r.ok { "ok" } else { "FAILED" }, fmt_dur(start.elapsed())));
-    if r.ok && r.own_failures.is_empty() {
-        memo.put(&r)?;
-    }
-    Ok(r)
-}
-
-pub fn print_boot(r: &BootResult) {
-    for (p, rc) in &r.programs {
-        println!("{}: {p} rc={rc}", r.flavor);
-    }
-    for p in &r.own_failures {
-        println!("{}: FAILED: {p}", r.flavor);
-    }
-    for s in &r.splats {
-        println!("{}: splat: {s}", r.flavor);
-    }
-    if let Some(e) = &r.error {
-        println!("{}: boot FAILED: {e}", r.flavor);
-    } else {
-        println!("{}: boot ok ({} s, {})", r.flavor, r.seconds, r.accel);
-    }
-}
+use std::time::Duration;
 
 pub fn print_kunit(r: &KunitResult) {
     for c in r.cases.iter().filter(|c| c.status == Status::Fail) {
@@ -263,11 +33,11 @@ pub struct Row {
 }
 
 impl Row {
-    fn built(&self) -> bool {
+    pub fn built(&self) -> bool {
         self.build.as_ref().is_some_and(|b| b.error.as_deref().is_none_or(|e| !e.starts_with("build failed")))
     }
 
-    fn ok(&self) -> bool {
+    pub fn ok(&self) -> bool {
         self.errors.is_empty()
             && self.build.as_ref().is_some_and(|b| b.ok)
             && self.kunit.as_ref().is_some_and(|k| k.ok())
@@ -277,7 +47,7 @@ impl Row {
 
 /// Builds and KUnit-runs a flavor and checks its entry symbols, collecting
 /// every failure as a row entry instead of stopping (the report shows all).
-fn measure(lab: &Lab, f: Flavor, reuse: bool) -> Row {
+pub fn measure(lab: &Lab, f: Flavor, reuse: bool) -> Row {
     let mut row = Row { flavor: f.name(), ..Default::default() };
     match build::build(lab, f, reuse) {
         Ok(b) => {
@@ -290,7 +60,7 @@ fn measure(lab: &Lab, f: Flavor, reuse: bool) -> Row {
             }
         }
         Err(e) => {
-            row.errors.push(e.0);
+            row.errors.push(format!("{e:#}"));
             return row;
         }
     }
@@ -299,7 +69,7 @@ fn measure(lab: &Lab, f: Flavor, reuse: bool) -> Row {
             row.errors.extend(p.iter().map(|e| format!("entry symbols: {e}")));
             row.symbols = Some(p);
         }
-        Err(e) => row.errors.push(e.0),
+        Err(e) => row.errors.push(format!("{e:#}")),
     }
     match kunit::run(lab, f, reuse) {
         Ok(k) => {
@@ -308,7 +78,7 @@ fn measure(lab: &Lab, f: Flavor, reuse: bool) -> Row {
             }
             row.kunit = Some(k);
         }
-        Err(e) => row.errors.push(e.0),
+        Err(e) => row.errors.push(format!("{e:#}")),
     }
     row
 }
@@ -321,26 +91,57 @@ pub struct Pair {
     pub c: Option<BootResult>,
     pub rust: Option<BootResult>,
     pub errors: Vec<String>,
+    /// The differing tests run again (see flaky.rs), with their verdicts.
+    #[serde(default)]
+    pub reruns: Vec<Rerun>,
+    /// Boots made for the reruns.
+    #[serde(default)]
+    pub rerun_boots: usize,
 }
 
 impl Pair {
-    fn boots(&self) -> impl Iterator<Item = &BootResult> {
+    pub fn boots(&self) -> impl Iterator<Item = &BootResult> {
         self.c.iter().chain(self.rust.iter())
     }
 
     /// Booted twice, finished, no splat, the own programs passed, and every
-    /// test has the same result on both variants.
-    fn ok(&self) -> bool {
+    /// test has the same result on both variants (flaky ones aside).
+    pub fn ok(&self) -> bool {
         self.errors.is_empty()
             && self.c.is_some()
             && self.rust.is_some()
             && self.boots().all(|b| b.ok && b.own_failures.is_empty())
-            && differences(self).is_empty()
+            && real_differences(self).is_empty()
+    }
+
+    /// Tests found flaky by the reruns.
+    pub fn flaky(&self) -> impl Iterator<Item = &Rerun> {
+        self.reruns.iter().filter(|r| r.verdict == Verdict::Flaky)
+    }
+
+    /// Runs the differing programs again on both variants (bounded, see
+    /// flaky.rs) and records which differences are real.
+    pub fn settle(&mut self, lab: &Lab, debug: bool, o: &boot::BootOpts) {
+        let first = differences(self);
+        let mut boots: usize = 0;
+        self.reruns = crate::flaky::rerun_differences(&first, |is_rust, programs| {
+            boots += 1;
+            let variant = if is_rust { Variant::Rust } else { Variant::C };
+            let f = Flavor { variant, debug };
+            let opts = o.only(&format!("{}-rerun{}", o.config, boots.div_ceil(2)), programs.to_vec());
+            crate::util::say(&f.name(), &format!("rerun of {} (differs between c and rust)", programs.join(", ")));
+            match boot::boot(lab, f, &opts, false) {
+                Ok(b) if b.error.is_none() => Some(b.tests),
+                _ => None,
+            }
+        });
+        self.rerun_boots = boots;
     }
 }
 
-/// Boots both variants in configuration `cfg` (when their kernel was built).
-fn boot_pair(lab: &Lab, cfg: &Config, rows: &[Row], smp: u32, reuse: bool) -> Pair {
+/// Boots both variants in configuration `cfg` (when their kernel was built)
+/// and reruns what differs.
+pub fn boot_pair(lab: &Lab, cfg: &Config, rows: &[Row], smp: u32, reuse: bool) -> Pair {
     let mut pair = Pair { config: cfg.name.into(), append: cfg.append.into(), ..Default::default() };
     for variant in Variant::ALL {
         let f = Flavor { variant, debug: cfg.debug };
@@ -348,7 +149,7 @@ fn boot_pair(lab: &Lab, cfg: &Config, rows: &[Row], smp: u32, reuse: bool) -> Pa
             pair.errors.push(format!("{}: not built, not booted", f.name()));
             continue;
         }
-        match boot(lab, f, &cfg.opts(smp), reuse) {
+        match boot::boot(lab, f, &cfg.opts(smp), reuse) {
             Ok(b) => {
                 if variant == Variant::C {
                     pair.c = Some(b);
@@ -356,9 +157,10 @@ fn boot_pair(lab: &Lab, cfg: &Config, rows: &[Row], smp: u32, reuse: bool) -> Pa
                     pair.rust = Some(b);
                 }
             }
-            Err(e) => pair.errors.push(format!("{}: {}", f.name(), e.0)),
+            Err(e) => pair.errors.push(format!("{}: {e:#}", f.name())),
         }
     }
+    pair.settle(lab, cfg.debug, &cfg.opts(smp));
     pair
 }
 
@@ -377,8 +179,13 @@ pub fn differences(p: &Pair) -> Vec<(String, Option<guest::Outcome>, Option<gues
         .collect()
 }
 
+/// Differences the reruns did not show to be flaky.
+pub fn real_differences(p: &Pair) -> Vec<(String, Option<guest::Outcome>, Option<guest::Outcome>)> {
+    differences(p).into_iter().filter(|(n, _, _)| !p.flaky().any(|r| &r.test == n)).collect()
+}
+
 /// KUnit cases whose result differs between two rows.
-fn kunit_diff(a: &Row, b: &Row) -> Vec<String> {
+pub fn kunit_diff(a: &Row, b: &Row) -> Vec<String> {
     let map = |r: &Row| -> BTreeMap<String, Status> {
         r.kunit.iter().flat_map(|k| k.cases.iter().map(|c| (c.name.clone(), c.status))).collect()
     };
@@ -393,7 +200,7 @@ fn kunit_diff(a: &Row, b: &Row) -> Vec<String> {
         .collect()
 }
 
-fn word(o: Option<guest::Outcome>) -> &'static str {
+pub fn word(o: Option<guest::Outcome>) -> &'static str {
     o.map_or("-", guest::Outcome::word)
 }
 
@@ -506,13 +313,15 @@ fn boots_table(s: &mut String, pairs: &[Pair], all_tests: bool) {
     pline(s, "console splats", &|p| both(p, &|b| b.splats.len().to_string()));
     pline(s, "tests (c / rust)", &|p| both(p, &|b| b.tests.len().to_string()));
     pline(s, "different results", &|p| {
-        let n = differences(p).len();
+        let n = real_differences(p).len();
         if n == 0 {
             "0".into()
         } else {
             format!("**{n}**")
         }
     });
+    pline(s, "flaky (varies on c too)", &|p| p.flaky().count().to_string());
+    pline(s, "rerun boots", &|p| p.rerun_boots.to_string());
     // One row per test: the common result, or both when they differ.
     let mut names: Vec<&String> = pairs.iter().flat_map(|p| p.boots()).flat_map(|b| b.tests.keys()).collect();
     names.sort();
@@ -531,7 +340,11 @@ fn boots_table(s: &mut String, pairs: &[Pair], all_tests: bool) {
             .map(|p| {
                 let c = p.c.as_ref().and_then(|b| b.tests.get(n).copied());
                 let r = p.rust.as_ref().and_then(|b| b.tests.get(n).copied());
-                if c == r {
+                if let Some(f) = p.flaky().find(|f| &f.test == n) {
+                    format!("flaky: c={} rust={}", crate::flaky::runs_word(&f.c), crate::flaky::runs_word(&f.rust))
+                } else if let Some(f) = p.reruns.iter().find(|f| &f.test == n) {
+                    format!("**c={} rust={}**", crate::flaky::runs_word(&f.c), crate::flaky::runs_word(&f.rust))
+                } else if c == r {
                     word(c).to_string()
                 } else {
                     format!("**c={} rust={}**", word(c), word(r))
@@ -573,17 +386,20 @@ fn boots_table(s: &mut String, pairs: &[Pair], all_tests: bool) {
 struct Report<'a> {
     flavors: &'a [Row],
     boots: &'a [Pair],
+    /// Real differences (flaky tests are in `boots[].reruns`).
     differences: BTreeMap<String, Vec<String>>,
 }
 
-fn save(lab: &Lab, rows: &[Row], pairs: &[Pair]) -> Result<()> {
+pub fn save(lab: &Lab, rows: &[Row], pairs: &[Pair]) -> Result<()> {
     let md = format!("# entry-lab report\n\n{}", table(rows, pairs, true));
     write(&lab.results.join("report.md"), &md)?;
     let differences = pairs
         .iter()
         .map(|p| {
-            let d =
-                differences(p).into_iter().map(|(n, c, r)| format!("{n}: c={} rust={}", word(c), word(r))).collect();
+            let d = real_differences(p)
+                .into_iter()
+                .map(|(n, c, r)| format!("{n}: c={} rust={}", word(c), word(r)))
+                .collect();
             (p.config.clone(), d)
         })
         .collect();
@@ -592,7 +408,7 @@ fn save(lab: &Lab, rows: &[Row], pairs: &[Pair]) -> Result<()> {
     Ok(())
 }
 
-fn flavors(debug: bool) -> Vec<Flavor> {
+pub fn flavors(debug: bool) -> Vec<Flavor> {
     let mut v = vec![];
     for d in if debug { vec![false, true] } else { vec![false] } {
         for variant in Variant::ALL {
@@ -602,227 +418,10 @@ fn flavors(debug: bool) -> Vec<Flavor> {
     v
 }
 
-/// The main job: builds, KUnit, the boot matrix, then the report.
-/// `quick` leaves out the debug builds and boots; without `again`, steps
-/// whose inputs did not change since they last passed are kept (memo.rs).
-pub fn main_job(lab: &Lab, quick: bool, again: bool) -> Result<bool> {
-    let start = Instant::now();
-    crate::setup::setup(lab)?;
-    let s = crate::assemble(lab)?;
-    crate::export(lab, &s, None)?;
-    let rows: Vec<Row> = flavors(!quick).into_iter().map(|f| measure(lab, f, !again)).collect();
-    let pairs: Vec<Pair> =
-        MATRIX.iter().filter(|c| !(quick && c.debug)).map(|c| boot_pair(lab, c, &rows, 4, !again)).collect();
-    println!("\n{}", table(&rows, &pairs, false));
-    save(lab, &rows, &pairs)?;
-    let ok = rows.iter().all(Row::ok)
-        && rows.chunks(2).all(|p| p.len() < 2 || kunit_diff(&p[0], &p[1]).is_empty())
-        && pairs.iter().all(Pair::ok);
-    println!(
-        "report: {} and {} (took {}){}",
-        lab.results.join("report.md").display(),
-        lab.results.join("report.json").display(),
-        fmt_dur(start.elapsed()),
-        if ok { "" } else { "; FAILURES above" }
-    );
-    Ok(ok)
-}
-
-/// Counts of passed and failed checks, printed as the last line.
-#[derive(Default)]
-struct Tally {
-    passed: usize,
-    failed: usize,
-}
-
-impl Tally {
-    fn check(&mut self, name: &str, r: std::result::Result<(), String>) {
-        match r {
-            Ok(()) => {
-                self.passed += 1;
-                println!("PASS {name}");
-            }
-            Err(e) => {
-                self.failed += 1;
-                println!("FAIL {name}: {e}");
-            }
-        }
-    }
-}
-
-/// Runs the lab's own unit tests and returns (passed, failed).
-fn unit_tests(lab: &Lab) -> Result<(usize, usize)> {
-    let out = Command::new("cargo")
-        .current_dir(lab.repo.join("lab"))
-        .args(["test", "--release", "--quiet"])
-        .output()
-        .map_err(|e| crate::util::Error(format!("cannot run cargo test: {e}")))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    print!("{text}");
-    let (mut p, mut f) = (0, 0);
-    for l in text.lines() {
-        // "test result: ok. 25 passed; 0 failed; 0 ignored; ..."
-        if let Some(rest) = l.strip_prefix("test result: ") {
-            for part in rest.split(';') {
-                let w: Vec<&str> = part.split_whitespace().collect();
-                match w.as_slice() {
-                    [.., n, "passed"] => p += n.parse::<usize>().unwrap_or(0),
-                    [n, "failed"] => f += n.parse::<usize>().unwrap_or(0),
-                    _ => {}
-                }
-            }
-        }
-    }
-    if !out.status.success() && f == 0 {
-        f = 1;
-    }
-    Ok((p, f))
-}
-
-/// The test job: unit tests, series checks, both variants built, KUnit-run
-/// and booted. Last line: "N passed, N failed".
-pub fn test_job(lab: &Lab) -> Result<bool> {
-    let mut t = Tally::default();
-    let (p, f) = unit_tests(lab)?;
-    t.passed += p;
-    t.failed += f;
-    println!("lab unit tests: {p} passed, {f} failed");
-    let r = (|| -> Result<bool> {
-        crate::setup::setup(lab)?;
-        let s1 = crate::assemble(lab)?;
-        let sd = crate::series::SeriesDir::in_repo(&lab.repo);
-        let m = crate::series::Manifest::load(&sd)?;
-        let s2 = crate::series::assemble(&lab.src(), crate::base::BASE_TAG, &m, &sd)?;
-        t.check(
-            "series: assembling twice gives identical commit ids",
-            if s1.commits == s2.commits { Ok(()) } else { Err(format!("{:?} vs {:?}", s1.commits, s2.commits)) },
-        );
-        let _ = std::fs::remove_file(lab.cache.join("am-checked"));
-        t.check(
-            "series: the export applies with git am onto the pristine base",
-            crate::export(lab, &s1, None).map(|_| ()).map_err(|e| e.0),
-        );
-        // The test job always builds, runs and boots: nothing is kept.
-        let rows: Vec<Row> = flavors(false).into_iter().map(|f| measure(lab, f, false)).collect();
-        for r in &rows {
-            let b = r.build.as_ref();
-            t.check(
-                &format!("{}: builds", r.flavor),
-                match b {
-                    Some(_) if r.built() => Ok(()),
-                    Some(b) => Err(b.error.clone().unwrap_or_default()),
-                    None => Err(r.errors.join("; ")),
-                },
-            );
-            t.check(
-                &format!("{}: zero objtool warnings", r.flavor),
-                match b {
-                    Some(b) if b.objtool.is_empty() => Ok(()),
-                    Some(b) => Err(b.objtool.join("; ")),
-                    None => Err("not built".into()),
-                },
-            );
-            t.check(
-                &format!("{}: entry symbols from the right object, noinstr ones in .noinstr.text", r.flavor),
-                match &r.symbols {
-                    Some(p) if p.is_empty() => Ok(()),
-                    Some(p) => Err(p.join("; ")),
-                    None => Err("not checked".into()),
-                },
-            );
-            t.check(
-                &format!("{}: KUnit via kunit.py passes", r.flavor),
-                match &r.kunit {
-                    Some(k) if k.ok() => Ok(()),
-                    Some(k) => Err(k.error.clone().unwrap_or_else(|| format!("{} failed", k.count(Status::Fail)))),
-                    None => Err("not run".into()),
-                },
-            );
-        }
-        if let [a, b] = rows.as_slice() {
-            let d = kunit_diff(a, b);
-            t.check("c and rust: identical KUnit results", if d.is_empty() { Ok(()) } else { Err(d.join("; ")) });
-        }
-        // The project's own guest programs, 20 s of workload: shorter than
-        // the main job's matrix to keep CI well inside its limit.
-        let cfg = Config { name: "test", debug: false, append: "preempt=full", groups: OWN, seconds: 20 };
-        let pair = boot_pair(lab, &cfg, &rows, 4, false);
-        for b in pair.boots() {
-            t.check(
-                &format!("{}: boots and runs the plan without console splats", b.flavor),
-                match &b.error {
-                    None => Ok(()),
-                    Some(e) => Err(e.clone()),
-                },
-            );
-            t.check(
-                &format!("{}: workload, entry probe sample and entry kselftest pass", b.flavor),
-                if b.own_failures.is_empty() { Ok(()) } else { Err(b.own_failures.join(", ")) },
-            );
-        }
-        t.check(
-            "c and rust: boots compared",
-            if pair.errors.is_empty() { Ok(()) } else { Err(pair.errors.join("; ")) },
-        );
-        let d = differences(&pair);
-        t.check(
-            "c and rust: identical results of every guest test",
-            if d.is_empty() {
-                Ok(())
-            } else {
-                Err(d
-                    .iter()
-                    .map(|(n, c, r)| format!("{n}: c={} rust={}", word(*c), word(*r)))
-                    .collect::<Vec<_>>()
-                    .join("; "))
-            },
-        );
-        let pairs = vec![pair];
-        let fmt = crate::style::rustfmt(lab)?;
-        t.check(
-            "style: rustfmt (kernel .rustfmt.toml) on the series' Rust files",
-            if fmt.is_empty() { Ok(()) } else { Err(fmt.join(", ")) },
-        );
-        let cp = crate::style::checkpatch(lab, &lab.results.join("series"))?;
-        t.check("style: checkpatch.pl on every patch", if cp.is_empty() { Ok(()) } else { Err(cp.join("; ")) });
-        // The tests must be able to fail: each deliberately broken build
-        // (lab/faults/) has to be caught. Each rebuilds the rust tree twice.
-        for fault in ["nmi-without-hardirq-offset", "no-signal-on-irq-return"] {
-            t.check(
-                &format!("rust: the tests catch the deliberate fault {fault}"),
-                match crate::fault_detected(lab, fault, false) {
-                    Ok(true) => Ok(()),
-                    Ok(false) => Err("not detected with the fault applied".into()),
-                    Err(e) => Err(e.0),
-                },
-            );
-        }
-        // Last: CLIPPY=1 rebuilds the entry objects (the next build restores them).
-        let cl = crate::style::clippy(lab)?;
-        t.check("style: clippy (CLIPPY=1) on the entry code", if cl.is_empty() { Ok(()) } else { Err(cl.join("; ")) });
-        println!("\n{}", table(&rows, &pairs, false));
-        save(lab, &rows, &pairs)?;
-        Ok(true)
-    })();
-    if let Err(e) = r {
-        t.check("lab steps", Err(e.0));
-    }
-    println!("{} passed, {} failed", t.passed, t.failed);
-    Ok(t.failed == 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn guest_result_lines() {
-        let c = "[ 1.0] ENTRY-LAB: RESULT entry_workload rc=0\nENTRY-LAB: RESULT other rc=3\nnoise rc=1\n";
-        let r = guest_results(c);
-        assert_eq!(r.len(), 2);
-        assert_eq!(r["entry_workload"], 0);
-        assert_eq!(r["other"], 3);
-    }
+    use crate::boot::tests::booted;
 
     #[test]
     fn table_shows_errors_and_kunit_differences() {
@@ -846,26 +445,6 @@ mod tests {
         assert!(t.contains("- **KUnit difference**: s.a: c Some(Pass) vs rust Some(Fail)"), "{t}");
     }
 
-    fn booted(variant: &str, tests: &[(&str, guest::Outcome)]) -> BootResult {
-        BootResult {
-            flavor: variant.into(),
-            variant: variant.into(),
-            config: "full".into(),
-            cmdline: String::new(),
-            ok: true,
-            outcome: Outcome::Completed,
-            accel: "tcg".into(),
-            seconds: 1,
-            programs: BTreeMap::new(),
-            tests: tests.iter().map(|(n, o)| (n.to_string(), *o)).collect(),
-            own_failures: vec![],
-            splats: vec![],
-            error: None,
-            log: String::new(),
-            kept: false,
-        }
-    }
-
     #[test]
     fn kept_steps_are_named_under_the_table() {
         let mut k = KunitResult { flavor: "c".into(), complete: true, ..Default::default() };
@@ -886,7 +465,7 @@ mod tests {
         let json = serde_json::to_string(&b).unwrap();
         let back: BootResult = serde_json::from_str(&json).unwrap();
         assert_eq!(back.tests, b.tests);
-        assert_eq!(back.outcome, Outcome::Completed);
+        assert_eq!(back.outcome, crate::qemu::Outcome::Completed);
         // Files written before `kept` existed still read.
         let old = json.replace(",\"kept\":false", "");
         assert!(!old.contains("kept"));
@@ -904,7 +483,7 @@ mod tests {
                 "rust",
                 &[("entry_test", Fail), ("entry_test: irq signal", Fail), ("entry_test: a", Pass)],
             )),
-            errors: vec![],
+            ..Default::default()
         };
         let d = differences(&pair);
         assert_eq!(d.len(), 2);
@@ -916,5 +495,38 @@ mod tests {
         // Same results on both: hidden on the console, listed in the file.
         assert!(!t.contains("| entry_test: a |"), "{t}");
         assert!(table(&[], &[pair], true).contains("| entry_test: a | pass |"));
+    }
+
+    #[test]
+    fn a_flaky_test_does_not_fail_the_pair_and_a_real_difference_does() {
+        use crate::flaky::{rerun_differences, Verdict};
+        use guest::Outcome::*;
+        let pair = |c, r| Pair {
+            config: "full".into(),
+            c: Some(booted("c", &[("seccomp_bpf: t", c)])),
+            rust: Some(booted("rust", &[("seccomp_bpf: t", r)])),
+            ..Default::default()
+        };
+        // A fake program that fails once on c, then passes on both.
+        let mut p = pair(Fail, Pass);
+        let mut c_runs = vec![Pass, Pass].into_iter();
+        p.reruns = rerun_differences(&differences(&p), |rust, _| {
+            let o = if rust { Pass } else { c_runs.next()? };
+            Some([("seccomp_bpf: t".to_string(), o)].into_iter().collect())
+        });
+        assert_eq!(p.reruns[0].verdict, Verdict::Flaky);
+        assert!(p.ok(), "a flaky test fails the job");
+        let t = table(&[], std::slice::from_ref(&p), false);
+        assert!(t.contains("| seccomp_bpf: t | flaky: c=FAIL,pass rust=pass,pass |"), "{t}");
+        assert!(t.contains("| different results | 0 |"), "{t}");
+        // A difference that reproduces on every rerun.
+        let mut p = pair(Pass, Fail);
+        p.reruns = rerun_differences(&differences(&p), |rust, _| {
+            Some([("seccomp_bpf: t".to_string(), if rust { Fail } else { Pass })].into_iter().collect())
+        });
+        assert_eq!(p.reruns[0].verdict, Verdict::Real);
+        assert!(!p.ok());
+        let t = table(&[], std::slice::from_ref(&p), false);
+        assert!(t.contains("| seccomp_bpf: t | **c=pass,pass,pass rust=FAIL,FAIL,FAIL** |"), "{t}");
     }
 }

@@ -5,9 +5,9 @@
 //! touched where files differ (builds stay incremental) and fixed
 //! identities and dates make the commit ids depend on content alone.
 
-use crate::bail;
 use crate::base::{git, git_identity};
-use crate::util::{read, run, say, Context, Error, Result};
+use crate::util::bail;
+use crate::util::{read, run, say, Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -61,7 +61,7 @@ impl SeriesDir {
 
 /// Splits `Name <mail>`.
 fn split_author(a: &str) -> Result<(String, String)> {
-    let (name, rest) = a.split_once('<').ok_or_else(|| Error(format!("author `{a}` is not `Name <mail>`")))?;
+    let (name, rest) = a.split_once('<').ok_or_else(|| anyhow::anyhow!("author `{a}` is not `Name <mail>`"))?;
     Ok((name.trim().to_string(), rest.trim_end_matches('>').trim().to_string()))
 }
 
@@ -91,7 +91,8 @@ fn walk(dir: &Path) -> Result<Vec<String>> {
 impl Manifest {
     pub fn load(sd: &SeriesDir) -> Result<Manifest> {
         let text = read(&sd.manifest)?;
-        let m: Manifest = toml::from_str(&text).ctx(|| format!("{} is not a valid manifest", sd.manifest.display()))?;
+        let m: Manifest =
+            toml::from_str(&text).with_context(|| format!("{} is not a valid manifest", sd.manifest.display()))?;
         m.check(sd)?;
         Ok(m)
     }
@@ -153,7 +154,7 @@ fn patch_date(base: &str, i: usize) -> Result<String> {
         bail!("date `{base}` is not YYYY-MM-DDTHH:MM:SSZ");
     }
     let num = |r: std::ops::Range<usize>| -> Result<i64> {
-        base[r].parse().map_err(|_| Error(format!("date `{base}` is not YYYY-MM-DDTHH:MM:SSZ")))
+        base[r].parse().map_err(|_| anyhow::anyhow!("date `{base}` is not YYYY-MM-DDTHH:MM:SSZ"))
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
@@ -262,7 +263,7 @@ pub fn assemble(repo: &Path, base: &str, m: &Manifest, sd: &SeriesDir) -> Result
             let out = gi(&["apply", "--cached", "--whitespace=nowarn"])
                 .arg(&dpath)
                 .output()
-                .ctx(|| "cannot run git apply".to_string())?;
+                .with_context(|| "cannot run git apply".to_string())?;
             if !out.status.success() {
                 let why = explain_apply_failure(&read(&dpath)?, &String::from_utf8_lossy(&out.stderr));
                 bail!("patch {n} ({}): series/diffs/{d} does not apply: {why}", p.subject);
@@ -359,7 +360,7 @@ pub fn export(repo: &Path, s: &Series, m: &Manifest, out: &Path) -> Result<Vec<P
     let cover = files
         .iter()
         .find(|f| f.to_string_lossy().contains("0000-cover-letter"))
-        .ok_or_else(|| Error("git format-patch wrote no cover letter".into()))?;
+        .ok_or_else(|| anyhow::anyhow!("git format-patch wrote no cover letter"))?;
     let text = read(cover)?
         .replace("*** SUBJECT HERE ***", m.cover.subject.trim())
         .replace("*** BLURB HERE ***", m.cover.body.trim());
@@ -406,6 +407,36 @@ pub fn describe(s: &Series) {
     for (i, c) in s.commits.iter().enumerate() {
         say("series", &format!("{:04} {} {}", i + 1, &c.commit[..12], c.subject));
     }
+}
+
+/// fetch + assemble in the lab's work tree, which then holds the series;
+/// returns it.
+pub fn assemble_tree(lab: &crate::lab::Lab) -> Result<Series> {
+    crate::base::ensure_base(lab)?;
+    let sd = SeriesDir::in_repo(&lab.repo);
+    let m = Manifest::load(&sd)?;
+    let s = assemble(&lab.src(), crate::base::BASE_TAG, &m, &sd)?;
+    checkout(&lab.src(), s.tip())?;
+    describe(&s);
+    Ok(s)
+}
+
+/// Exports the series (default: results/series) and proves it applies
+/// with git am on the base; skips the check when this very tip was
+/// already checked.
+pub fn export_checked(lab: &crate::lab::Lab, s: &Series, out: Option<PathBuf>) -> Result<PathBuf> {
+    let sd = SeriesDir::in_repo(&lab.repo);
+    let m = Manifest::load(&sd)?;
+    let out = out.unwrap_or_else(|| lab.results.join("series"));
+    let mails = export(&lab.src(), s, &m, &out)?;
+    let stamp = lab.cache.join("am-checked");
+    if read(&stamp).ok().as_deref() != Some(s.tip()) {
+        say("series", "checking the export with git am on a pristine base");
+        check_am(&lab.src(), s, &mails, &lab.cache)?;
+        crate::util::write(&stamp, s.tip())?;
+    }
+    say("series", &format!("{} mails in {} (git am check passed)", mails.len(), out.display()));
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -517,7 +548,7 @@ diffs = ["change.diff"]
         let m = Manifest::load(&sd).unwrap();
         let e = assemble(&repo, "base", &m, &sd).unwrap_err();
         assert_eq!(
-            e.0,
+            format!("{e:#}"),
             "patch 2 (two: change a file): series/diffs/change.diff does not apply: old.txt: hunk 1 (@@ -1) does not apply"
         );
     }
@@ -528,7 +559,7 @@ diffs = ["change.diff"]
         let (_, sd) = fixture(&t, DIFF);
         write(&sd.overlay.join("stray.rs"), "x").unwrap();
         let e = Manifest::load(&sd).unwrap_err();
-        assert!(e.0.starts_with("linux/stray.rs belongs to no patch"), "{e}");
+        assert!(format!("{e:#}").starts_with("linux/stray.rs belongs to no patch"), "{e}");
     }
 
     #[test]
@@ -537,7 +568,7 @@ diffs = ["change.diff"]
         let (_, sd) = fixture(&t, DIFF);
         std::fs::remove_file(sd.overlay.join("dir/new.txt")).unwrap();
         let e = Manifest::load(&sd).unwrap_err();
-        assert_eq!(e.0, "patch 1 (one: add a file) names linux/dir/new.txt, which does not exist");
+        assert_eq!(format!("{e:#}"), "patch 1 (one: add a file) names linux/dir/new.txt, which does not exist");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! is missing (Debian packages, QEMU from bookworm-backports, bindgen-cli).
 //! Idempotent: with everything present it only reads package states.
 
-use crate::bail;
 use crate::lab::Lab;
+use crate::util::bail;
 use crate::util::{run, say, which, Result};
 use std::path::PathBuf;
 use std::process::Command;
@@ -77,7 +77,7 @@ fn apt_install(args: &[&str], pkgs: &[&str]) -> Result<()> {
         .args(pkgs);
     let line = format!("apt-get install --no-install-recommends {} {}", args.join(" "), pkgs.join(" "));
     say("setup", &format!("installing: {}", pkgs.join(" ")));
-    run(&mut cmd).map_err(|e| crate::util::Error(format!("could not install packages ({e}); run as root: {line}")))?;
+    run(&mut cmd).map_err(|e| anyhow::anyhow!("could not install packages ({e}); run as root: {line}"))?;
     Ok(())
 }
 
@@ -98,9 +98,8 @@ pub fn setup(lab: &Lab) -> Result<()> {
         if !qemu_ok && !std::path::Path::new(BACKPORTS_SOURCES).exists() {
             crate::util::write(std::path::Path::new(BACKPORTS_SOURCES), BACKPORTS_STANZA)?;
         }
-        run(Command::new("apt-get").args(["update", "-q"])).map_err(|e| {
-            crate::util::Error(format!("apt-get update failed ({e}); check the network and run: apt-get update"))
-        })?;
+        run(Command::new("apt-get").args(["update", "-q"]))
+            .map_err(|e| anyhow::anyhow!("apt-get update failed ({e}); check the network and run: apt-get update"))?;
         if !missing.is_empty() {
             apt_install(&[], &missing)?;
         }

@@ -35,7 +35,7 @@ pub fn rustfmt(lab: &Lab) -> Result<Vec<String>> {
         .arg(lab.src().join(".rustfmt.toml"))
         .args(&files)
         .output()
-        .map_err(|e| crate::util::Error(format!("cannot run rustfmt: {e}")))?;
+        .map_err(|e| anyhow::anyhow!("cannot run rustfmt: {e}"))?;
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.ends_with(".rs"))

@@ -107,7 +107,7 @@ pub fn programs(lab: &Lab) -> Result<Vec<Program>> {
         let bin = cc_static(&out.join(name), &sources, &flags)?;
         let cmd = format!("{prefix}/upstream/{name}");
         v.push(Program {
-            group: "upstream",
+            group: crate::guest::Group::Upstream,
             name: name.to_string(),
             limit: *limit,
             cmd,

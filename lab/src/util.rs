@@ -1,46 +1,14 @@
 //! Errors, process helpers and progress output shared by every step.
 
 use std::ffi::OsStr;
-use std::fmt;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A failed step: one line that says what went wrong and what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error(pub String);
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Error(e.to_string())
-    }
-}
-
-pub type Result<T> = std::result::Result<T, Error>;
-
-/// Shorthand for `Err(Error(format!(...)))`.
-#[macro_export]
-macro_rules! bail {
-    ($($arg:tt)*) => { return Err($crate::util::Error(format!($($arg)*))) };
-}
-
-/// Adds context to an I/O error.
-pub trait Context<T> {
-    fn ctx(self, what: impl FnOnce() -> String) -> Result<T>;
-}
-
-impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
-    fn ctx(self, what: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|e| Error(format!("{}: {e}", what())))
-    }
-}
+/// Errors carry a context chain (anyhow); the CLI prints the chain on one
+/// line (`{:#}`): what failed, then why.
+pub use anyhow::{anyhow, bail, Context, Error, Result};
 
 /// Prints a progress line for a step (to stderr, so stdout stays the report).
 pub fn say(step: &str, msg: &str) {
@@ -69,9 +37,9 @@ fn describe(cmd: &Command) -> String {
 /// Spawns `cmd`, mapping "not found" to a message that names the tool.
 fn spawn_err(cmd: &Command, e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::NotFound {
-        Error(format!("missing tool `{}`: run `./entry-lab setup` to install it", cmd.get_program().to_string_lossy()))
+        anyhow::anyhow!("missing tool `{}`: run `./entry-lab setup` to install it", cmd.get_program().to_string_lossy())
     } else {
-        Error(format!("cannot run `{}`: {e}", describe(cmd)))
+        anyhow::anyhow!("cannot run `{}`: {e}", describe(cmd))
     }
 }
 
@@ -96,7 +64,7 @@ pub fn run_logged(cmd: &mut Command, log: &Path, mut on_line: impl FnMut(&str)) 
         .create(true)
         .append(true)
         .open(log)
-        .ctx(|| format!("cannot open log {}", log.display()))?;
+        .with_context(|| format!("cannot open log {}", log.display()))?;
     writeln!(logf, "$ {}", describe(cmd))?;
     // Merge stderr into stdout through a pipe so the order is kept.
     let (reader, writer) = std::io::pipe()?;
@@ -151,12 +119,12 @@ pub fn machine_lock(who: &str) -> Result<MachineLock> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .ctx(|| format!("cannot open lock {}", path.display()))?;
+        .with_context(|| format!("cannot open lock {}", path.display()))?;
     match f.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             say(who, &format!("waiting for another kernel build on this machine to finish (lock {})", path.display()));
-            f.lock().ctx(|| format!("cannot lock {}", path.display()))?;
+            f.lock().with_context(|| format!("cannot lock {}", path.display()))?;
         }
         Err(std::fs::TryLockError::Error(e)) => bail!("cannot lock {}: {e}", path.display()),
     }
@@ -172,15 +140,15 @@ pub fn which(prog: impl AsRef<OsStr>) -> Option<PathBuf> {
 
 /// Reads a file, naming it in the error.
 pub fn read(p: &Path) -> Result<String> {
-    std::fs::read_to_string(p).ctx(|| format!("cannot read {}", p.display()))
+    std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
 }
 
 /// Writes a file (creating its parent), naming it in the error.
 pub fn write(p: &Path, data: impl AsRef<[u8]>) -> Result<()> {
     if let Some(d) = p.parent() {
-        std::fs::create_dir_all(d).ctx(|| format!("cannot create {}", d.display()))?;
+        std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
-    std::fs::write(p, data).ctx(|| format!("cannot write {}", p.display()))
+    std::fs::write(p, data).with_context(|| format!("cannot write {}", p.display()))
 }
 
 /// A temporary directory removed on drop (tests).
@@ -220,14 +188,14 @@ mod tests {
     #[test]
     fn missing_tool_names_the_tool_and_the_fix() {
         let e = run(&mut Command::new("entry-lab-no-such-tool")).unwrap_err();
-        assert_eq!(e.0, "missing tool `entry-lab-no-such-tool`: run `./entry-lab setup` to install it");
+        assert_eq!(format!("{e:#}"), "missing tool `entry-lab-no-such-tool`: run `./entry-lab setup` to install it");
     }
 
     #[test]
     fn failing_command_reports_stderr_tail() {
         let e = run(Command::new("sh").args(["-c", "echo one >&2; echo two >&2; exit 3"])).unwrap_err();
-        assert!(e.0.contains("exit status: 3"), "{e}");
-        assert!(e.0.ends_with("one | two"), "{e}");
+        assert!(format!("{e:#}").contains("exit status: 3"), "{e}");
+        assert!(format!("{e:#}").ends_with("one | two"), "{e}");
     }
 
     #[test]

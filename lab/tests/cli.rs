@@ -166,3 +166,15 @@ fn qemu_that_never_prints() {
     let e = one_error_line(&o);
     assert!(e.starts_with("error: c: QEMU printed nothing in 2 s"), "{e}");
 }
+
+#[test]
+fn an_option_a_command_does_not_take_is_one_line_naming_it() {
+    let s = Scratch::new("usage");
+    let o = lab(&repo(), &s.0, &["setup", "--seconds", "5"], None);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err, "error: unexpected argument '--seconds' found (see `entry-lab setup --help`)\n");
+    let o = lab(&repo(), &s.0, &["setup", "--help"], None);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Usage: entry-lab setup"));
+}

@@ -57,7 +57,8 @@ pub(crate) use pcpu_off;
 // ---------------------------------------------------------------------------------------------
 
 /// `PREEMPT_NEED_RESCHED`, the inverted need-resched bit folded into `__preempt_count` (MSB).
-pub const PREEMPT_NEED_RESCHED: usize = bindings::ENTRY_PREEMPT_NEED_RESCHED;
+pub const PREEMPT_NEED_RESCHED: usize =
+    (bindings::ENTRY_PREEMPT_NEED_RESCHED_HI << 32) | bindings::ENTRY_PREEMPT_NEED_RESCHED_LO;
 /// `HARDIRQ_OFFSET`.
 pub const HARDIRQ_OFFSET: usize = bindings::ENTRY_HARDIRQ_OFFSET;
 /// `NMI_OFFSET`.

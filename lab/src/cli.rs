@@ -1,0 +1,208 @@
+//! The command line: one subcommand per job or step, each with the options
+//! it takes and nothing else (`entry-lab COMMAND --help`).
+
+use crate::commands;
+use crate::lab::{Accel, Flavor, Lab, Variant};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Builds, boots and compares the C and Rust generic entry code of Linux
+/// 7.3.4. The README calls `run` the main job and `test` the test job.
+#[derive(Parser, Debug)]
+#[command(name = "entry-lab", version, after_help = ENVIRONMENT)]
+pub struct Cli {
+    /// The project checkout (holds linux/, series/, lab/).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// QEMU accelerator: auto probes KVM once per machine boot.
+    #[arg(long, global = true, env = "ENTRY_LAB_ACCEL", default_value = "auto", value_enum)]
+    pub accel: Accel,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+const ENVIRONMENT: &str = "Environment: ENTRY_LAB_CACHE (default ~/.cache/entry-lab), ENTRY_LAB_RESULTS \
+(default ./results), ENTRY_LAB_ACCEL (as --accel), ENTRY_LAB_LOCK (the machine-wide build lock file).";
+
+/// The kernel flavors a command works on.
+#[derive(clap::Args, Debug)]
+pub struct Flavors {
+    /// c, rust, or both.
+    #[arg(required = true, value_enum)]
+    pub variants: Vec<Variant>,
+    /// The debug flavor (lab/configs/debug.config: lockdep, PROVE_RCU, ...).
+    #[arg(long)]
+    pub debug: bool,
+}
+
+impl Flavors {
+    pub fn flavors(&self) -> Vec<Flavor> {
+        self.variants.iter().map(|&variant| Flavor { variant, debug: self.debug }).collect()
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Main job: setup, fetch, assemble, export, build c and rust (plain and
+    /// debug), KUnit, boot both in every configuration of the matrix, print
+    /// the side-by-side report. Steps whose inputs did not change since they
+    /// last passed are kept.
+    Run {
+        /// Leave out the debug builds and boots.
+        #[arg(long)]
+        quick: bool,
+        /// Redo every step, keep nothing.
+        #[arg(long)]
+        again: bool,
+    },
+    /// Test job: the lab's unit tests, the series checks, both variants built,
+    /// KUnit-run and booted, style, every fault caught. Last line:
+    /// `N passed, N failed`.
+    Test,
+    /// Install and check the toolchain (apt, bindgen).
+    Setup,
+    /// Download, verify and unpack the 7.3.4 base.
+    Fetch,
+    /// Apply series/ onto the base, one commit a patch.
+    Assemble,
+    /// git format-patch --cover-letter, then check the mails with git am.
+    Export {
+        /// Where to write the mails (default: results/series).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Configure and build.
+    Build(Flavors),
+    /// Run KUnit through tools/testing/kunit/kunit.py.
+    Kunit {
+        #[command(flatten)]
+        flavors: Flavors,
+        /// Print the kunit.py command for this machine instead of running it.
+        #[arg(long)]
+        print_command: bool,
+    },
+    /// Boot with the initramfs (workload, sample, kselftests).
+    Boot {
+        #[command(flatten)]
+        flavors: Flavors,
+        /// Workload run length.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Number of virtual CPUs.
+        #[arg(long, default_value_t = 4)]
+        smp: u32,
+        /// Extra kernel command line, e.g. "preempt=lazy".
+        #[arg(long, default_value = "")]
+        append: String,
+    },
+    /// rustfmt, checkpatch.pl and clippy on the series.
+    Style,
+    /// Apply deliberate faults from lab/faults/ to rust and show that the
+    /// tests they name catch them (all faults when none is named).
+    Fault {
+        /// Fault names (lab/faults/NAME.diff).
+        names: Vec<String>,
+    },
+}
+
+/// Parses the command line and runs the command. Exit status: 0 success,
+/// 1 a failed check or step (one `error:` line says why), 2 a usage error.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let repo = cli.repo.clone().unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| ".".into()));
+    // Absolute: git runs in the kernel tree and reads overlay files by path.
+    let repo = std::fs::canonicalize(&repo).unwrap_or(repo);
+    let lab = Lab::new(repo, cli.accel);
+    match dispatch(&lab, cli.command) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Help and version go to stdout as clap writes them; a usage error is one
+/// line naming what was wrong and where the command's options are listed.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{}", one_line(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `error: unexpected argument '--seconds' found (see `entry-lab setup --help`)`.
+pub fn one_line(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("error: bad command line").trim();
+    let usage = text.lines().find_map(|l| l.trim().strip_prefix("Usage: "));
+    let cmd = usage
+        .map(|u| u.split_whitespace().take_while(|w| !w.starts_with(['[', '<', '-'])).collect::<Vec<_>>().join(" "));
+    match cmd {
+        Some(c) if !c.is_empty() => format!("{first} (see `{c} --help`)"),
+        _ => first.to_string(),
+    }
+}
+
+fn dispatch(lab: &Lab, cmd: Cmd) -> crate::util::Result<bool> {
+    match cmd {
+        Cmd::Run { quick, again } => commands::run::run(lab, quick, again),
+        Cmd::Test => commands::test::run(lab),
+        Cmd::Setup => commands::setup::run(lab),
+        Cmd::Fetch => commands::fetch::run(lab),
+        Cmd::Assemble => commands::assemble::run(lab),
+        Cmd::Export { out } => commands::export::run(lab, out),
+        Cmd::Build(f) => commands::build::run(lab, &f.flavors()),
+        Cmd::Kunit { flavors, print_command } => commands::kunit::run(lab, &flavors.flavors(), print_command),
+        Cmd::Boot { flavors, seconds, smp, append } => {
+            commands::boot::run(lab, &flavors.flavors(), seconds, smp, append)
+        }
+        Cmd::Style => commands::style::run(lab),
+        Cmd::Fault { names } => commands::fault::run(lab, &names),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("entry-lab").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn each_command_takes_only_its_options() {
+        let e = parse(&["setup", "--seconds", "5"]).unwrap_err();
+        assert_eq!(one_line(&e), "error: unexpected argument '--seconds' found (see `entry-lab setup --help`)");
+        let e = parse(&["build", "go"]).unwrap_err();
+        assert!(one_line(&e).starts_with("error: invalid value 'go' for '<VARIANTS>...'"), "{}", one_line(&e));
+        assert!(parse(&["build"]).is_err());
+        assert!(parse(&["run", "--seconds", "5"]).is_err());
+    }
+
+    #[test]
+    fn options_and_repo_anywhere() {
+        let c = parse(&["boot", "rust", "--debug", "--seconds", "60", "--repo", "/x"]).unwrap();
+        assert_eq!(c.repo.as_deref(), Some(std::path::Path::new("/x")));
+        let Cmd::Boot { flavors, seconds, smp, .. } = c.command else { panic!("{:?}", c.command) };
+        assert_eq!(flavors.flavors(), [Flavor { variant: Variant::Rust, debug: true }]);
+        assert_eq!((seconds, smp), (60, 4));
+        let c = parse(&["--repo", "/y", "run", "--quick"]).unwrap();
+        assert!(matches!(c.command, Cmd::Run { quick: true, again: false }));
+        let c = parse(&["--accel", "tcg", "kunit", "rust", "--print-command"]).unwrap();
+        assert_eq!(c.accel, Accel::Tcg);
+        assert!(matches!(c.command, Cmd::Kunit { print_command: true, .. }));
+    }
+}

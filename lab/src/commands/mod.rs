@@ -1,0 +1,15 @@
+//! One module per command of the CLI (see `cli.rs`). Each is a short
+//! sequence of steps from the library; the jobs (`run`, `test`) are the
+//! long ones.
+
+pub mod assemble;
+pub mod boot;
+pub mod build;
+pub mod export;
+pub mod fault;
+pub mod fetch;
+pub mod kunit;
+pub mod run;
+pub mod setup;
+pub mod style;
+pub mod test;

@@ -1,0 +1,246 @@
+//! `entry-lab test`, the test job: the lab's unit tests, the series checks,
+//! both variants built, KUnit-run and booted, the printed kunit.py command,
+//! style, and every deliberate fault caught. Nothing is kept from earlier
+//! runs. The last line is "N passed, N failed".
+
+use crate::boot::TEST;
+use crate::build;
+use crate::fault::{self, Control, Fault};
+use crate::kunit::{self, Status};
+use crate::lab::{Flavor, Lab, Variant};
+use crate::report::{self, differences, real_differences, word, Row};
+use crate::util::{read, say, Result};
+use std::process::Command;
+use std::time::Instant;
+
+/// Counts of passed and failed checks, printed as the last line.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+}
+
+impl Tally {
+    fn check(&mut self, name: &str, r: std::result::Result<(), String>) {
+        match r {
+            Ok(()) => {
+                self.passed += 1;
+                println!("PASS {name}");
+            }
+            Err(e) => {
+                self.failed += 1;
+                println!("FAIL {name}: {e}");
+            }
+        }
+    }
+}
+
+/// Runs the lab's unit tests with `cargo test`: the result is its exit
+/// status; the number of tests comes from `cargo test -- --list`.
+fn unit_tests(lab: &Lab) -> Result<(usize, std::result::Result<(), String>)> {
+    let cargo = |args: &[&str]| {
+        let mut c = Command::new("cargo");
+        c.current_dir(lab.repo.join("lab")).args(["test", "--release", "--quiet"]).args(args);
+        c
+    };
+    let list = crate::util::run(&mut cargo(&["--", "--list", "--format", "terse"]))?;
+    let n = list.lines().filter(|l| l.ends_with(": test")).count();
+    say("test", &format!("cargo test: {n} unit and CLI tests of the lab"));
+    let status = cargo(&[]).status().map_err(|e| anyhow::anyhow!("cannot run cargo test: {e}"))?;
+    Ok((n, if status.success() { Ok(()) } else { Err(format!("cargo test failed ({status}); output above")) }))
+}
+
+fn from<T>(r: Result<T>) -> std::result::Result<T, String> {
+    r.map_err(|e| format!("{e:#}"))
+}
+
+pub fn run(lab: &Lab) -> Result<bool> {
+    let start = Instant::now();
+    let mut t = Tally::default();
+    let (n, r) = unit_tests(lab)?;
+    t.check(&format!("lab: {n} unit and CLI tests (cargo test)"), r);
+    if let Err(e) = steps(lab, &mut t) {
+        t.check("lab steps", Err(format!("{e:#}")));
+    }
+    println!("(took {})", crate::util::fmt_dur(start.elapsed()));
+    println!("{} passed, {} failed", t.passed, t.failed);
+    Ok(t.failed == 0)
+}
+
+fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
+    crate::setup::setup(lab)?;
+    let s1 = crate::series::assemble_tree(lab)?;
+    let sd = crate::series::SeriesDir::in_repo(&lab.repo);
+    let m = crate::series::Manifest::load(&sd)?;
+    let s2 = crate::series::assemble(&lab.src(), crate::base::BASE_TAG, &m, &sd)?;
+    t.check(
+        "series: assembling twice gives identical commit ids",
+        if s1.commits == s2.commits { Ok(()) } else { Err(format!("{:?} vs {:?}", s1.commits, s2.commits)) },
+    );
+    let _ = std::fs::remove_file(lab.cache.join("am-checked"));
+    t.check(
+        "series: the export applies with git am onto the pristine base",
+        from(crate::series::export_checked(lab, &s1, None)).map(|_| ()),
+    );
+    // The test job always builds, runs and boots: nothing is kept.
+    let rows: Vec<Row> = report::flavors(false).into_iter().map(|f| report::measure(lab, f, false)).collect();
+    for r in &rows {
+        let b = r.build.as_ref();
+        t.check(
+            &format!("{}: builds", r.flavor),
+            match b {
+                Some(_) if r.built() => Ok(()),
+                Some(b) => Err(b.error.clone().unwrap_or_default()),
+                None => Err(r.errors.join("; ")),
+            },
+        );
+        t.check(
+            &format!("{}: zero objtool warnings", r.flavor),
+            match b {
+                Some(b) if b.objtool.is_empty() => Ok(()),
+                Some(b) => Err(b.objtool.join("; ")),
+                None => Err("not built".into()),
+            },
+        );
+        t.check(
+            &format!("{}: entry symbols from the right object, noinstr ones in .noinstr.text", r.flavor),
+            match &r.symbols {
+                Some(p) if p.is_empty() => Ok(()),
+                Some(p) => Err(p.join("; ")),
+                None => Err("not checked".into()),
+            },
+        );
+        t.check(
+            &format!("{}: KUnit via kunit.py passes", r.flavor),
+            match &r.kunit {
+                Some(k) if k.ok() => Ok(()),
+                Some(k) => Err(k.error.clone().unwrap_or_else(|| format!("{} failed", k.count(Status::Fail)))),
+                None => Err("not run".into()),
+            },
+        );
+    }
+    if let [a, b] = rows.as_slice() {
+        let d = report::kunit_diff(a, b);
+        t.check("c and rust: identical KUnit results", if d.is_empty() { Ok(()) } else { Err(d.join("; ")) });
+    }
+    let rust = Flavor { variant: Variant::Rust, debug: false };
+    t.check(
+        "kunit --print-command: the printed kunit.py command runs KUnit in the lab's rust build folder",
+        from(printed_kunit_command(lab, rust)),
+    );
+    t.check(
+        "lab: a .config changed outside the lab (CONFIG_RUST dropped) is written again; rust still builds",
+        from(config_owned(lab, rust)),
+    );
+    // The project's own guest programs, 20 s of workload: shorter than
+    // the main job's matrix to keep CI well inside its limit.
+    let pair = report::boot_pair(lab, &TEST, &rows, 4, false);
+    for b in pair.boots() {
+        t.check(
+            &format!("{}: boots and runs the plan without console splats", b.flavor),
+            match &b.error {
+                None => Ok(()),
+                Some(e) => Err(e.clone()),
+            },
+        );
+        t.check(
+            &format!("{}: workload, entry probe sample and entry kselftest pass", b.flavor),
+            if b.own_failures.is_empty() { Ok(()) } else { Err(b.own_failures.join(", ")) },
+        );
+    }
+    t.check("c and rust: boots compared", if pair.errors.is_empty() { Ok(()) } else { Err(pair.errors.join("; ")) });
+    let d = real_differences(&pair);
+    t.check(
+        "c and rust: identical results of every guest test (differences rerun; flaky ones listed)",
+        if d.is_empty() {
+            for f in pair.flaky() {
+                println!("  flaky (varies on c too): {}", f.test);
+            }
+            Ok(())
+        } else {
+            Err(d
+                .iter()
+                .map(|(n, c, r)| format!("{n}: c={} rust={}", word(*c), word(*r)))
+                .collect::<Vec<_>>()
+                .join("; "))
+        },
+    );
+    let fmt = crate::style::rustfmt(lab)?;
+    t.check(
+        "style: rustfmt (kernel .rustfmt.toml) on the series' Rust files",
+        if fmt.is_empty() { Ok(()) } else { Err(fmt.join(", ")) },
+    );
+    let cp = crate::style::checkpatch(lab, &lab.results.join("series"))?;
+    t.check("style: checkpatch.pl on every patch", if cp.is_empty() { Ok(()) } else { Err(cp.join("; ")) });
+    // The tests must be able to fail: every fault in lab/faults/ must be
+    // caught by the tests it names, against this run as the control.
+    let mut control = Control {
+        build_ok: rows.iter().find(|r| r.flavor == "rust").map(Row::built),
+        kunit: rows.iter().find(|r| r.flavor == "rust").and_then(|r| r.kunit.clone()),
+        ..Default::default()
+    };
+    if let (Some(c), Some(r)) = (&pair.c, &pair.rust) {
+        if differences(&pair).is_empty() {
+            control.add_boot(Variant::C, c);
+            control.add_boot(Variant::Rust, r);
+        }
+    }
+    let faults = Fault::all(lab)?;
+    control.ensure(lab, &faults)?;
+    for f in &faults {
+        let by = f.caught_by.join(", ");
+        t.check(
+            &format!("fault {} ({:?}): caught by {by}", f.name, f.detect),
+            match fault::run(lab, &s1, f, &control) {
+                Ok(v) if v.caught() => Ok(()),
+                Ok(v) => Err(v.to_string()),
+                Err(e) => Err(format!("{e:#}")),
+            },
+        );
+    }
+    // Last: CLIPPY=1 rebuilds the entry objects (the next build restores them).
+    let cl = crate::style::clippy(lab)?;
+    t.check("style: clippy (CLIPPY=1) on the entry code", if cl.is_empty() { Ok(()) } else { Err(cl.join("; ")) });
+    let pairs = vec![pair];
+    println!("\n{}", report::table(&rows, &pairs, false));
+    report::save(lab, &rows, &pairs)?;
+    Ok(())
+}
+
+/// Runs what `entry-lab kunit rust --print-command` prints, in a shell, and
+/// checks its KTAP.
+fn printed_kunit_command(lab: &Lab, f: Flavor) -> Result<()> {
+    let line = kunit::print_command(lab, f)?;
+    let log = lab.results.join("logs/kunit-printed-command.log");
+    let _ = std::fs::remove_file(&log);
+    say("test", &format!("running the printed kunit.py command (log: {})", log.display()));
+    let _lock = crate::util::machine_lock("test")?;
+    let ok = crate::util::run_logged(Command::new("sh").args(["-c", &line]), &log, |_| {})?;
+    let (cases, _, complete) = kunit::parse_ktap(&read(&log)?);
+    let failed = cases.iter().filter(|c| c.status == Status::Fail).count();
+    if !ok || !complete || cases.is_empty() || failed > 0 {
+        anyhow::bail!(
+            "kunit.py: exit ok={ok}, {} cases, {failed} failed, complete={complete} (log: {})",
+            cases.len(),
+            log.display()
+        );
+    }
+    Ok(())
+}
+
+/// Drops CONFIG_RUST from the build folder's .config, as kunit.py with a
+/// wrong bindgen did, then builds through the lab: it must notice, write
+/// .config again and build.
+fn config_owned(lab: &Lab, f: Flavor) -> Result<()> {
+    let dotconfig = lab.build_dir(f).join(".config");
+    let text = read(&dotconfig)?;
+    let broken = text.replace("CONFIG_RUST=y\n", "# CONFIG_RUST is not set\n");
+    anyhow::ensure!(broken != text, "{} has no CONFIG_RUST=y to drop", dotconfig.display());
+    crate::util::write(&dotconfig, broken)?;
+    let b = build::build(lab, f, false)?;
+    if let Some(e) = b.error {
+        anyhow::bail!("{e}");
+    }
+    anyhow::ensure!(read(&dotconfig)?.contains("\nCONFIG_RUST=y\n"), "CONFIG_RUST=y is still missing");
+    Ok(())
+}

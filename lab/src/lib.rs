@@ -1,0 +1,32 @@
+//! entry-lab: from a fresh machine to the C and Rust generic entry code of
+//! Linux 7.3.4 built, booted in QEMU and KUnit-tested, side by side.
+//!
+//! [`cli`] parses the command line and calls one module of [`commands`]
+//! per command; the other modules are the machinery they share: the base
+//! tree ([`base`]), the series ([`series`]), builds ([`build`]), KUnit
+//! ([`kunit`]), boots ([`boot`], [`qemu`], [`guest`], [`upstream`]), the
+//! report ([`report`], [`flaky`]), deliberate faults ([`fault`]), style
+//! checks ([`style`]), symbol checks ([`symbols`]) and kept results
+//! ([`memo`]). Nothing below [`commands`] calls up into it.
+
+pub mod base;
+pub mod boot;
+pub mod build;
+pub mod cli;
+pub mod commands;
+pub mod fault;
+pub mod flaky;
+pub mod guest;
+pub mod kunit;
+pub mod lab;
+pub mod memo;
+#[cfg(test)]
+mod noinstr_tests;
+pub mod qemu;
+pub mod report;
+pub mod series;
+pub mod setup;
+pub mod style;
+pub mod symbols;
+pub mod upstream;
+pub mod util;
