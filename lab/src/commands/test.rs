@@ -13,23 +13,27 @@ use crate::util::{read, say, Result};
 use std::process::Command;
 use std::time::Instant;
 
-/// Counts of passed and failed checks, printed as the last line.
-#[derive(Default)]
+/// Counts of passed and failed checks, printed as the last line. Each
+/// check line ends with the time since the previous one: the README's time
+/// ledger comes from these.
 struct Tally {
     passed: usize,
     failed: usize,
+    last: Instant,
 }
 
 impl Tally {
     fn check(&mut self, name: &str, r: std::result::Result<(), String>) {
+        let took = crate::util::fmt_dur(self.last.elapsed());
+        self.last = Instant::now();
         match r {
             Ok(()) => {
                 self.passed += 1;
-                println!("PASS {name}");
+                println!("PASS {name} [+{took}]");
             }
             Err(e) => {
                 self.failed += 1;
-                println!("FAIL {name}: {e}");
+                println!("FAIL {name}: {e} [+{took}]");
             }
         }
     }
@@ -56,7 +60,7 @@ fn from<T>(r: Result<T>) -> std::result::Result<T, String> {
 
 pub fn run(lab: &Lab) -> Result<bool> {
     let start = Instant::now();
-    let mut t = Tally::default();
+    let mut t = Tally { passed: 0, failed: 0, last: start };
     let (n, r) = unit_tests(lab)?;
     t.check(&format!("lab: {n} unit and CLI tests (cargo test)"), r);
     if let Err(e) = steps(lab, &mut t) {
