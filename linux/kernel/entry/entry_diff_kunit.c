@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Differential KUnit suite for CONFIG_RUST_GENERIC_ENTRY: the C bodies of
+ * kernel/entry/common.c, compiled a second time below under c_ref_ names,
+ * against the Rust implementation that provides the real symbols.
+ *
+ * Each case runs the C function and then the Rust one from the same state,
+ * with the same synthetic pt_regs and interrupts disabled throughout, and
+ * compares byte for byte what each leaves behind: the returned state, the
+ * preempt count, the context tracking state of this CPU, lockdep's per-CPU
+ * irq state and the whole current task_struct. A byte that one
+ * implementation changes and the other does not (a store at a wrong
+ * offset), or changes to another value, fails the case with its offset.
+ *
+ * Only kernel-mode and NMI entries are driven: they can be entered honestly
+ * from a kernel thread with interrupts disabled. The user-mode and idle
+ * paths need a real user return or the idle task; the boots cover them.
+ */
+
+#include <kunit/test.h>
+#include <linux/context_tracking_state.h>
+#include <linux/irq-entry-common.h>
+#include <linux/lockdep.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/static_call.h>
+#include <asm/segment.h>
+
+/*
+ * The reference copy. The static call stays with common.o (PREEMPT_DYNAMIC
+ * is undefined for the copy), and its second weak, empty
+ * arch_do_signal_or_restart() loses to the architecture's. Calls the copy
+ * makes to other entry functions (the irqentry_exit_cond_resched static
+ * call, exit_to_user_mode_loop() from the header inlines) reach the real,
+ * Rust, ones.
+ */
+#undef CONFIG_RUST_GENERIC_ENTRY
+#undef CONFIG_PREEMPT_DYNAMIC
+#define irqentry_enter			c_ref_irqentry_enter
+#define irqentry_exit			c_ref_irqentry_exit
+#define irqentry_nmi_enter		c_ref_irqentry_nmi_enter
+#define irqentry_nmi_exit		c_ref_irqentry_nmi_exit
+#define exit_to_user_mode_loop		c_ref_exit_to_user_mode_loop
+#define raw_irqentry_exit_cond_resched	c_ref_raw_irqentry_exit_cond_resched
+__diag_push();
+__diag_ignore_all("-Wmissing-prototypes",
+		  "the c_ref_ copies are only called through struct entry_impl");
+#include "common.c"
+__diag_pop();
+#undef irqentry_enter
+#undef irqentry_exit
+#undef irqentry_nmi_enter
+#undef irqentry_nmi_exit
+#undef exit_to_user_mode_loop
+#undef raw_irqentry_exit_cond_resched
+
+struct entry_impl {
+	const char *name;
+	irqentry_state_t (*enter)(struct pt_regs *regs);
+	void (*exit)(struct pt_regs *regs, irqentry_state_t state);
+	irqentry_state_t (*nmi_enter)(struct pt_regs *regs);
+	void (*nmi_exit)(struct pt_regs *regs, irqentry_state_t state);
+	void (*cond_resched)(void);
+};
+
+static const struct entry_impl impl_c = {
+	.name = "c",
+	.enter = c_ref_irqentry_enter,
+	.exit = c_ref_irqentry_exit,
+	.nmi_enter = c_ref_irqentry_nmi_enter,
+	.nmi_exit = c_ref_irqentry_nmi_exit,
+	.cond_resched = c_ref_raw_irqentry_exit_cond_resched,
+};
+
+static const struct entry_impl impl_rust = {
+	.name = "rust",
+	.enter = irqentry_enter,
+	.exit = irqentry_exit,
+	.nmi_enter = irqentry_nmi_enter,
+	.nmi_exit = irqentry_nmi_exit,
+	.cond_resched = raw_irqentry_exit_cond_resched,
+};
+
+/* Everything an entry function may change, as plain bytes. */
+struct entry_snap {
+	unsigned long preempt;
+	unsigned long irqs_disabled;
+	unsigned long state;
+#ifdef CONFIG_CONTEXT_TRACKING
+	struct context_tracking ct;
+#endif
+#ifdef CONFIG_TRACE_IRQFLAGS
+	int hardirqs_enabled;
+	int hardirq_context;
+#endif
+	struct task_struct task;
+};
+
+static void snap(struct entry_snap *s, irqentry_state_t state)
+{
+	memset(s, 0, sizeof(*s));
+	s->preempt = preempt_count() | (test_preempt_need_resched() ? 1UL << 63 : 0);
+	s->irqs_disabled = irqs_disabled();
+	memcpy(&s->state, &state, sizeof(state));
+#ifdef CONFIG_CONTEXT_TRACKING
+	s->ct = *this_cpu_ptr(&context_tracking);
+#endif
+#ifdef CONFIG_TRACE_IRQFLAGS
+	s->hardirqs_enabled = this_cpu_read(hardirqs_enabled);
+	s->hardirq_context = this_cpu_read(hardirq_context);
+#endif
+	memcpy(&s->task, current, sizeof(s->task));
+#ifdef CONFIG_TRACE_IRQFLAGS
+	/*
+	 * lockdep records the caller's address (CALLER_ADDR0: the entry
+	 * function itself, which differs between the two by construction) and
+	 * a running event count: compared apart, not as bytes.
+	 */
+	memset(&s->task.irqtrace, 0, sizeof(s->task.irqtrace));
+#endif
+}
+
+static const char *snap_part(size_t off, size_t *rel)
+{
+	static const struct {
+		const char *name;
+		size_t off, size;
+	} parts[] = {
+#define PART(name, member) \
+		{ name, offsetof(struct entry_snap, member), \
+		  sizeof_field(struct entry_snap, member) }
+		PART("preempt_count", preempt),
+		PART("irqs_disabled", irqs_disabled),
+		PART("irqentry_state", state),
+#ifdef CONFIG_CONTEXT_TRACKING
+		PART("context_tracking", ct),
+#endif
+#ifdef CONFIG_TRACE_IRQFLAGS
+		PART("hardirqs_enabled", hardirqs_enabled),
+		PART("hardirq_context", hardirq_context),
+#endif
+		PART("task_struct", task),
+#undef PART
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(parts); i++) {
+		if (off >= parts[i].off && off < parts[i].off + parts[i].size) {
+			*rel = off - parts[i].off;
+			return parts[i].name;
+		}
+	}
+	*rel = off;
+	return "padding";
+}
+
+/*
+ * Both implementations must change the same bytes of the state, to the same
+ * values, from the same start.
+ */
+static void expect_same(struct kunit *test, const char *step,
+			const struct entry_snap *c0, const struct entry_snap *c1,
+			const struct entry_snap *r0, const struct entry_snap *r1)
+{
+	const u8 *a0 = (const u8 *)c0, *a1 = (const u8 *)c1;
+	const u8 *b0 = (const u8 *)r0, *b1 = (const u8 *)r1;
+	size_t i, rel;
+
+	for (i = 0; i < sizeof(*c0); i++) {
+		bool c_changed = a0[i] != a1[i], r_changed = b0[i] != b1[i];
+
+		if (c_changed != r_changed || (c_changed && a1[i] != b1[i])) {
+			const char *part = snap_part(i, &rel);
+
+			KUNIT_FAIL(test,
+				   "%s: %s+%#zx: c %02x->%02x, rust %02x->%02x",
+				   step, part, rel, a0[i], a1[i], b0[i], b1[i]);
+			return;
+		}
+	}
+}
+
+struct entry_run {
+	struct entry_snap before, inside, nested, after;
+};
+
+static struct pt_regs kernel_regs(void)
+{
+	struct pt_regs regs = {};
+
+	regs.cs = __KERNEL_CS;
+	regs.ss = __KERNEL_DS;
+	/* Interrupted context had interrupts disabled: no preemption. */
+	regs.flags = X86_EFLAGS_FIXED;
+	return regs;
+}
+
+static void run_irq(const struct entry_impl *impl, struct entry_run *r)
+{
+	struct pt_regs regs = kernel_regs();
+	irqentry_state_t st = {};
+
+	snap(&r->before, st);
+	st = impl->enter(&regs);
+	snap(&r->inside, st);
+	impl->exit(&regs, st);
+	snap(&r->after, (irqentry_state_t){});
+}
+
+static void run_nmi(const struct entry_impl *impl, struct entry_run *r)
+{
+	struct pt_regs regs = kernel_regs();
+	irqentry_state_t outer, inner;
+
+	snap(&r->before, (irqentry_state_t){});
+	outer = impl->nmi_enter(&regs);
+	snap(&r->inside, outer);
+	inner = impl->nmi_enter(&regs);
+	snap(&r->nested, inner);
+	impl->nmi_exit(&regs, inner);
+	impl->nmi_exit(&regs, outer);
+	snap(&r->after, (irqentry_state_t){});
+}
+
+static void run_cond_resched(const struct entry_impl *impl, struct entry_run *r)
+{
+	snap(&r->before, (irqentry_state_t){});
+	preempt_disable_notrace();
+	snap(&r->inside, (irqentry_state_t){});
+	impl->cond_resched();
+	snap(&r->nested, (irqentry_state_t){});
+	preempt_enable_no_resched_notrace();
+	snap(&r->after, (irqentry_state_t){});
+}
+
+/* Runs C then Rust with interrupts disabled throughout and compares. */
+static void differential(struct kunit *test,
+			 void (*run)(const struct entry_impl *, struct entry_run *),
+			 bool nested)
+{
+	struct entry_run *c, *r;
+	unsigned long flags;
+
+	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+
+	local_irq_save(flags);
+	run(&impl_c, c);
+	run(&impl_rust, r);
+	local_irq_restore(flags);
+
+	expect_same(test, "enter", &c->before, &c->inside, &r->before, &r->inside);
+	if (nested)
+		expect_same(test, "nested enter", &c->inside, &c->nested,
+			    &r->inside, &r->nested);
+	expect_same(test, "exit", &c->before, &c->after, &r->before, &r->after);
+	/* Balanced: each leaves the state it found. */
+	KUNIT_EXPECT_EQ(test, memcmp(&c->before, &c->after, sizeof(c->after)), 0);
+	KUNIT_EXPECT_EQ(test, memcmp(&r->before, &r->after, sizeof(r->after)), 0);
+}
+
+static void irqentry_kernel_mode_same_as_c(struct kunit *test)
+{
+	differential(test, run_irq, false);
+}
+
+static void irqentry_nmi_nested_same_as_c(struct kunit *test)
+{
+	differential(test, run_nmi, true);
+}
+
+static void cond_resched_preempt_disabled_same_as_c(struct kunit *test)
+{
+	differential(test, run_cond_resched, true);
+}
+
+static struct kunit_case entry_diff_cases[] = {
+	KUNIT_CASE(irqentry_kernel_mode_same_as_c),
+	KUNIT_CASE(irqentry_nmi_nested_same_as_c),
+	KUNIT_CASE(cond_resched_preempt_disabled_same_as_c),
+	{}
+};
+
+static struct kunit_suite entry_diff_suite = {
+	.name = "entry_rust_vs_c",
+	.test_cases = entry_diff_cases,
+};
+
+kunit_test_suite(entry_diff_suite);
+
+MODULE_DESCRIPTION("Differential tests of the C and Rust generic entry code");
+MODULE_LICENSE("GPL");
