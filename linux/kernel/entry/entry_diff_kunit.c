@@ -59,27 +59,27 @@ struct entry_impl {
 	const char *name;
 	irqentry_state_t (*enter)(struct pt_regs *regs);
 	void (*exit)(struct pt_regs *regs, irqentry_state_t state);
-	irqentry_state_t (*nmi_enter)(struct pt_regs *regs);
-	void (*nmi_exit)(struct pt_regs *regs, irqentry_state_t state);
-	void (*cond_resched)(void);
+	irqentry_state_t (*irq_nmi_in)(struct pt_regs *regs);
+	void (*irq_nmi_out)(struct pt_regs *regs, irqentry_state_t state);
+	void (*raw_cond_resched)(void);
 };
 
 static const struct entry_impl impl_c = {
 	.name = "c",
 	.enter = c_ref_irqentry_enter,
 	.exit = c_ref_irqentry_exit,
-	.nmi_enter = c_ref_irqentry_nmi_enter,
-	.nmi_exit = c_ref_irqentry_nmi_exit,
-	.cond_resched = c_ref_raw_irqentry_exit_cond_resched,
+	.irq_nmi_in = c_ref_irqentry_nmi_enter,
+	.irq_nmi_out = c_ref_irqentry_nmi_exit,
+	.raw_cond_resched = c_ref_raw_irqentry_exit_cond_resched,
 };
 
 static const struct entry_impl impl_rust = {
 	.name = "rust",
 	.enter = irqentry_enter,
 	.exit = irqentry_exit,
-	.nmi_enter = irqentry_nmi_enter,
-	.nmi_exit = irqentry_nmi_exit,
-	.cond_resched = raw_irqentry_exit_cond_resched,
+	.irq_nmi_in = irqentry_nmi_enter,
+	.irq_nmi_out = irqentry_nmi_exit,
+	.raw_cond_resched = raw_irqentry_exit_cond_resched,
 };
 
 /* Everything an entry function may change, as plain bytes. */
@@ -214,12 +214,12 @@ static void run_nmi(const struct entry_impl *impl, struct entry_run *r)
 	irqentry_state_t outer, inner;
 
 	snap(&r->before, (irqentry_state_t){});
-	outer = impl->nmi_enter(&regs);
+	outer = impl->irq_nmi_in(&regs);
 	snap(&r->inside, outer);
-	inner = impl->nmi_enter(&regs);
+	inner = impl->irq_nmi_in(&regs);
 	snap(&r->nested, inner);
-	impl->nmi_exit(&regs, inner);
-	impl->nmi_exit(&regs, outer);
+	impl->irq_nmi_out(&regs, inner);
+	impl->irq_nmi_out(&regs, outer);
 	snap(&r->after, (irqentry_state_t){});
 }
 
@@ -228,7 +228,7 @@ static void run_cond_resched(const struct entry_impl *impl, struct entry_run *r)
 	snap(&r->before, (irqentry_state_t){});
 	preempt_disable_notrace();
 	snap(&r->inside, (irqentry_state_t){});
-	impl->cond_resched();
+	impl->raw_cond_resched();
 	snap(&r->nested, (irqentry_state_t){});
 	preempt_enable_no_resched_notrace();
 	snap(&r->after, (irqentry_state_t){});
