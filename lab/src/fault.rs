@@ -178,7 +178,7 @@ impl Control {
                 if variant == Variant::C {
                     build::build(lab, f, true)?;
                 }
-                let b = boot::boot(lab, f, &opts(only.clone()), true)?;
+                let b = boot::boot(lab, f, &opts("fault-control", only.clone()), true)?;
                 self.add_boot(variant, &b);
             }
         }
@@ -186,10 +186,11 @@ impl Control {
     }
 }
 
-/// The boot of a fault and of its control: `preempt=full`, -smp 4, 10 s
-/// of workload, just the named programs.
-fn opts(only: Vec<String>) -> BootOpts {
-    boot::TEST.opts(4).only("fault", only)
+/// The boot of a fault (`config`: its name) and of the control:
+/// `preempt=full`, -smp 4, the test job's workload length, just the named
+/// programs. The log is `results/logs/boot-<flavor>-<config>.log`.
+fn opts(config: &str, only: Vec<String>) -> BootOpts {
+    boot::TEST.opts(4).only(config, only)
 }
 
 /// What the run with the fault showed.
@@ -356,7 +357,8 @@ fn observe(lab: &Lab, fault: &Fault) -> Result<Observed> {
     match fault.detect {
         Detect::Kunit => Ok(Observed::Kunit(kunit::run(lab, rust, false)?)),
         _ => {
-            let b = boot::boot(lab, rust, &opts(fault.programs().into_iter().collect()), false)?;
+            let config = format!("fault-{}", fault.name);
+            let b = boot::boot(lab, rust, &opts(&config, fault.programs().into_iter().collect()), false)?;
             boot::print_boot(&b);
             Ok(Observed::Boot(b))
         }
