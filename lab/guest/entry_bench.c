@@ -17,7 +17,10 @@
  * program with exit code 1.
  *
  * `entrylab.bench=smoke` on the kernel command line (or ENTRY_BENCH=smoke)
- * runs one short repetition of each, to check that every figure comes out.
+ * runs one short repetition of each, to check that every figure comes out;
+ * `entrylab.bench=trace` does the same with a getcpu() syscall before each
+ * figure and at the end, which marks the figures in an instruction trace
+ * (`entry-lab bench --trace`).
  * ENTRY_BENCH_HOST=1 leaves out what changes the whole machine (audit,
  * tracefs), for a try on a development host.
  *
@@ -54,6 +57,14 @@ static int warmup = 1;
 static long scale = 1;
 static int host;
 static int figures;
+/* entrylab.bench=trace: a getcpu() syscall marks the start of each figure. */
+static int trace;
+
+static void mark(void)
+{
+	if (trace)
+		syscall(SYS_getcpu, NULL, NULL, NULL);
+}
 
 static inline uint64_t tsc(void)
 {
@@ -115,6 +126,7 @@ static void bench(const char *name, long n, void (*op)(void))
 {
 	struct figure f = { .name = name, .rounds = rounds_of(n) };
 
+	mark();
 	for (int r = -warmup; r < reps; r++) {
 		uint64_t t0 = tsc();
 
@@ -414,6 +426,7 @@ static void pingpong(void)
 	close(pong[1]);
 	before_p = nivcsw(self);
 	before_c = nivcsw(pid);
+	mark();
 	for (int r = -warmup; r < reps; r++) {
 		uint64_t t0 = tsc();
 
@@ -509,7 +522,7 @@ static uint64_t mode(uint64_t *v, long n)
 }
 static void irq(const char *name, void (*region)(void))
 {
-	struct figure f = { .name = name, .rounds = rounds_of(SWEEP) };
+	struct figure f = { .name = name, .rounds = trace ? SWEEP : rounds_of(SWEEP) };
 	uint64_t base = UINT64_MAX, with_min = UINT64_MAX, without_min = UINT64_MAX;
 	long hits = 0, misses = 0;
 	uint64_t exp;
@@ -520,6 +533,7 @@ static void irq(const char *name, void (*region)(void))
 		if (t < base)
 			base = t;
 	}
+	mark();
 	for (int r = -warmup; r < reps; r++) {
 		uint64_t w, wo = UINT64_MAX, with[SWEEP];
 		long n = 0;
@@ -595,14 +609,16 @@ static void settle(char *cs, size_t size)
 	exit(1);
 }
 
-static int smoke_requested(void)
+/* entrylab.bench=MODE on the kernel command line, or ENTRY_BENCH=MODE. */
+static int mode_requested(const char *mode)
 {
-	char buf[4096] = "";
+	char buf[4096] = "", want[64];
 	const char *e = getenv("ENTRY_BENCH");
 	int fd;
 
-	if (e && !strcmp(e, "smoke"))
+	if (e && !strcmp(e, mode))
 		return 1;
+	snprintf(want, sizeof(want), "entrylab.bench=%s", mode);
 	fd = open("/proc/cmdline", O_RDONLY);
 	if (fd >= 0) {
 		ssize_t n = read(fd, buf, sizeof(buf) - 1);
@@ -610,7 +626,7 @@ static int smoke_requested(void)
 		buf[n > 0 ? n : 0] = 0;
 		close(fd);
 	}
-	return strstr(buf, "entrylab.bench=smoke") != NULL;
+	return strstr(buf, want) != NULL;
 }
 
 int main(void)
@@ -621,8 +637,10 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	host = getenv("ENTRY_BENCH_HOST") != NULL;
-	if (smoke_requested()) {
-		scale = 100;
+	trace = mode_requested("trace");
+	if (trace || mode_requested("smoke")) {
+		/* A trace divides its counts by the rounds: more of them. */
+		scale = trace ? 10 : 100;
 		reps = 1;
 		warmup = 0;
 	}
@@ -635,7 +653,8 @@ int main(void)
 		*strchr(preempt, ')') = 0;
 		memmove(preempt, strchr(preempt, '(') + 1, strlen(strchr(preempt, '(')));
 	}
-	printf("BENCH-START mode=%s reps=%d warmup=%d clocksource=%s preempt=%s\n", scale > 1 ? "smoke" : "full",
+	printf("BENCH-START mode=%s reps=%d warmup=%d clocksource=%s preempt=%s\n",
+	       trace ? "trace" : scale > 1 ? "smoke" : "full",
 	       reps, warmup, cs, preempt[0] ? preempt : "?");
 	if (sigaction(SIGILL, &sa, NULL) || sigaction(SIGSEGV, &sa, NULL) || sigaction(SIGUSR1, &su, NULL))
 		die("sigaction");
@@ -659,6 +678,7 @@ int main(void)
 	tracepoint();
 	/* Last: see audit(). */
 	audit();
+	mark();
 	printf("BENCH-DONE %d\n", figures);
 	return 0;
 }

@@ -12,7 +12,7 @@ use crate::lab::{Flavor, Lab, Variant, LLVM_BIN};
 use crate::qemu::{self, Entry, Outcome, RunSpec};
 use crate::symbols::ENTRY_SYMBOLS;
 use crate::util::{bail, fmt_dur, read, run, say, write, Context, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -107,6 +107,9 @@ pub struct Printed {
     pub errors: Vec<String>,
     /// The count on `BENCH-DONE` (None: it never finished).
     pub done: Option<usize>,
+    /// Figure names in the order they were printed.
+    #[serde(default)]
+    pub order: Vec<String>,
 }
 
 /// Parses one `BENCH name min=.. reps=.. rounds=.. all=a,b [k=v ...]` line.
@@ -129,6 +132,7 @@ pub fn parse(console: &str) -> Printed {
     let mut p = Printed::default();
     for l in console.lines().map(str::trim_end).filter(|l| !l.starts_with('[')) {
         if let Some((name, f)) = parse_figure(l) {
+            p.order.push(name.clone());
             p.figures.insert(name, f);
         } else if let Some(rest) = l.strip_prefix("BENCH-SKIP ") {
             let (name, why) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -162,13 +166,35 @@ pub fn problems(p: &Printed) -> Vec<String> {
 
 // ------------------------------------------------------------- boots --
 
+/// How the benchmark runs in a boot (`entrylab.bench=` on the command line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Mode {
+    /// 5 repetitions after a warm-up, full round counts.
+    Full,
+    /// One short repetition: every figure must come out.
+    Smoke,
+    /// As smoke, with a getcpu() marker before each figure, in a boot that
+    /// logs every instruction executed in the entry code.
+    Trace,
+}
+
+impl Mode {
+    pub fn word(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Smoke => "smoke",
+            Mode::Trace => "trace",
+        }
+    }
+}
+
 /// One boot of a flavor with the benchmark.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Run {
     pub flavor: String,
     /// 1 or 2.
     pub run: u32,
-    pub smoke: bool,
+    pub mode: Mode,
     pub printed: Printed,
     /// Everything that went wrong (empty: a complete run).
     pub problems: Vec<String>,
@@ -224,18 +250,23 @@ pub fn initramfs(lab: &Lab) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The kernel command line of a benchmark boot.
-pub fn cmdline(smoke: bool) -> String {
+/// The kernel command line of a benchmark boot. A trace boot has no KASLR,
+/// so that the traced addresses are the ones of vmlinux.
+pub fn cmdline(mode: Mode) -> String {
     format!(
-        "console=ttyS0 panic=-1 kunit.enable=0 entrylab.groups=bench entrylab.bench={} {PREEMPT}",
-        if smoke { "smoke" } else { "full" }
+        "console=ttyS0 panic=-1 kunit.enable=0 entrylab.groups=bench entrylab.bench={} {PREEMPT}{}",
+        mode.word(),
+        if mode == Mode::Trace { " nokaslr" } else { "" }
     )
 }
 
-/// The QEMU command of a benchmark boot.
-pub fn qemu_command(kernel: &Path, initrd: &Path, cmdline: &str) -> Command {
+/// The QEMU command of a benchmark boot; `trace` adds the instruction log
+/// (`-d exec,nochain` with one instruction per translation block, only for
+/// the address ranges of the filter, into the given file).
+pub fn qemu_command(kernel: &Path, initrd: &Path, cmdline: &str, trace: Option<(&str, &Path)>) -> Command {
     let mut cmd = Command::new("qemu-system-x86_64");
-    cmd.args(["-nodefaults", "-nographic", "-no-reboot", "-m", "1024", "-accel", "tcg"])
+    let accel = if trace.is_some() { "tcg,one-insn-per-tb=on" } else { "tcg" };
+    cmd.args(["-nodefaults", "-nographic", "-no-reboot", "-m", "1024", "-accel", accel])
         .args(["-icount", ICOUNT, "-smp", "1", "-serial", "stdio", "-bios", "qboot.rom"])
         .arg("-kernel")
         .arg(kernel)
@@ -243,23 +274,38 @@ pub fn qemu_command(kernel: &Path, initrd: &Path, cmdline: &str) -> Command {
         .arg(initrd)
         .arg("-append")
         .arg(cmdline);
+    if let Some((filter, log)) = trace {
+        cmd.args(["-d", "exec,nochain", "-dfilter", filter, "-D"]).arg(log);
+    }
     cmd
 }
 
 /// Boots a flavor's existing kernel image with the benchmark once.
-pub fn boot(lab: &Lab, f: Flavor, initrd: &Path, run_no: u32, smoke: bool) -> Result<Run> {
+pub fn boot(lab: &Lab, f: Flavor, initrd: &Path, run_no: u32, mode: Mode) -> Result<Run> {
+    boot_with(lab, f, initrd, run_no, mode, None)
+}
+
+fn boot_with(
+    lab: &Lab,
+    f: Flavor,
+    initrd: &Path,
+    run_no: u32,
+    mode: Mode,
+    trace: Option<(&str, &Path)>,
+) -> Result<Run> {
     let kernel = build::kernel_image(lab, f);
     if !kernel.exists() {
         bail!("{}: no kernel at {}", f.name(), kernel.display());
     }
-    let tag = format!("bench-{}{}-{run_no}", f.name(), if smoke { "-smoke" } else { "" });
+    let suffix = if mode == Mode::Full { String::new() } else { format!("-{}", mode.word()) };
+    let tag = format!("bench-{}{suffix}-{run_no}", f.name());
     let log = lab.results.join("logs").join(format!("{tag}.log"));
-    let cmdline = cmdline(smoke);
-    let cmd = qemu_command(&kernel, initrd, &cmdline);
+    let cmdline = cmdline(mode);
+    let cmd = qemu_command(&kernel, initrd, &cmdline, trace);
     let spec = RunSpec {
         log: log.clone(),
         first_output: Duration::from_secs(60),
-        overall: Duration::from_secs(if smoke { 300 } else { 1200 }),
+        overall: Duration::from_secs(if mode == Mode::Full { 1200 } else { 600 }),
         done_marker: "ENTRY-LAB: DONE".into(),
     };
     say(&tag, &format!("booting (tcg, -icount {ICOUNT}, -smp 1, {PREEMPT}; log: {})", log.display()));
@@ -282,7 +328,7 @@ pub fn boot(lab: &Lab, f: Flavor, initrd: &Path, run_no: u32, smoke: bool) -> Re
     let r = Run {
         flavor: f.name(),
         run: run_no,
-        smoke,
+        mode,
         printed,
         problems,
         splats,
@@ -312,7 +358,7 @@ pub fn smoke(lab: &Lab) -> Result<String> {
     let mut secs = vec![];
     for variant in Variant::ALL {
         let f = Flavor { variant, debug: false };
-        let r = boot(lab, f, &initrd, 1, true)?;
+        let r = boot(lab, f, &initrd, 1, Mode::Smoke)?;
         secs.push(format!("{} {} s", r.flavor, r.seconds));
         if !r.ok() {
             bad.push(format!("{}: {} (log: {})", r.flavor, r.problems.join("; "), r.log));
@@ -322,6 +368,216 @@ pub fn smoke(lab: &Lab) -> Result<String> {
         bail!("{}", bad.join("; "));
     }
     Ok(format!("{} figures on each ({})", FIGURES.len(), secs.join(", ")))
+}
+
+// ------------------------------------------------------------- trace --
+
+/// Function start addresses of a vmlinux (`llvm-nm -n`), to name the
+/// function an instruction address belongs to.
+#[derive(Debug, Default)]
+pub struct Functions {
+    addrs: Vec<u64>,
+    names: Vec<String>,
+}
+
+impl Functions {
+    /// From `llvm-nm -n` (sorted by address); text symbols only.
+    pub fn parse(nm: &str) -> Functions {
+        let mut f = Functions::default();
+        for l in nm.lines() {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if let [addr, kind, name] = w[..] {
+                if matches!(kind, "t" | "T" | "w" | "W") && !name.starts_with("__pfx_") {
+                    if let Ok(a) = u64::from_str_radix(addr, 16) {
+                        f.addrs.push(a);
+                        f.names.push(name.to_string());
+                    }
+                }
+            }
+        }
+        f
+    }
+
+    pub fn of(&self, pc: u64) -> Option<&str> {
+        let i = self.addrs.partition_point(|&a| a <= pc);
+        i.checked_sub(1).map(|i| self.names[i].as_str())
+    }
+}
+
+/// The guest pc of a QEMU `-d exec` line:
+/// `Trace 0: 0x7f.. [00000000/ffffffff81872010/0000c290/ff022201] `.
+pub fn trace_pc(line: &str) -> Option<u64> {
+    let rest = line.strip_prefix("Trace ")?;
+    let inside = rest.split_once('[')?.1.split_once(']')?.0;
+    u64::from_str_radix(inside.split('/').nth(1)?, 16).ok()
+}
+
+/// Instructions executed per function in each window of a trace: a window
+/// starts at each execution of `marker` (the guest's getcpu() marks);
+/// whatever runs before the first one (the boot) is not counted.
+pub fn count_windows(trace: impl std::io::BufRead, funcs: &Functions, marker: u64) -> Vec<BTreeMap<String, u64>> {
+    let mut windows: Vec<BTreeMap<String, u64>> = vec![];
+    for line in trace.lines() {
+        let Ok(line) = line else { break };
+        let Some(pc) = trace_pc(&line) else { continue };
+        if pc == marker {
+            windows.push(BTreeMap::new());
+            continue;
+        }
+        if let (Some(w), Some(f)) = (windows.last_mut(), funcs.of(pc)) {
+            *w.entry(f.to_string()).or_default() += 1;
+        }
+    }
+    windows
+}
+
+/// What a trace boot logs: all of `.noinstr.text`, the entry code in
+/// `.text` (from 2 KiB before exit_to_user_mode_loop to 2 KiB after
+/// raw_irqentry_exit_cond_resched: C's outlined helpers and Rust's shims sit
+/// there) and the marker, `__x64_sys_getcpu`. Everything else is the same C
+/// code in both variants. Returns the -dfilter value and the marker.
+pub fn trace_filter(nm_sizes: &BTreeMap<String, (u64, Option<u64>)>) -> Result<(String, u64)> {
+    let addr = |n: &str| nm_sizes.get(n).map(|s| s.0).with_context(|| format!("{n} not in vmlinux"));
+    let (marker, msize) =
+        nm_sizes.get("__x64_sys_getcpu").map(|s| (s.0, s.1.unwrap_or(1))).context("__x64_sys_getcpu not in vmlinux")?;
+    let filter = format!(
+        "{:#x}..{:#x},{:#x}..{:#x},{marker:#x}+{msize:#x}",
+        addr("__noinstr_text_start")?,
+        addr("__noinstr_text_end")?,
+        addr("exit_to_user_mode_loop")? - 0x800,
+        addr("raw_irqentry_exit_cond_resched")? + 0x800,
+    );
+    Ok((filter, marker))
+}
+
+/// One trace boot: the benchmark in trace mode with every instruction of
+/// the entry code logged to a FIFO and counted as it comes (a boot logs
+/// about 20 million lines). Returns the boot and the windows, one per
+/// figure in the order printed, then one for the end.
+pub fn trace(lab: &Lab, f: Flavor, initrd: &Path) -> Result<(Run, Vec<BTreeMap<String, u64>>)> {
+    let vmlinux = lab.build_dir(f).join("vmlinux");
+    let nm = |args: &[&str]| {
+        run(llvm("llvm-nm").args(args).arg(&vmlinux)).with_context(|| format!("llvm-nm {}", vmlinux.display()))
+    };
+    let (filter, marker) = trace_filter(&nm_sizes(&nm(&["-S"])?))?;
+    let funcs = Functions::parse(&nm(&["-n"])?);
+    let fifo = lab.cache.join(format!("bench-trace-{}.fifo", f.name()));
+    let _ = std::fs::remove_file(&fifo);
+    run(Command::new("mkfifo").arg(&fifo))?;
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || -> Result<Vec<BTreeMap<String, u64>>> {
+            let file = std::fs::File::open(&fifo).with_context(|| format!("cannot open {}", fifo.display()))?;
+            Ok(count_windows(std::io::BufReader::with_capacity(1 << 20, file), &funcs, marker))
+        })
+    };
+    let r = boot_with(lab, f, initrd, 1, Mode::Trace, Some((&filter, &fifo)));
+    if r.is_err() {
+        // QEMU never opened the FIFO: open it for writing so the reader ends.
+        let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
+    }
+    let windows = reader.join().map_err(|_| crate::util::anyhow!("the trace reader panicked"))?;
+    let _ = std::fs::remove_file(&fifo);
+    Ok((r?, windows?))
+}
+
+/// One function's share of a figure, in instructions per round.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Share {
+    pub function: String,
+    pub c: f64,
+    pub rust: f64,
+}
+
+/// Where the rust - c difference of a figure is, from the traces.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Account {
+    pub figure: String,
+    pub rounds: u64,
+    /// The traced difference per round in the entry code: the entry
+    /// symbols and the functions only one of the two kernels runs (C's
+    /// outlined helpers of common.c, Rust's shims).
+    pub entry: f64,
+    /// The traced difference per round in the rest of the traced code (the
+    /// same C code in both kernels: an interrupt landing in one window and
+    /// not in the other, console output).
+    pub other: f64,
+    /// The difference the trace boots themselves measured (ticks per round).
+    pub measured: Option<f64>,
+    /// Every entry function whose count differs, largest difference first.
+    pub functions: Vec<Share>,
+}
+
+/// The entry code of two traces: the entry symbols and whatever runs in
+/// only one of the two kernels.
+fn entry_functions(cw: &[BTreeMap<String, u64>], rw: &[BTreeMap<String, u64>]) -> BTreeSet<String> {
+    let names = |w: &[BTreeMap<String, u64>]| w.iter().flat_map(|m| m.keys().cloned()).collect::<BTreeSet<_>>();
+    let (c, r) = (names(cw), names(rw));
+    c.symmetric_difference(&r).cloned().chain(ENTRY_SYMBOLS.iter().map(|s| s.to_string())).collect()
+}
+
+/// Lines the windows up with the figures of each trace boot and compares.
+pub fn account(c: &Run, cw: &[BTreeMap<String, u64>], rust: &Run, rw: &[BTreeMap<String, u64>]) -> Vec<Account> {
+    let entry = entry_functions(cw, rw);
+    let mut out = vec![];
+    for (i, name) in c.printed.order.iter().enumerate() {
+        if rust.printed.order.get(i) != Some(name) {
+            break;
+        }
+        let (Some(cwin), Some(rwin)) = (cw.get(i), rw.get(i)) else { break };
+        let rounds = c.printed.figures[name].rounds.max(1);
+        let per = |v: u64| v as f64 / rounds as f64;
+        let shares: Vec<Share> = cwin
+            .keys()
+            .chain(rwin.keys())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|f| Share {
+                function: f.clone(),
+                c: per(cwin.get(f).copied().unwrap_or(0)),
+                rust: per(rwin.get(f).copied().unwrap_or(0)),
+            })
+            .collect();
+        let diff = |keep: bool| {
+            shares.iter().filter(|s| entry.contains(&s.function) == keep).map(|s| s.rust - s.c).sum::<f64>()
+        };
+        let mut functions: Vec<Share> =
+            shares.iter().filter(|s| entry.contains(&s.function) && (s.rust - s.c).abs() >= 0.05).cloned().collect();
+        functions
+            .sort_by(|a, b| (b.rust - b.c).abs().total_cmp(&(a.rust - a.c).abs()).then(a.function.cmp(&b.function)));
+        let measured = c.printed.figures[name].min;
+        out.push(Account {
+            figure: name.clone(),
+            rounds,
+            entry: diff(true),
+            other: diff(false),
+            measured: rust.printed.figures.get(name).map(|r| r.min - measured),
+            functions,
+        });
+    }
+    out
+}
+
+/// The accounting as text: per figure, the entry functions whose
+/// instruction counts per round differ.
+pub fn account_table(accounts: &[Account]) -> String {
+    let mut s = String::from(
+        "instructions per round executed in the entry code (QEMU -d exec, one instruction per block): c, rust, rust-c\n",
+    );
+    for a in accounts {
+        s.push_str(&format!(
+            "\n{}: rust-c {:+.1} in the entry code, {:+.1} elsewhere in the traced code; {} measured ({} rounds)\n",
+            a.figure,
+            a.entry,
+            a.other,
+            a.measured.map_or("-".into(), |m| format!("{m:+.1}")),
+            a.rounds
+        ));
+        for f in &a.functions {
+            s.push_str(&format!("  {:<48} {:>8.1} {:>8.1} {:>+8.1}\n", f.function, f.c, f.rust, f.rust - f.c));
+        }
+    }
+    s
 }
 
 // -------------------------------------------------------- comparisons --
@@ -699,8 +955,25 @@ pub fn chart(comparisons: &[Comparison]) -> svg::Document {
             .set("stroke", "black")
             .set("stroke-width", 1),
     );
-    for v in [lo + pad, 1.0, hi - pad] {
-        doc = doc.add(Text::new(format!("{v:.3}")).set("x", x(v)).set("y", bottom + 16.0).set("text-anchor", "middle"));
+    // Ticks at round ratios, at most about six across the axis.
+    let step = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
+        .into_iter()
+        .find(|s| (hi - lo) / s <= 6.0)
+        .unwrap_or(1.0);
+    let mut v = (lo / step).ceil() * step;
+    while v <= hi {
+        doc = doc
+            .add(
+                Line::new()
+                    .set("x1", x(v))
+                    .set("x2", x(v))
+                    .set("y1", bottom)
+                    .set("y2", bottom + 4.0)
+                    .set("stroke", "black")
+                    .set("stroke-width", 1),
+            )
+            .add(Text::new(format!("{v:.3}")).set("x", x(v)).set("y", bottom + 16.0).set("text-anchor", "middle"));
+        v += step;
     }
     doc
 }
@@ -824,6 +1097,82 @@ ffffffff81f2b700:      	callq	0xffffffff81f2b990 <rust_shim_arch_exit_to_user_mo
         assert_eq!(s.len(), 2);
     }
 
+    #[test]
+    fn trace_lines_windows_and_accounts() {
+        assert_eq!(
+            trace_pc("Trace 0: 0x7fdb3c2bddc0 [00000000/ffffffff81872010/0000c290/ff022201] "),
+            Some(0xffffffff81872010)
+        );
+        assert_eq!(trace_pc("Stopped execution of TB chain before 0x7fdb3d931980 [ffffffff81871e91] "), None);
+        let funcs = Functions::parse(
+            "ffffffff81000000 T _text\nffffffff81000ff0 t __pfx_marker\nffffffff81001000 T marker\nffffffff81002000 t helper\n\
+             ffffffff81003000 D data\n",
+        );
+        assert_eq!(funcs.of(0xffffffff81002004), Some("helper"));
+        assert_eq!(funcs.of(0xffffffff81003004), Some("helper"), "data symbols are not functions");
+        assert_eq!(funcs.of(0xffffffff81000ff4), Some("_text"), "__pfx_ padding is no function");
+        assert_eq!(funcs.of(0x10), None);
+        let line = |pc: u64| format!("Trace 0: 0x7f00 [00000000/{pc:016x}/0000c290/ff022201] \n");
+        let trace: String = [0xffffffff81002000u64, 0xffffffff81001000, 0xffffffff81002000, 0xffffffff81002004]
+            .iter()
+            .map(|&pc| line(pc))
+            .chain(["Stopped execution of TB chain before 0x7f [ffffffff81002000]\n".to_string()])
+            .chain([line(0xffffffff81001000), line(0xffffffff81001004)])
+            .collect();
+        let w = count_windows(trace.as_bytes(), &funcs, 0xffffffff81001000);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert_eq!(w[0], BTreeMap::from([("helper".to_string(), 2)]), "before the first marker nothing counts");
+        assert_eq!(w[1], BTreeMap::from([("marker".to_string(), 1)]));
+        let nm = "ffffffff8186c7d0 T __noinstr_text_start\nffffffff81872813 T __noinstr_text_end\n\
+                  ffffffff812ad5a0 0000000000000056 T __x64_sys_getcpu\n\
+                  ffffffff81345e00 00000000000000ec T exit_to_user_mode_loop\n\
+                  ffffffff81345f00 000000000000003f T raw_irqentry_exit_cond_resched\n";
+        let (filter, marker) = trace_filter(&nm_sizes(nm)).unwrap();
+        assert_eq!(marker, 0xffffffff812ad5a0);
+        assert_eq!(
+            filter,
+            "0xffffffff8186c7d0..0xffffffff81872813,0xffffffff81345600..0xffffffff81346700,0xffffffff812ad5a0+0x56"
+        );
+        let run = |order: &[(&str, f64)]| Run {
+            flavor: String::new(),
+            run: 1,
+            mode: Mode::Trace,
+            printed: Printed {
+                figures: order
+                    .iter()
+                    .map(|(n, v)| {
+                        let f = Figure { min: *v, reps: 1, rounds: 10, all: vec![*v], extra: BTreeMap::new() };
+                        (n.to_string(), f)
+                    })
+                    .collect(),
+                order: order.iter().map(|(n, _)| n.to_string()).collect(),
+                ..Default::default()
+            },
+            problems: vec![],
+            splats: vec![],
+            cmdline: String::new(),
+            kernel_sha256: None,
+            seconds: 0,
+            log: String::new(),
+        };
+        let win = |v: &[(&str, u64)]| v.iter().map(|(k, n)| (k.to_string(), *n)).collect::<BTreeMap<_, _>>();
+        let a = account(
+            &run(&[("signal_kill", 100.0)]),
+            &[win(&[("loop", 100), ("same", 50)])],
+            &run(&[("signal_kill", 103.0)]),
+            &[win(&[("loop", 110), ("same", 50), ("shim", 20)])],
+        );
+        assert_eq!(a.len(), 1);
+        assert_eq!((a[0].entry, a[0].other, a[0].measured), (2.0, 1.0, Some(3.0)));
+        let names: Vec<&str> = a[0].functions.iter().map(|f| f.function.as_str()).collect();
+        assert_eq!(names, ["shim"], "entry code: in one kernel only, or an entry symbol");
+        let t = account_table(&a);
+        let head =
+            "signal_kill: rust-c +2.0 in the entry code, +1.0 elsewhere in the traced code; +3.0 measured (10 rounds)";
+        assert!(t.contains(head), "{t}");
+        assert!(t.contains("  shim") && t.contains("0.0      2.0     +2.0"), "{t}");
+    }
+
     fn report() -> Report {
         let c = mins(&[("syscall", 323.2), ("signal_kill", 3996.3)]);
         let r = mins(&[("syscall", 323.2), ("signal_kill", 4026.4)]);
@@ -866,9 +1215,14 @@ ffffffff81f2b700:      	callq	0xffffffff81f2b990 <rust_shim_arch_exit_to_user_mo
 
     #[test]
     fn the_qemu_line_is_tcg_icount_one_cpu() {
-        let c = qemu_command(Path::new("/k"), Path::new("/i"), &cmdline(true));
+        let c = qemu_command(Path::new("/k"), Path::new("/i"), &cmdline(Mode::Smoke), None);
         let line = format!("{c:?}");
         assert!(line.contains(r#""-accel" "tcg" "-icount" "shift=0,sleep=off,align=off" "-smp" "1""#), "{line}");
-        assert!(line.contains("entrylab.groups=bench entrylab.bench=smoke"), "{line}");
+        assert!(line.contains("entrylab.groups=bench entrylab.bench=smoke preempt=lazy\""), "{line}");
+        let c =
+            qemu_command(Path::new("/k"), Path::new("/i"), &cmdline(Mode::Trace), Some(("0x1..0x2", Path::new("/f"))));
+        let line = format!("{c:?}");
+        assert!(line.contains(r#""tcg,one-insn-per-tb=on""#) && line.contains("preempt=lazy nokaslr"), "{line}");
+        assert!(line.ends_with(r#""-d" "exec,nochain" "-dfilter" "0x1..0x2" "-D" "/f""#), "{line}");
     }
 }

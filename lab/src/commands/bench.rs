@@ -2,7 +2,9 @@
 //! the kernel images as they are (builds a plain flavor only when it has no
 //! image; the debug flavors only when both images exist), boots each flavor
 //! twice, one boot at a time, and compares. `--smoke`: one short boot of
-//! each plain variant that must print every figure.
+//! each plain variant that must print every figure. `--trace`: one boot of
+//! each plain variant logging every instruction of the entry code, and
+//! the functions where rust and c differ, per figure.
 
 use crate::bench::{self, Report, Run};
 use crate::lab::{Flavor, Lab, Variant};
@@ -10,12 +12,15 @@ use crate::util::{fmt_dur, say, Result};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-pub fn run(lab: &Lab, smoke: bool) -> Result<bool> {
+pub fn run(lab: &Lab, smoke: bool, trace: bool) -> Result<bool> {
     let start = Instant::now();
     if smoke {
         let summary = bench::smoke(lab)?;
         println!("bench smoke: {summary} (took {})", fmt_dur(start.elapsed()));
         return Ok(true);
+    }
+    if trace {
+        return run_trace(lab, start);
     }
     let mut flavors = vec![];
     for variant in Variant::ALL {
@@ -42,7 +47,7 @@ pub fn run(lab: &Lab, smoke: bool) -> Result<bool> {
     let mut runs: Vec<Run> = vec![];
     for run_no in 1..=2 {
         for &f in &flavors {
-            runs.push(bench::boot(lab, f, &initrd, run_no, false)?);
+            runs.push(bench::boot(lab, f, &initrd, run_no, bench::Mode::Full)?);
         }
     }
     let mins = |flavor: &str, run_no: u32| {
@@ -71,7 +76,12 @@ pub fn run(lab: &Lab, smoke: bool) -> Result<bool> {
     }
     let qemu = format!(
         "{:?}",
-        bench::qemu_command(&crate::build::kernel_image(lab, flavors[0]), &initrd, &bench::cmdline(false))
+        bench::qemu_command(
+            &crate::build::kernel_image(lab, flavors[0]),
+            &initrd,
+            &bench::cmdline(bench::Mode::Full),
+            None
+        )
     );
     let report = Report {
         method: format!(
@@ -104,4 +114,28 @@ pub fn run(lab: &Lab, smoke: bool) -> Result<bool> {
         if report.ok() { "" } else { "; PROBLEMS above" }
     );
     Ok(report.ok())
+}
+
+/// `bench --trace`: where the difference is, function by function.
+fn run_trace(lab: &Lab, start: Instant) -> Result<bool> {
+    let initrd = bench::initramfs(lab)?;
+    let flavor = |variant| Flavor { variant, debug: false };
+    let (c, cw) = bench::trace(lab, flavor(Variant::C), &initrd)?;
+    let (rust, rw) = bench::trace(lab, flavor(Variant::Rust), &initrd)?;
+    let accounts = bench::account(&c, &cw, &rust, &rw);
+    let text = bench::account_table(&accounts);
+    println!("\n{text}");
+    let problems: Vec<String> =
+        [&c, &rust].iter().flat_map(|r| r.problems.iter().map(move |p| format!("{}: {p}", r.flavor))).collect();
+    for p in &problems {
+        println!("{p}");
+    }
+    let json = lab.results.join("bench-trace.json");
+    crate::util::write(
+        &json,
+        serde_json::to_string_pretty(&serde_json::json!({ "runs": [c, rust], "accounts": accounts }))?,
+    )?;
+    crate::util::write(&lab.results.join("bench-trace.txt"), &text)?;
+    println!("bench --trace: {} and bench-trace.txt (took {})", json.display(), fmt_dur(start.elapsed()));
+    Ok(problems.is_empty() && accounts.len() == bench::FIGURES.len())
 }
