@@ -169,7 +169,7 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
                 .join("; "))
         },
     );
-    // About 10 s: one short boot of each plain variant (bench.rs).
+    // 10-15 s: one short boot of each plain variant (bench.rs).
     t.check("bench: the benchmark runs on c and rust (smoke)", from(crate::bench::smoke(lab)).map(|_| ()));
     let fmt = crate::style::rustfmt(lab)?;
     t.check(
