@@ -42,8 +42,10 @@ impl BootOpts {
 
     /// Does this boot run program `p`?
     pub fn selects(&self, p: &guest::Program) -> bool {
-        (self.groups.is_empty() || self.groups.contains(&p.group))
-            && (self.only.is_empty() || self.only.contains(&p.name))
+        // No groups named: what /init runs, every group of the plan (the
+        // benchmark is not in it).
+        let group = if self.groups.is_empty() { Group::ALL.contains(&p.group) } else { self.groups.contains(&p.group) };
+        group && (self.only.is_empty() || self.only.contains(&p.name))
     }
 
     /// The same boot restricted to some programs, under another log name.
@@ -316,6 +318,7 @@ pub mod tests {
         let o = TEST.opts(4);
         assert!(o.selects(&p(Group::Entry, "entry_test")));
         assert!(!o.selects(&p(Group::Upstream, "seccomp_bpf")));
+        assert!(!BootOpts::manual(None, None, None).selects(&p(Group::Bench, "entry_bench")));
         let r = o.only("test-rerun1", vec!["entry_test".into()]);
         assert!(r.selects(&p(Group::Entry, "entry_test")));
         assert!(!r.selects(&p(Group::Workload, "entry_workload")));

@@ -96,6 +96,22 @@ pub enum Cmd {
         #[arg(long, default_value = "")]
         append: String,
     },
+    /// Instruction-exact cost of the entry paths: boots c and rust (and the
+    /// debug flavors when built) twice each under TCG with -icount and
+    /// -smp 1, runs lab/guest/entry_bench.c, writes the table,
+    /// results/bench.json and results/bench.svg. Builds only a missing
+    /// plain kernel.
+    Bench {
+        /// One short boot of each plain variant: every figure must come out
+        /// (the values are not checked).
+        #[arg(long, conflicts_with = "trace")]
+        smoke: bool,
+        /// One boot of each plain variant that logs every instruction of the
+        /// entry code (nokaslr, about a minute each): the functions whose
+        /// instruction counts per round differ between c and rust.
+        #[arg(long)]
+        trace: bool,
+    },
     /// rustfmt, checkpatch.pl and clippy on the series.
     Style,
     /// Apply deliberate faults from lab/faults/ to rust and show that the
@@ -169,6 +185,7 @@ fn dispatch(lab: &Lab, cmd: Cmd) -> crate::util::Result<bool> {
         Cmd::Boot { flavors, seconds, smp, append } => {
             commands::boot::run(lab, &flavors.flavors(), seconds, smp, append)
         }
+        Cmd::Bench { smoke, trace } => commands::bench::run(lab, smoke, trace),
         Cmd::Style => commands::style::run(lab),
         Cmd::Fault { names } => commands::fault::run(lab, &names),
     }
@@ -204,5 +221,8 @@ mod tests {
         let c = parse(&["--accel", "tcg", "kunit", "rust", "--print-command"]).unwrap();
         assert_eq!(c.accel, Accel::Tcg);
         assert!(matches!(c.command, Cmd::Kunit { print_command: true, .. }));
+        assert!(matches!(parse(&["bench", "--smoke"]).unwrap().command, Cmd::Bench { smoke: true, trace: false }));
+        assert!(parse(&["bench", "--smoke", "--trace"]).is_err());
+        assert!(parse(&["bench", "c"]).is_err());
     }
 }

@@ -35,6 +35,10 @@ pub enum Group {
     Entry,
     /// Upstream selftests of the base tree.
     Upstream,
+    /// The benchmark (`lab/guest/entry_bench.c`): only `entry-lab bench`
+    /// runs it, in its own initramfs (not in [`Group::ALL`], so not in the
+    /// plan of the other boots).
+    Bench,
 }
 
 impl Group {
@@ -48,6 +52,7 @@ impl Group {
             Group::Probe => "probe",
             Group::Entry => "entry",
             Group::Upstream => "upstream",
+            Group::Bench => "bench",
         }
     }
 }
@@ -150,7 +155,22 @@ pub fn programs(lab: &Lab) -> Result<Vec<Program>> {
         });
     }
     v.extend(crate::upstream::programs(lab)?);
+    v.push(bench_program(lab)?);
     Ok(v)
+}
+
+/// The benchmark: static, against the C library's headers only (it needs
+/// nothing from the kernel tree). Its time limit (guest time: under
+/// -icount a full run takes about 2 s of it) bounds a full run.
+pub fn bench_program(lab: &Lab) -> Result<Program> {
+    let bin = cc_static(&lab.cache.join("guest/entry_bench"), &[lab.repo.join("lab/guest/entry_bench.c")], &[])?;
+    Ok(Program {
+        group: Group::Bench,
+        name: "entry_bench".into(),
+        limit: 120,
+        cmd: "/tests/entry_bench".into(),
+        files: vec![("tests/entry_bench".into(), bin)],
+    })
 }
 
 /// The result of one test.
@@ -303,5 +323,7 @@ mod tests {
         let t = plan_text(&[p(Group::Upstream, "u"), p(Group::Workload, "w")]);
         let lines: Vec<&str> = t.lines().skip(1).collect();
         assert_eq!(lines, ["workload w 5 /tests/w", "upstream u 5 /tests/u"]);
+        let t = plan_text(&[p(Group::Bench, "b"), p(Group::Workload, "w")]);
+        assert_eq!(t.lines().skip(1).collect::<Vec<_>>(), ["workload w 5 /tests/w"], "bench is not in the plan");
     }
 }

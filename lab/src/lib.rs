@@ -5,11 +5,12 @@
 //! per command; the other modules are the machinery they share: the base
 //! tree ([`base`]), the series ([`series`]), builds ([`build`]), KUnit
 //! ([`kunit`]), boots ([`boot`], [`qemu`], [`guest`], [`upstream`]), the
-//! report ([`report`], [`flaky`]), deliberate faults ([`fault`]), style
+//! report ([`report`], [`flaky`]), the benchmark ([`bench`]), deliberate faults ([`fault`]), style
 //! checks ([`style`]), symbol checks ([`symbols`]) and kept results
 //! ([`memo`]). Nothing below [`commands`] calls up into it.
 
 pub mod base;
+pub mod bench;
 pub mod boot;
 pub mod build;
 pub mod cli;

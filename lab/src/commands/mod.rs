@@ -3,6 +3,7 @@
 //! long ones.
 
 pub mod assemble;
+pub mod bench;
 pub mod boot;
 pub mod build;
 pub mod export;

@@ -169,6 +169,8 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
                 .join("; "))
         },
     );
+    // 10-15 s: one short boot of each plain variant (bench.rs).
+    t.check("bench: the benchmark runs on c and rust (smoke)", from(crate::bench::smoke(lab)).map(|_| ()));
     let fmt = crate::style::rustfmt(lab)?;
     t.check(
         "style: rustfmt (kernel .rustfmt.toml) on the series' Rust files",
