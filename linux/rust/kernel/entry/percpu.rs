@@ -57,7 +57,9 @@ pub(crate) use pcpu_off;
 // ---------------------------------------------------------------------------------------------
 
 /// `PREEMPT_NEED_RESCHED`, the inverted need-resched bit folded into `__preempt_count` (MSB).
-pub const PREEMPT_NEED_RESCHED: usize = bindings::ENTRY_PREEMPT_NEED_RESCHED;
+///
+/// From its bit number: bindgen 0.72 does not translate the mask itself (above `i64::MAX`).
+pub const PREEMPT_NEED_RESCHED: usize = 1 << bindings::ENTRY_PREEMPT_NEED_RESCHED_BIT;
 /// `HARDIRQ_OFFSET`.
 pub const HARDIRQ_OFFSET: usize = bindings::ENTRY_HARDIRQ_OFFSET;
 /// `NMI_OFFSET`.
