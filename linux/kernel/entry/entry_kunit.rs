@@ -19,24 +19,58 @@
 //!
 //! Nothing is asserted while "in NMI": values are recorded and checked after the exit, so a
 //! failing assertion never prints from NMI context.
+//!
+//! Members of C structs are reached through [`kernel::entry_field!`], which checks bindgen's
+//! layout against C at build time.
 
-use kernel::{bindings, entry::percpu, interrupt::local_interrupt_disable, macros::kunit_tests};
+use kernel::{
+    bindings, entry::percpu, entry_field, interrupt::local_interrupt_disable, macros::kunit_tests,
+};
 
 /// Builds a kernel-mode register frame with interrupts disabled in the saved flags.
 fn kernel_regs() -> bindings::pt_regs {
     // SAFETY: `pt_regs` is plain old data; all-zeroes is a valid value.
     let mut regs: bindings::pt_regs = unsafe { core::mem::zeroed() };
-    regs.__bindgen_anon_1.cs = bindings::ENTRY_KERNEL_CS as u16;
-    regs.__bindgen_anon_2.ss = bindings::ENTRY_KERNEL_DS as u16;
-    // Saved flags: reserved bit 1 set, IF clear.
-    regs.flags = 0x2;
+    // SAFETY: `regs` is a valid `pt_regs`; `cs` and `ss` are plain integers in unions of
+    // integers and bitfields over the same bytes.
+    unsafe {
+        *entry_field!(&mut regs, pt_regs, cs: __bindgen_anon_1.cs) =
+            bindings::ENTRY_KERNEL_CS as u16;
+        *entry_field!(&mut regs, pt_regs, ss: __bindgen_anon_2.ss) =
+            bindings::ENTRY_KERNEL_DS as u16;
+        // Saved flags: reserved bit 1 set, IF clear.
+        *entry_field!(&mut regs, pt_regs, flags) = 0x2;
+    }
     regs
 }
 
 /// Reads `irqentry_state_t` as its single byte.
-fn state_byte(s: bindings::irqentry_state_t) -> u8 {
-    // SAFETY: `irqentry_state_t` is one byte; any bit pattern is a valid `u8`.
-    unsafe { core::ptr::read((&raw const s).cast::<u8>()) }
+fn state_byte(mut s: bindings::irqentry_state_t) -> u8 {
+    // SAFETY: `exit_rcu` is the one byte of `irqentry_state_t` (checked against C by
+    // `entry_field!()`); any bit pattern is a valid `u8`.
+    unsafe {
+        entry_field!(&mut s, irqentry_state, exit_rcu: __bindgen_anon_1.exit_rcu)
+            .cast::<u8>()
+            .read()
+    }
+}
+
+/// The current task's count of voluntary context switches (`current->nvcsw`).
+fn nvcsw() -> usize {
+    // SAFETY: `current()` is the valid current task; the scheduler updates the count on this
+    // CPU only, a volatile read is `READ_ONCE()`.
+    unsafe { entry_field!(percpu::current(), task_struct, nvcsw).read_volatile() }
+}
+
+/// The current task's count of involuntary context switches (`current->nivcsw`).
+fn nivcsw() -> usize {
+    // SAFETY: As for `nvcsw()`.
+    unsafe { entry_field!(percpu::current(), task_struct, nivcsw).read_volatile() }
+}
+
+/// The current task's voluntary and involuntary context switch counts (`nvcsw + nivcsw`).
+fn switch_count() -> usize {
+    nvcsw().wrapping_add(nivcsw())
 }
 
 #[kunit_tests(rust_entry)]
@@ -124,27 +158,29 @@ mod tests {
         let irqs = local_interrupt_disable();
         let pc_before = percpu::preempt_count();
 
-        let task = percpu::current();
         // Request a reschedule, so that only the preempt count check stands between the call
         // and `preempt_schedule_irq()`. A spurious TIF_NEED_RESCHED is harmless: the task just
         // schedules at its next scheduling point.
         // SAFETY: `thread_info.flags` of the current task is a valid, aligned `unsigned long`
         // that other CPUs only modify with atomic bit operations.
         unsafe {
-            core::sync::atomic::AtomicUsize::from_ptr(&raw mut (*task).thread_info.flags).fetch_or(
+            core::sync::atomic::AtomicUsize::from_ptr(entry_field!(
+                percpu::current(),
+                task_struct,
+                thread_info_flags: thread_info.flags
+            ))
+            .fetch_or(
                 bindings::ENTRY_TIF_NEED_RESCHED,
                 core::sync::atomic::Ordering::Relaxed,
             )
         };
-        // SAFETY: `task` is the current task; reading its switch counters is a plain load.
-        let switches_before = unsafe { (*task).nvcsw.wrapping_add((*task).nivcsw) };
+        let switches_before = switch_count();
 
         // SAFETY: Interrupts disabled, as required. With a non-zero preempt count the function
         // must return without scheduling.
         unsafe { bindings::raw_irqentry_exit_cond_resched() };
 
-        // SAFETY: As above.
-        let switches_after = unsafe { (*task).nvcsw.wrapping_add((*task).nivcsw) };
+        let switches_after = switch_count();
         let pc_after = percpu::preempt_count();
         let need_resched_seen = percpu::need_resched();
 

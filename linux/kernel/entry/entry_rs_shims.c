@@ -16,15 +16,6 @@
 
 #include "entry_rs_shims.h"
 
-#ifdef CONFIG_RSEQ
-/*
- * Rust stores to current->rseq.event.user_irq (rseq_note_user_irq_entry())
- * through the byte offset RUST_CONST_HELPER_ENTRY_RSEQ_USER_IRQ_OFFSET in
- * rust/bindings/bindings_helper.h. Keep that a one-byte member.
- */
-static_assert(sizeof(((struct task_struct *)0)->rseq.event.user_irq) == 1);
-#endif
-
 /*
  * noinstr tier: called outside instrumentation regions.
  */
