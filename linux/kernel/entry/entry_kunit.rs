@@ -23,8 +23,10 @@
 //! Members of C structs are reached through [`kernel::entry_field!`], which checks bindgen's
 //! layout against C at build time.
 
+use core::ffi::{c_int, c_void};
 use kernel::{
-    bindings, entry::percpu, entry_field, interrupt::local_interrupt_disable, macros::kunit_tests,
+    bindings, cpu::CpuId, entry::percpu, entry_field, error::from_err_ptr,
+    interrupt::local_interrupt_disable, macros::kunit_tests, str::CStrExt,
 };
 
 /// Builds a kernel-mode register frame with interrupts disabled in the saved flags.
@@ -71,6 +73,78 @@ fn nivcsw() -> usize {
 /// The current task's voluntary and involuntary context switch counts (`nvcsw + nivcsw`).
 fn switch_count() -> usize {
     nvcsw().wrapping_add(nivcsw())
+}
+
+/// Sleeps (a voluntary context switch) until `nvcsw` moves, at most ten times; returns how far
+/// it moved. A sleep whose timer fires before the task blocks does not switch, hence the retry.
+fn nvcsw_across_sleep() -> usize {
+    let before = nvcsw();
+    for _ in 0..10 {
+        // SAFETY: Task context, may sleep.
+        unsafe { bindings::msleep(1) };
+        if nvcsw() != before {
+            break;
+        }
+    }
+    nvcsw().wrapping_sub(before)
+}
+
+/// The real-time thread of [`nivcsw_across_preemption`]: sleeps until it is stopped.
+///
+/// # Safety
+///
+/// Only called by the kthread core, as the thread function.
+unsafe extern "C" fn rt_thread_fn(_data: *mut c_void) -> c_int {
+    // SAFETY: Called by a kthread.
+    while !unsafe { bindings::kthread_should_stop() } {
+        // SAFETY: A kthread may sleep; `kthread_stop()` wakes it up.
+        unsafe { bindings::schedule_timeout_interruptible(1) };
+    }
+    0
+}
+
+/// Lets a real-time thread bound to this CPU preempt the current task (an involuntary context
+/// switch); returns how far `nivcsw` moved, or `None` if no attempt kept the task on the CPU
+/// the thread was bound to.
+///
+/// The thread is woken with interrupts disabled, so the task cannot migrate before it is marked
+/// for preemption: it is preempted when interrupts are enabled again or, at the latest, by the
+/// `schedule()` that follows, which switches to the runnable real-time thread while the task
+/// stays runnable (involuntary).
+fn nivcsw_across_preemption() -> Option<usize> {
+    for _ in 0..10 {
+        let cpu = CpuId::current().as_u32();
+        // SAFETY: `rt_thread_fn` has the signature of `threadfn`; the name is a format string
+        // with one `%u`, for `cpu`.
+        let t = from_err_ptr(unsafe {
+            bindings::kthread_create_on_cpu(
+                Some(rt_thread_fn),
+                core::ptr::null_mut(),
+                cpu,
+                c"rust_entry_rt/%u".as_char_ptr(),
+            )
+        })
+        .ok()?;
+        // SAFETY: `t` is a valid kthread that has not run yet.
+        unsafe { bindings::sched_set_fifo_low(t) };
+
+        let irqs = local_interrupt_disable();
+        let on_cpu = CpuId::current().as_u32() == cpu;
+        let before = nivcsw();
+        // SAFETY: `t` is a valid kthread.
+        unsafe { bindings::wake_up_process(t) };
+        drop(irqs);
+        // SAFETY: Task context, may schedule.
+        unsafe { bindings::schedule() };
+        let moved = nivcsw().wrapping_sub(before);
+
+        // SAFETY: `t` was created by `kthread_create_on_cpu()` and is stopped only here.
+        unsafe { bindings::kthread_stop(t) };
+        if on_cpu {
+            return Some(moved);
+        }
+    }
+    None
 }
 
 #[kunit_tests(rust_entry)]
@@ -190,5 +264,50 @@ mod tests {
         assert!(need_resched_seen);
         assert_eq!(pc_before, pc_after);
         assert_eq!(switches_before, switches_after);
+    }
+
+    /// The counts compared by the test above really are the context switch counts: they move
+    /// by a few when the task sleeps and when it is preempted. Read at a wrong offset (bindgen
+    /// 0.73's `task_struct`: 48 bytes early, in the `vtime`/`prev_cputime` time accounting
+    /// data) they would not move, or by nanoseconds.
+    #[test]
+    fn context_switch_counts_move() {
+        let voluntary = nvcsw_across_sleep();
+        let involuntary = nivcsw_across_preemption();
+
+        assert!(voluntary >= 1);
+        assert!(voluntary <= 16);
+        assert!(involuntary.is_some());
+        let involuntary = involuntary.unwrap_or(0);
+        assert!(involuntary >= 1);
+        assert!(involuntary <= 1000);
+    }
+
+    /// `lockdep_hardirq_enter()` in `irqentry_nmi_enter()` clears `current->hardirq_threaded`
+    /// on the outermost hardirq entry (C: `if (__this_cpu_inc_return(hardirq_context) == 1)
+    /// current->hardirq_threaded = 0;`).
+    #[cfg(CONFIG_TRACE_IRQFLAGS)]
+    #[test]
+    fn irqentry_nmi_enter_clears_hardirq_threaded() {
+        let mut regs = kernel_regs();
+        let task = percpu::current();
+        let irqs = local_interrupt_disable();
+
+        // SAFETY: `task` is the current task; with interrupts disabled, only this code and NMI
+        // entries on top of it (which leave it 0 or unchanged) write `hardirq_threaded`.
+        let saved = unsafe { entry_field!(task, task_struct, hardirq_threaded).replace(1) };
+        // SAFETY: Interrupts disabled; an NMI-like entry on top of task context. Balanced below.
+        let s = unsafe { bindings::irqentry_nmi_enter(&mut regs) };
+        // SAFETY: As above.
+        let inside = unsafe { entry_field!(task, task_struct, hardirq_threaded).read() };
+        // SAFETY: Matching exit.
+        unsafe { bindings::irqentry_nmi_exit(&mut regs, s) };
+        // SAFETY: As above; put the value of before the test back.
+        let after = unsafe { entry_field!(task, task_struct, hardirq_threaded).replace(saved) };
+
+        drop(irqs);
+
+        assert_eq!(inside, 0);
+        assert_eq!(after, 0);
     }
 }
