@@ -56,6 +56,7 @@
 //! - `futex_fixup_robust_unlock()`, `resume_user_mode_work()` (SI): C shim, in loop
 //! - `local_irq_enable/disable()` (M, paravirt): C shim, in loop
 //! - `kmap_assert_nomap()`, `unwind_reset_info()`, `on_thread_stack()` (SI/AI): C shim, in region
+//! - `rcu_irq_exit_check_preempt()` (OOL with Tree RCU, SI with Tiny RCU): C shim
 //! - `arch_in_rcu_eqs()`, `arch_irqentry_exit_need_resched()`, `arch_nmi_enter/exit()` (AI/SI/M):
 //!   not overridden by x86: `false`, `true`, empty
 //!
@@ -701,10 +702,11 @@ pub unsafe extern "C" fn raw_irqentry_exit_cond_resched() {
     // C: if (!preempt_count()) {
     if percpu::preempt_count() == 0 {
         // C: rcu_irq_exit_check_preempt();
+        // (Empty without PROVE_RCU; a static inline with Tiny RCU, hence the shim.)
         #[cfg(CONFIG_PROVE_RCU)]
         // SAFETY: Instrumentable context, interrupts disabled.
         unsafe {
-            bindings::rcu_irq_exit_check_preempt()
+            shims::rcu_irq_exit_check_preempt(&_ins)
         };
         // C: if (IS_ENABLED(CONFIG_DEBUG_ENTRY))
         // C:         WARN_ON_ONCE(!on_thread_stack());

@@ -188,3 +188,13 @@ notrace bool entry_rs_on_thread_stack(void)
 {
 	return on_thread_stack();
 }
+
+/*
+ * rcu_irq_exit_check_preempt(): out of line with TREE_RCU and PROVE_RCU, an
+ * empty static inline otherwise (always with TINY_RCU), which bindgen cannot
+ * bind.
+ */
+notrace void entry_rs_rcu_irq_exit_check_preempt(void)
+{
+	rcu_irq_exit_check_preempt();
+}
