@@ -19,24 +19,132 @@
 //!
 //! Nothing is asserted while "in NMI": values are recorded and checked after the exit, so a
 //! failing assertion never prints from NMI context.
+//!
+//! Members of C structs are reached through [`kernel::entry_field!`], which checks bindgen's
+//! layout against C at build time.
 
-use kernel::{bindings, entry::percpu, interrupt::local_interrupt_disable, macros::kunit_tests};
+use core::ffi::{c_int, c_void};
+use kernel::{
+    bindings, cpu::CpuId, entry::percpu, entry_field, error::from_err_ptr,
+    interrupt::local_interrupt_disable, macros::kunit_tests, str::CStrExt,
+};
 
 /// Builds a kernel-mode register frame with interrupts disabled in the saved flags.
 fn kernel_regs() -> bindings::pt_regs {
     // SAFETY: `pt_regs` is plain old data; all-zeroes is a valid value.
     let mut regs: bindings::pt_regs = unsafe { core::mem::zeroed() };
-    regs.__bindgen_anon_1.cs = bindings::ENTRY_KERNEL_CS as u16;
-    regs.__bindgen_anon_2.ss = bindings::ENTRY_KERNEL_DS as u16;
-    // Saved flags: reserved bit 1 set, IF clear.
-    regs.flags = 0x2;
+    // SAFETY: `regs` is a valid `pt_regs`; `cs` and `ss` are plain integers in unions of
+    // integers and bitfields over the same bytes.
+    unsafe {
+        *entry_field!(&mut regs, pt_regs, cs: __bindgen_anon_1.cs) =
+            bindings::ENTRY_KERNEL_CS as u16;
+        *entry_field!(&mut regs, pt_regs, ss: __bindgen_anon_2.ss) =
+            bindings::ENTRY_KERNEL_DS as u16;
+        // Saved flags: reserved bit 1 set, IF clear.
+        *entry_field!(&mut regs, pt_regs, flags) = 0x2;
+    }
     regs
 }
 
 /// Reads `irqentry_state_t` as its single byte.
-fn state_byte(s: bindings::irqentry_state_t) -> u8 {
-    // SAFETY: `irqentry_state_t` is one byte; any bit pattern is a valid `u8`.
-    unsafe { core::ptr::read((&raw const s).cast::<u8>()) }
+fn state_byte(mut s: bindings::irqentry_state_t) -> u8 {
+    // SAFETY: `exit_rcu` is the one byte of `irqentry_state_t` (checked against C by
+    // `entry_field!()`); any bit pattern is a valid `u8`.
+    unsafe {
+        entry_field!(&mut s, irqentry_state, exit_rcu: __bindgen_anon_1.exit_rcu)
+            .cast::<u8>()
+            .read()
+    }
+}
+
+/// The current task's count of voluntary context switches (`current->nvcsw`).
+fn nvcsw() -> usize {
+    // SAFETY: `current()` is the valid current task; the scheduler updates the count on this
+    // CPU only, a volatile read is `READ_ONCE()`.
+    unsafe { entry_field!(percpu::current(), task_struct, nvcsw).read_volatile() }
+}
+
+/// The current task's count of involuntary context switches (`current->nivcsw`).
+fn nivcsw() -> usize {
+    // SAFETY: As for `nvcsw()`.
+    unsafe { entry_field!(percpu::current(), task_struct, nivcsw).read_volatile() }
+}
+
+/// The current task's voluntary and involuntary context switch counts (`nvcsw + nivcsw`).
+fn switch_count() -> usize {
+    nvcsw().wrapping_add(nivcsw())
+}
+
+/// Sleeps (a voluntary context switch) until `nvcsw` moves, at most ten times; returns how far
+/// it moved. A sleep whose timer fires before the task blocks does not switch, hence the retry.
+fn nvcsw_across_sleep() -> usize {
+    let before = nvcsw();
+    for _ in 0..10 {
+        // SAFETY: Task context, may sleep.
+        unsafe { bindings::msleep(1) };
+        if nvcsw() != before {
+            break;
+        }
+    }
+    nvcsw().wrapping_sub(before)
+}
+
+/// The real-time thread of [`nivcsw_across_preemption`]: sleeps until it is stopped.
+///
+/// # Safety
+///
+/// Only called by the kthread core, as the thread function.
+unsafe extern "C" fn rt_thread_fn(_data: *mut c_void) -> c_int {
+    // SAFETY: Called by a kthread.
+    while !unsafe { bindings::kthread_should_stop() } {
+        // SAFETY: A kthread may sleep; `kthread_stop()` wakes it up.
+        unsafe { bindings::schedule_timeout_interruptible(1) };
+    }
+    0
+}
+
+/// Lets a real-time thread bound to this CPU preempt the current task (an involuntary context
+/// switch); returns how far `nivcsw` moved, or `None` if no attempt kept the task on the CPU
+/// the thread was bound to.
+///
+/// The thread is woken with interrupts disabled, so the task cannot migrate before it is marked
+/// for preemption: it is preempted when interrupts are enabled again or, at the latest, by the
+/// `schedule()` that follows, which switches to the runnable real-time thread while the task
+/// stays runnable (involuntary).
+fn nivcsw_across_preemption() -> Option<usize> {
+    for _ in 0..10 {
+        let cpu = CpuId::current().as_u32();
+        // SAFETY: `rt_thread_fn` has the signature of `threadfn`; the name is a format string
+        // with one `%u`, for `cpu`.
+        let t = from_err_ptr(unsafe {
+            bindings::kthread_create_on_cpu(
+                Some(rt_thread_fn),
+                core::ptr::null_mut(),
+                cpu,
+                c"rust_entry_rt/%u".as_char_ptr(),
+            )
+        })
+        .ok()?;
+        // SAFETY: `t` is a valid kthread that has not run yet.
+        unsafe { bindings::sched_set_fifo_low(t) };
+
+        let irqs = local_interrupt_disable();
+        let on_cpu = CpuId::current().as_u32() == cpu;
+        let before = nivcsw();
+        // SAFETY: `t` is a valid kthread.
+        unsafe { bindings::wake_up_process(t) };
+        drop(irqs);
+        // SAFETY: Task context, may schedule.
+        unsafe { bindings::schedule() };
+        let moved = nivcsw().wrapping_sub(before);
+
+        // SAFETY: `t` was created by `kthread_create_on_cpu()` and is stopped only here.
+        unsafe { bindings::kthread_stop(t) };
+        if on_cpu {
+            return Some(moved);
+        }
+    }
+    None
 }
 
 #[kunit_tests(rust_entry)]
@@ -124,27 +232,29 @@ mod tests {
         let irqs = local_interrupt_disable();
         let pc_before = percpu::preempt_count();
 
-        let task = percpu::current();
         // Request a reschedule, so that only the preempt count check stands between the call
         // and `preempt_schedule_irq()`. A spurious TIF_NEED_RESCHED is harmless: the task just
         // schedules at its next scheduling point.
         // SAFETY: `thread_info.flags` of the current task is a valid, aligned `unsigned long`
         // that other CPUs only modify with atomic bit operations.
         unsafe {
-            core::sync::atomic::AtomicUsize::from_ptr(&raw mut (*task).thread_info.flags).fetch_or(
+            core::sync::atomic::AtomicUsize::from_ptr(entry_field!(
+                percpu::current(),
+                task_struct,
+                thread_info_flags: thread_info.flags
+            ))
+            .fetch_or(
                 bindings::ENTRY_TIF_NEED_RESCHED,
                 core::sync::atomic::Ordering::Relaxed,
             )
         };
-        // SAFETY: `task` is the current task; reading its switch counters is a plain load.
-        let switches_before = unsafe { (*task).nvcsw.wrapping_add((*task).nivcsw) };
+        let switches_before = switch_count();
 
         // SAFETY: Interrupts disabled, as required. With a non-zero preempt count the function
         // must return without scheduling.
         unsafe { bindings::raw_irqentry_exit_cond_resched() };
 
-        // SAFETY: As above.
-        let switches_after = unsafe { (*task).nvcsw.wrapping_add((*task).nivcsw) };
+        let switches_after = switch_count();
         let pc_after = percpu::preempt_count();
         let need_resched_seen = percpu::need_resched();
 
@@ -154,5 +264,50 @@ mod tests {
         assert!(need_resched_seen);
         assert_eq!(pc_before, pc_after);
         assert_eq!(switches_before, switches_after);
+    }
+
+    /// The counts compared by the test above really are the context switch counts: they move
+    /// by a few when the task sleeps and when it is preempted. Read at a wrong offset (bindgen
+    /// 0.73's `task_struct`: 48 bytes early, in the `vtime`/`prev_cputime` time accounting
+    /// data) they would not move, or by nanoseconds.
+    #[test]
+    fn context_switch_counts_move() {
+        let voluntary = nvcsw_across_sleep();
+        let involuntary = nivcsw_across_preemption();
+
+        assert!(voluntary >= 1);
+        assert!(voluntary <= 16);
+        assert!(involuntary.is_some());
+        let involuntary = involuntary.unwrap_or(0);
+        assert!(involuntary >= 1);
+        assert!(involuntary <= 1000);
+    }
+
+    /// `lockdep_hardirq_enter()` in `irqentry_nmi_enter()` clears `current->hardirq_threaded`
+    /// on the outermost hardirq entry (C: `if (__this_cpu_inc_return(hardirq_context) == 1)
+    /// current->hardirq_threaded = 0;`).
+    #[cfg(CONFIG_TRACE_IRQFLAGS)]
+    #[test]
+    fn irqentry_nmi_enter_clears_hardirq_threaded() {
+        let mut regs = kernel_regs();
+        let task = percpu::current();
+        let irqs = local_interrupt_disable();
+
+        // SAFETY: `task` is the current task; with interrupts disabled, only this code and NMI
+        // entries on top of it (which leave it 0 or unchanged) write `hardirq_threaded`.
+        let saved = unsafe { entry_field!(task, task_struct, hardirq_threaded).replace(1) };
+        // SAFETY: Interrupts disabled; an NMI-like entry on top of task context. Balanced below.
+        let s = unsafe { bindings::irqentry_nmi_enter(&mut regs) };
+        // SAFETY: As above.
+        let inside = unsafe { entry_field!(task, task_struct, hardirq_threaded).read() };
+        // SAFETY: Matching exit.
+        unsafe { bindings::irqentry_nmi_exit(&mut regs, s) };
+        // SAFETY: As above; put the value of before the test back.
+        let after = unsafe { entry_field!(task, task_struct, hardirq_threaded).replace(saved) };
+
+        drop(irqs);
+
+        assert_eq!(inside, 0);
+        assert_eq!(after, 0);
     }
 }

@@ -39,7 +39,7 @@
 //! - `context_tracking_enabled()`, `user_exit_irqoff()`, `user_enter_irqoff()`,
 //!   `CT_WARN_ON(__ct_state())` (AI/M): Rust static branch + `noinstr` calls ([`ct`])
 //! - `rcu_irq_enter_check_tick()` (AI): Rust static branch + call in region
-//! - `rseq_note_user_irq_entry()` (AI): Rust store through `current` (offset from C)
+//! - `rseq_note_user_irq_entry()` (AI): Rust store through `current` (layout checked)
 //! - `CALLER_ADDR0` (M): the entry function's own address, like `_THIS_IP_` ([`this_ip`])
 //! - `instrumentation_begin/end()` (M): Rust asm ([`Noinstr::instrumentation`])
 //! - `irqentry_exit_cond_resched()` (static call): direct call of the trampoline
@@ -56,6 +56,7 @@
 //! - `futex_fixup_robust_unlock()`, `resume_user_mode_work()` (SI): C shim, in loop
 //! - `local_irq_enable/disable()` (M, paravirt): C shim, in loop
 //! - `kmap_assert_nomap()`, `unwind_reset_info()`, `on_thread_stack()` (SI/AI): C shim, in region
+//! - `rcu_irq_exit_check_preempt()` (OOL with Tree RCU, SI with Tiny RCU): C shim
 //! - `arch_in_rcu_eqs()`, `arch_irqentry_exit_need_resched()`, `arch_nmi_enter/exit()` (AI/SI/M):
 //!   not overridden by x86: `false`, `true`, empty
 //!
@@ -99,20 +100,25 @@ fn kmsan_unpoison_entry_regs(_ins: &Instr, _regs: &PtRegs) {
 
 /// C `rseq_note_user_irq_entry()`: `current->rseq.event.user_irq = true;`.
 ///
-/// A store through `current` outside any instrumentation region, as in C. The byte offset comes
-/// from C (`offsetof(struct task_struct, rseq.event.user_irq)`) because the member sits in
-/// nested anonymous unions.
+/// A store through `current` outside any instrumentation region, as in C. The member sits in
+/// nested anonymous unions and structs, which bindgen names `__bindgen_anon_N`.
 #[inline(always)]
 fn rseq_note_user_irq_entry() {
     #[cfg(CONFIG_RSEQ)]
-    // SAFETY: `current()` is a valid task and `ENTRY_RSEQ_USER_IRQ_OFFSET` is the offset of the
-    // one-byte `user_irq` inside it (checked by a `static_assert()` in `entry_rs_shims.c`). Only
-    // the task itself writes its rseq event on entry, with interrupts disabled.
+    // SAFETY: `current()` is a valid task. Only the task itself writes its rseq event on entry,
+    // with interrupts disabled.
     unsafe {
-        percpu::current()
-            .cast::<u8>()
-            .add(bindings::ENTRY_RSEQ_USER_IRQ_OFFSET)
-            .write(1)
+        *kernel::entry_field!(
+            percpu::current(),
+            task_struct,
+            rseq_event_user_irq: rseq
+                .event
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .user_irq
+        ) = 1
     };
 }
 
@@ -696,10 +702,11 @@ pub unsafe extern "C" fn raw_irqentry_exit_cond_resched() {
     // C: if (!preempt_count()) {
     if percpu::preempt_count() == 0 {
         // C: rcu_irq_exit_check_preempt();
+        // (Empty without PROVE_RCU; a static inline with Tiny RCU, hence the shim.)
         #[cfg(CONFIG_PROVE_RCU)]
         // SAFETY: Instrumentable context, interrupts disabled.
         unsafe {
-            bindings::rcu_irq_exit_check_preempt()
+            shims::rcu_irq_exit_check_preempt(&_ins)
         };
         // C: if (IS_ENABLED(CONFIG_DEBUG_ENTRY))
         // C:         WARN_ON_ONCE(!on_thread_stack());

@@ -16,15 +16,6 @@
 
 #include "entry_rs_shims.h"
 
-#ifdef CONFIG_RSEQ
-/*
- * Rust stores to current->rseq.event.user_irq (rseq_note_user_irq_entry())
- * through the byte offset RUST_CONST_HELPER_ENTRY_RSEQ_USER_IRQ_OFFSET in
- * rust/bindings/bindings_helper.h. Keep that a one-byte member.
- */
-static_assert(sizeof(((struct task_struct *)0)->rseq.event.user_irq) == 1);
-#endif
-
 /*
  * noinstr tier: called outside instrumentation regions.
  */
@@ -196,4 +187,14 @@ notrace bool entry_rs_rseq_exit_to_user_mode_restart(struct pt_regs *regs, unsig
 notrace bool entry_rs_on_thread_stack(void)
 {
 	return on_thread_stack();
+}
+
+/*
+ * rcu_irq_exit_check_preempt(): out of line with TREE_RCU and PROVE_RCU, an
+ * empty static inline otherwise (always with TINY_RCU), which bindgen cannot
+ * bind.
+ */
+notrace void entry_rs_rcu_irq_exit_check_preempt(void)
+{
+	rcu_irq_exit_check_preempt();
 }

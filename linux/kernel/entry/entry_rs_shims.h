@@ -50,5 +50,6 @@ void entry_rs_futex_fixup_robust_unlock(struct pt_regs *regs);
 void entry_rs_resume_user_mode_work(struct pt_regs *regs);
 bool entry_rs_rseq_exit_to_user_mode_restart(struct pt_regs *regs, unsigned long ti_work);
 bool entry_rs_on_thread_stack(void);
+void entry_rs_rcu_irq_exit_check_preempt(void);
 
 #endif /* _KERNEL_ENTRY_ENTRY_RS_SHIMS_H */

@@ -356,7 +356,8 @@ unsafe extern "C" fn ipi_fn(_info: *mut c_void) {
 fn interrupts() -> i32 {
     // SAFETY: An all-zero `irq_work` is `IRQ_WORK_INIT()` without a function.
     let mut w: bindings::irq_work = unsafe { core::mem::zeroed() };
-    w.func = Some(irq_work_fn);
+    // SAFETY: `w` is a valid `irq_work`, not queued yet.
+    unsafe { *kernel::entry_field!(&mut w, irq_work, func) = Some(irq_work_fn) };
     for _ in 0..IRQS {
         // SAFETY: `w` is initialised and lives until `irq_work_sync()` returned, after which
         // it is no longer queued or running.

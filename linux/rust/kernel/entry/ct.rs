@@ -42,7 +42,10 @@ pub fn context_tracking_enabled() -> bool {
 
         // `static_branch_unlikely!()` wants a struct that contains the key; the key here is a
         // bare `struct static_key_false`, so emit the same `__jump_table` entry directly, with
-        // the `static_key` at offset 0.
+        // the `static_key` at offset 0. `arch_static_branch!` takes the offset of `key` from
+        // bindgen's layout: check it against C.
+        #[cfg(CONFIG_JUMP_LABEL)]
+        const _: usize = crate::entry_offset_of!(static_key_false, key);
         #[cfg(CONFIG_JUMP_LABEL)]
         // SAFETY: `context_tracking_key` is a `struct static_key_false` defined in
         // `kernel/context_tracking.c`; the macro emits a `__jump_table` entry for it.
@@ -58,8 +61,10 @@ pub fn context_tracking_enabled() -> bool {
         #[cfg(not(CONFIG_JUMP_LABEL))]
         // SAFETY: The key is a static C object; `enabled` is an `atomic_t`, read atomically.
         let enabled = unsafe {
-            core::ptr::read_volatile(core::ptr::addr_of!(
-                bindings::context_tracking_key.key.enabled.counter
+            core::ptr::read_volatile(crate::entry_field!(
+                (&raw const bindings::context_tracking_key).cast_mut(),
+                static_key_false,
+                key_enabled: key.enabled.counter
             )) > 0
         };
         enabled
@@ -79,10 +84,8 @@ pub const CT_STATE_USER: u32 = bindings::ctx_state_CT_STATE_USER as u32;
 #[cfg(CONFIG_CONTEXT_TRACKING_USER)]
 #[inline(always)]
 pub fn ct_state_raw() -> u32 {
-    super::percpu::this_cpu_read_u32!(
-        bindings::context_tracking,
-        core::mem::offset_of!(bindings::context_tracking, state)
-    ) & bindings::ENTRY_CT_STATE_MASK
+    super::percpu::this_cpu_read_u32!(context_tracking, context_tracking.state)
+        & bindings::ENTRY_CT_STATE_MASK
 }
 
 /// C `CT_WARN_ON(__ct_state() != CT_STATE_USER)`, as used by `enter_from_user_mode()`.
@@ -193,10 +196,8 @@ pub unsafe fn ct_nmi_exit() {
 pub fn rcu_is_watching_curr_cpu() -> bool {
     #[cfg(CONFIG_CONTEXT_TRACKING_IDLE)]
     {
-        super::percpu::this_cpu_read_u32!(
-            bindings::context_tracking,
-            core::mem::offset_of!(bindings::context_tracking, state)
-        ) & bindings::ENTRY_CT_RCU_WATCHING
+        super::percpu::this_cpu_read_u32!(context_tracking, context_tracking.state)
+            & bindings::ENTRY_CT_RCU_WATCHING
             != 0
     }
     #[cfg(not(CONFIG_CONTEXT_TRACKING_IDLE))]

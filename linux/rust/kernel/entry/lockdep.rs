@@ -120,7 +120,7 @@ pub unsafe fn trace_hardirqs_on(_ins: &Instr) {
 pub fn lockdep_hardirqs_enabled() -> bool {
     #[cfg(CONFIG_TRACE_IRQFLAGS)]
     {
-        super::percpu::this_cpu_read_u32!(crate::bindings::hardirqs_enabled) != 0
+        super::percpu::this_cpu_read_u32!(hardirqs_enabled) != 0
     }
     #[cfg(not(CONFIG_TRACE_IRQFLAGS))]
     {
@@ -142,6 +142,7 @@ pub fn lockdep_hardirqs_enabled() -> bool {
 pub unsafe fn lockdep_hardirq_enter() {
     #[cfg(CONFIG_TRACE_IRQFLAGS)]
     {
+        crate::entry_var_size!(hardirq_context, 4);
         let mut old: u32 = 1;
         // SAFETY: `xadd` on this CPU's `hardirq_context` (C `raw_cpu_add_return_4()`); returns
         // the old value in `old`. Interrupts are off; NMIs leave the counter balanced.
@@ -154,7 +155,9 @@ pub unsafe fn lockdep_hardirq_enter() {
         }
         if old.wrapping_add(1) == 1 {
             // SAFETY: `current()` is valid; only the task itself writes `hardirq_threaded`.
-            unsafe { (*super::percpu::current()).hardirq_threaded = 0 };
+            unsafe {
+                *crate::entry_field!(super::percpu::current(), task_struct, hardirq_threaded) = 0
+            };
         }
     }
 }
@@ -167,7 +170,8 @@ pub unsafe fn lockdep_hardirq_enter() {
 #[inline(always)]
 pub unsafe fn lockdep_hardirq_exit() {
     #[cfg(CONFIG_TRACE_IRQFLAGS)]
-    // SAFETY: Single decrement of this CPU's `hardirq_context`.
+    // SAFETY: Single decrement of this CPU's `hardirq_context` (32 bits, checked in
+    // `lockdep_hardirq_enter()`).
     unsafe {
         crate::asm!(concat!("decl ", super::percpu::pcpu!("hc"));
             hc = sym crate::bindings::hardirq_context,
@@ -184,15 +188,10 @@ pub unsafe fn lockdep_hardirq_exit() {
 #[inline(always)]
 pub unsafe fn lockdep_off() {
     #[cfg(CONFIG_LOCKDEP)]
-    // SAFETY: `current()` is valid, `ENTRY_TASK_LOCKDEP_RECURSION_OFFSET` is the offset of its
-    // `unsigned int lockdep_recursion`, and only the current task (or an NMI on top of it, which
-    // restores the value) modifies it.
+    // SAFETY: `current()` is valid, and only the current task (or an NMI on top of it, which
+    // restores the value) modifies its `lockdep_recursion`.
     unsafe {
-        // `lockdep_recursion` is past the point where bindgen's `task_struct` layout is wrong
-        // (see `percpu.rs`): use the C offset.
-        let r = super::percpu::current_field::<u32>(
-            crate::bindings::ENTRY_TASK_LOCKDEP_RECURSION_OFFSET,
-        );
+        let r = crate::entry_field!(super::percpu::current(), task_struct, lockdep_recursion);
         *r = (*r).wrapping_add(crate::bindings::LOCKDEP_OFF);
     }
 }
@@ -207,11 +206,7 @@ pub unsafe fn lockdep_on() {
     #[cfg(CONFIG_LOCKDEP)]
     // SAFETY: See `lockdep_off()`.
     unsafe {
-        // `lockdep_recursion` is past the point where bindgen's `task_struct` layout is wrong
-        // (see `percpu.rs`): use the C offset.
-        let r = super::percpu::current_field::<u32>(
-            crate::bindings::ENTRY_TASK_LOCKDEP_RECURSION_OFFSET,
-        );
+        let r = crate::entry_field!(super::percpu::current(), task_struct, lockdep_recursion);
         *r = (*r).wrapping_sub(crate::bindings::LOCKDEP_OFF);
     }
 }
@@ -248,8 +243,8 @@ pub fn lockdep_assert_irqs_disabled() {
         let debug_locks =
             unsafe { core::ptr::read_volatile(&raw const crate::bindings::debug_locks) };
         let enabled = debug_locks != 0
-            && super::percpu::this_cpu_read_u32!(crate::bindings::lockdep_recursion) == 0
-            && super::percpu::this_cpu_read_u32!(crate::bindings::hardirqs_enabled) != 0;
+            && super::percpu::this_cpu_read_u32!(lockdep_recursion) == 0
+            && super::percpu::this_cpu_read_u32!(hardirqs_enabled) != 0;
         crate::entry_warn_on_once!(enabled);
     }
 }

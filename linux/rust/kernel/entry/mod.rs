@@ -25,10 +25,17 @@
 //! All per-CPU accesses use `%gs`-relative inline assembly, exactly like the C accessors, so no
 //! `rust_helper_*` (which lives in `.text` and may be sanitized) is ever called from here.
 //!
+//! Members of C structs are only reached through [`entry_field!`] and [`entry_offset_of!`],
+//! which check bindgen's layout against the C compiler's at build time (see [`layout`]).
+//!
+//! [`entry_field!`]: crate::entry_field
+//! [`entry_offset_of!`]: crate::entry_offset_of
+//!
 //! [`macros::noinstr`]: ../../macros/attr.noinstr.html
 
 pub mod ct;
 pub mod instr;
+pub mod layout;
 pub mod lockdep;
 pub mod percpu;
 pub mod regs;

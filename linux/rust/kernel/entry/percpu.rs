@@ -57,14 +57,18 @@ pub(crate) use pcpu_off;
 // ---------------------------------------------------------------------------------------------
 
 /// `PREEMPT_NEED_RESCHED`, the inverted need-resched bit folded into `__preempt_count` (MSB).
-pub const PREEMPT_NEED_RESCHED: usize =
-    (bindings::ENTRY_PREEMPT_NEED_RESCHED_HI << 32) | bindings::ENTRY_PREEMPT_NEED_RESCHED_LO;
+///
+/// From its bit number: bindgen 0.72 does not translate the mask itself (above `i64::MAX`).
+pub const PREEMPT_NEED_RESCHED: usize = 1 << bindings::ENTRY_PREEMPT_NEED_RESCHED_BIT;
 /// `HARDIRQ_OFFSET`.
 pub const HARDIRQ_OFFSET: usize = bindings::ENTRY_HARDIRQ_OFFSET;
 /// `NMI_OFFSET`.
 pub const NMI_OFFSET: usize = bindings::ENTRY_NMI_OFFSET;
 /// `NMI_MASK`.
 pub const NMI_MASK: usize = bindings::ENTRY_NMI_MASK;
+
+// `movq` below: `__preempt_count` is an `unsigned long` on x86_64.
+crate::entry_var_size!(__preempt_count, 8);
 
 // The NMI accounting below (`__preempt_count_nmi_enter()`) is the
 // `CONFIG_HAS_SEPARATE_PREEMPT_RESCHED_BITS` variant, a single add. The other variant needs the
@@ -151,6 +155,8 @@ pub unsafe fn preempt_count_nmi_exit() {
 // current, thread flags
 // ---------------------------------------------------------------------------------------------
 
+crate::entry_var_size!(current_task, 8);
+
 /// Returns the current task (C `current`, `get_current()`).
 ///
 /// Reads the per-CPU `current_task`. `const_current_task` (used by C with
@@ -171,35 +177,15 @@ pub fn current() -> *mut bindings::task_struct {
     t
 }
 
-// bindgen's `task_struct` is wrong after `stats`: without `CONFIG_SCHEDSTATS`, `struct
-// sched_statistics` is empty, and the C compiler still aligns the `____cacheline_aligned` member
-// (the next field moves to 768 on x86_64), while bindgen lays the following fields out 48 bytes
-// earlier. Fields past `stats` are therefore reached at offsets from the C compiler
-// (`ENTRY_TASK_*_OFFSET` in `bindings_helper.h`); the ones read through bindgen's layout are
-// checked here against C.
-const _: () = assert!(core::mem::offset_of!(bindings::task_struct, thread_info) == 0);
-const _: () = assert!(
-    core::mem::offset_of!(bindings::task_struct, flags) == bindings::ENTRY_TASK_FLAGS_OFFSET
-);
-
-/// Returns a pointer to a field of the current task at a byte offset from the C compiler.
-///
-/// # Safety
-///
-/// `off` is the `offsetof()` of a field of type `T` in `struct task_struct`.
-#[inline(always)]
-pub unsafe fn current_field<T>(off: usize) -> *mut T {
-    // SAFETY: `current()` is a valid task; by the caller, `off` is inside it.
-    unsafe { current().cast::<u8>().add(off).cast::<T>() }
-}
+// Members of `task_struct` (and of the other C structs) are reached through
+// `entry_field!()`, which checks bindgen's layout against C at build time (see `layout.rs`).
 
 /// Returns the current task's count of involuntary context switches (C `current->nivcsw`).
 #[inline(always)]
 pub fn current_nivcsw() -> usize {
-    // SAFETY: `ENTRY_TASK_NIVCSW_OFFSET` is `offsetof(struct task_struct, nivcsw)`, an
-    // `unsigned long` that the scheduler updates on this CPU only; a volatile read is
-    // `READ_ONCE()`.
-    unsafe { core::ptr::read_volatile(current_field::<usize>(bindings::ENTRY_TASK_NIVCSW_OFFSET)) }
+    // SAFETY: `current()` is a valid task; `nivcsw` is an `unsigned long` that the scheduler
+    // updates on this CPU only; a volatile read is `READ_ONCE()`.
+    unsafe { core::ptr::read_volatile(crate::entry_field!(current(), task_struct, nivcsw)) }
 }
 
 /// Reads the current task's thread flags (C `read_thread_flags()`, a `READ_ONCE()`).
@@ -207,7 +193,13 @@ pub fn current_nivcsw() -> usize {
 pub fn read_thread_flags() -> usize {
     // SAFETY: `current()` is a valid task; `thread_info` is embedded in it
     // (`THREAD_INFO_IN_TASK`). Volatile read = `READ_ONCE()`; other CPUs set bits atomically.
-    unsafe { core::ptr::read_volatile(&raw const (*current()).thread_info.flags) }
+    unsafe {
+        core::ptr::read_volatile(crate::entry_field!(
+            current(),
+            task_struct,
+            thread_info_flags: thread_info.flags
+        ))
+    }
 }
 
 /// Returns true if `TIF_NEED_RESCHED` is set for the current task (C `need_resched()`).
@@ -221,22 +213,43 @@ pub fn need_resched() -> bool {
 pub fn is_idle_task_current() -> bool {
     // SAFETY: `current()` is a valid task. `flags` only changes in task context of the task
     // itself, a plain read is what C does.
-    unsafe { (*current()).flags & bindings::PF_IDLE != 0 }
+    unsafe { *crate::entry_field!(current(), task_struct, flags) & bindings::PF_IDLE != 0 }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Generic 32-bit per-CPU helpers used by lockdep and context tracking.
 // ---------------------------------------------------------------------------------------------
 
-/// Reads a 32-bit per-CPU variable, or a 32-bit field at byte offset `off` inside one
+/// Reads a 32-bit per-CPU variable, or a 32-bit member of a per-CPU struct
 /// (C `this_cpu_read()`/`raw_cpu_read()` of an `int`, `raw_atomic_read(this_cpu_ptr(...))`).
+///
+/// `this_cpu_read_u32!(var)` reads `bindings::var`; `this_cpu_read_u32!(var, s.member)` reads
+/// `member` of `bindings::var`, a `struct s`. The size of the variable or member and the offset
+/// of the member are checked against C at build time (`layout.rs`).
 ///
 /// A macro rather than a function because the symbol must be a `sym` operand.
 macro_rules! this_cpu_read_u32 {
-    ($sym:path) => {
-        $crate::entry::percpu::this_cpu_read_u32!($sym, 0)
-    };
-    ($sym:path, $off:expr) => {{
+    ($v:ident) => {{
+        $crate::entry_var_size!($v, 4);
+        $crate::entry::percpu::this_cpu_read_u32!(@ $crate::bindings::$v, 0)
+    }};
+    ($v:ident, $s:ident . $name:ident) => {{
+        // `bindings::$v` is a `struct $s`.
+        const _: () = {
+            let _: *const $crate::bindings::$s = &raw const $crate::bindings::$v;
+        };
+        $crate::macros::paste! {
+            const _: () = ::core::assert!(
+                $crate::bindings::[<ENTRY_SIZEOF_ $s __ $name>] == 4,
+                "entry layout: this_cpu_read_u32!() of a member that is not 32 bits wide"
+            );
+        }
+        $crate::entry::percpu::this_cpu_read_u32!(@
+            $crate::bindings::$v,
+            $crate::entry_offset_of!($s, $name)
+        )
+    }};
+    (@ $sym:path, $off:expr) => {{
         let v: u32;
         // SAFETY: Reads a 32-bit per-CPU variable of this CPU; `%gs` is the per-CPU base.
         #[allow(unused_unsafe)]

@@ -8,7 +8,7 @@
 use crate::bindings;
 use core::{
     cell::UnsafeCell,
-    mem::{align_of, size_of},
+    mem::{align_of, size_of, MaybeUninit},
 };
 
 /// The register frame of an exception, interrupt or syscall (`struct pt_regs`).
@@ -21,6 +21,8 @@ use core::{
 /// loads in `noinstr` code.
 #[repr(transparent)]
 pub struct PtRegs(UnsafeCell<bindings::pt_regs>);
+
+crate::entry_struct!(pt_regs);
 
 impl PtRegs {
     /// Creates a reference to a [`PtRegs`] from a raw pointer.
@@ -50,14 +52,14 @@ impl PtRegs {
     pub fn cs(&self) -> u16 {
         // SAFETY: `self.0.get()` is valid (type invariant). All members of the union are plain
         // integers or bitfields over the same bytes, so reading `cs` is always defined.
-        unsafe { (*self.0.get()).__bindgen_anon_1.cs }
+        unsafe { *crate::entry_field!(self.0.get(), pt_regs, cs: __bindgen_anon_1.cs) }
     }
 
     /// Returns the saved RFLAGS.
     #[inline(always)]
     pub fn flags(&self) -> usize {
         // SAFETY: `self.0.get()` is valid (type invariant).
-        unsafe { (*self.0.get()).flags }
+        unsafe { *crate::entry_field!(self.0.get(), pt_regs, flags) }
     }
 
     /// Returns true if the frame was created by an entry from user mode.
@@ -98,11 +100,14 @@ pub struct IrqEntryState {
     flag: bool,
 }
 
+// `bindings::irqentry_state_t` is `bindings::irqentry_state`; its layout is checked against C
+// by `entry_struct!()` and `entry_field!()` below.
 const _: () = {
     assert!(size_of::<IrqEntryState>() == 1);
     assert!(size_of::<IrqEntryState>() == size_of::<bindings::irqentry_state_t>());
     assert!(align_of::<IrqEntryState>() == align_of::<bindings::irqentry_state_t>());
 };
+crate::entry_struct!(irqentry_state);
 
 impl IrqEntryState {
     /// State for `irqentry_enter()`/`irqentry_exit()`: whether the exit has to call
@@ -134,10 +139,18 @@ impl IrqEntryState {
     /// Converts to the C type, for returning it from the C ABI functions.
     #[inline(always)]
     pub const fn into_raw(self) -> bindings::irqentry_state_t {
-        bindings::irqentry_state_t {
-            __bindgen_anon_1: bindings::irqentry_state__bindgen_ty_1 {
-                exit_rcu: self.flag,
-            },
+        let mut raw = MaybeUninit::<bindings::irqentry_state_t>::zeroed();
+        // SAFETY: `raw` is a zeroed `irqentry_state_t`, valid as such (a union of two `bool`s);
+        // `exit_rcu` is its only byte (checked against C by `entry_field!()`), so writing it
+        // initialises all of it.
+        unsafe {
+            crate::entry_field!(
+                raw.as_mut_ptr(),
+                irqentry_state,
+                exit_rcu: __bindgen_anon_1.exit_rcu
+            )
+            .write(self.flag);
+            raw.assume_init()
         }
     }
 
@@ -146,10 +159,14 @@ impl IrqEntryState {
     /// Reads the byte as `u8` and normalises it, so a corrupted value cannot create an invalid
     /// `bool`.
     #[inline(always)]
-    pub fn from_raw(raw: bindings::irqentry_state_t) -> Self {
-        // SAFETY: `irqentry_state_t` is one byte (asserted above); reading it as `u8` is valid
-        // for any bit pattern.
-        let byte = unsafe { core::ptr::read((&raw const raw).cast::<u8>()) };
+    pub fn from_raw(mut raw: bindings::irqentry_state_t) -> Self {
+        // SAFETY: `raw` is a valid `irqentry_state_t` whose `exit_rcu` (same byte as `lockdep`)
+        // is one byte; reading it as `u8` is valid for any bit pattern.
+        let byte = unsafe {
+            crate::entry_field!(&mut raw, irqentry_state, exit_rcu: __bindgen_anon_1.exit_rcu)
+                .cast::<u8>()
+                .read()
+        };
         Self { flag: byte != 0 }
     }
 }

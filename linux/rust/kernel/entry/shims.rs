@@ -153,3 +153,8 @@ instr_shim!(
     /// C `on_thread_stack()`.
     on_thread_stack => entry_rs_on_thread_stack() -> bool
 );
+instr_shim!(
+    /// C `rcu_irq_exit_check_preempt()` (out-of-line with Tree RCU, a static inline with Tiny
+    /// RCU).
+    rcu_irq_exit_check_preempt => entry_rs_rcu_irq_exit_check_preempt()
+);

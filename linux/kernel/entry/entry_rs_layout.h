@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C layout that the Rust generic entry code, its KUnit suite and the
+ * entry probe sample rely on: every struct member they read or write, every
+ * struct they create or pass by value, and every per-CPU variable they
+ * access from inline assembly with a width of their own choosing.
+ *
+ * An X-macro list without include guard, in the spirit of asm-offsets.c:
+ * rust/bindings/bindings_helper.h defines
+ *
+ *   ENTRY_RS_STRUCT(s)			sizeof(struct s), __alignof__(struct s)
+ *   ENTRY_RS_FIELD(s, name, member)	offsetof(struct s, member),
+ *					sizeof_field(struct s, member)
+ *   ENTRY_RS_VAR(v)			sizeof(v)
+ *
+ * and includes this file, which turns every line into RUST_CONST_HELPER_ENTRY_*
+ * constants. Rust reaches these members only through kernel::entry_field!()
+ * and kernel::entry_offset_of!() (rust/kernel/entry/layout.rs), which compare
+ * bindgen's offset_of!() and size_of() with these constants at compile time:
+ * a member that is not listed here does not compile, and a member that bindgen
+ * places differently from the C compiler fails the build. The kernel runs
+ * bindgen with --no-layout-tests, so nothing else would notice: bindgen
+ * 0.73.0 to 0.73.2 place every task_struct member after the empty, cache line
+ * aligned "stats" (CONFIG_SCHEDSTATS=n) 48 bytes too early on x86_64.
+ *
+ * name is the member's name in the RUST_CONST_HELPER_ENTRY_* constants; member
+ * is the C member designator. Keep the #ifdefs those of the members.
+ */
+
+ENTRY_RS_STRUCT(task_struct);
+ENTRY_RS_FIELD(task_struct, thread_info_flags, thread_info.flags);
+ENTRY_RS_FIELD(task_struct, flags, flags);
+ENTRY_RS_FIELD(task_struct, nvcsw, nvcsw);
+ENTRY_RS_FIELD(task_struct, nivcsw, nivcsw);
+/* Not used by the entry code: checked for kernel::task::Task::pid(). */
+ENTRY_RS_FIELD(task_struct, pid, pid);
+#ifdef CONFIG_TRACE_IRQFLAGS
+ENTRY_RS_FIELD(task_struct, hardirq_threaded, hardirq_threaded);
+#endif
+#ifdef CONFIG_LOCKDEP
+ENTRY_RS_FIELD(task_struct, lockdep_recursion, lockdep_recursion);
+#endif
+#ifdef CONFIG_RSEQ
+ENTRY_RS_FIELD(task_struct, rseq_event_user_irq, rseq.event.user_irq);
+#endif
+
+ENTRY_RS_STRUCT(pt_regs);
+ENTRY_RS_FIELD(pt_regs, cs, cs);
+ENTRY_RS_FIELD(pt_regs, ss, ss);
+ENTRY_RS_FIELD(pt_regs, flags, flags);
+
+ENTRY_RS_STRUCT(irqentry_state);
+ENTRY_RS_FIELD(irqentry_state, exit_rcu, exit_rcu);
+
+#ifdef CONFIG_CONTEXT_TRACKING
+ENTRY_RS_STRUCT(context_tracking);
+ENTRY_RS_FIELD(context_tracking, state, state);
+#endif
+
+ENTRY_RS_STRUCT(static_key_false);
+ENTRY_RS_FIELD(static_key_false, key, key);
+ENTRY_RS_FIELD(static_key_false, key_enabled, key.enabled.counter);
+
+ENTRY_RS_STRUCT(irq_work);
+ENTRY_RS_FIELD(irq_work, func, func);
+
+ENTRY_RS_VAR(__preempt_count);
+ENTRY_RS_VAR(current_task);
+#ifdef CONFIG_TRACE_IRQFLAGS
+ENTRY_RS_VAR(hardirqs_enabled);
+ENTRY_RS_VAR(hardirq_context);
+#endif
+#ifdef CONFIG_PROVE_LOCKING
+ENTRY_RS_VAR(lockdep_recursion);
+#endif
