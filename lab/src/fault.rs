@@ -68,6 +68,8 @@ pub struct Fault {
     /// The tests (or build messages) that must catch it.
     pub caught_by: Vec<String>,
     pub diff: PathBuf,
+    /// Needs the debug flavor (`# flavor: debug`).
+    pub debug: bool,
 }
 
 impl Fault {
@@ -75,9 +77,16 @@ impl Fault {
     pub fn parse(name: &str, diff: PathBuf, text: &str) -> std::result::Result<Fault, String> {
         let mut detect = None;
         let mut caught_by = vec![];
+        let mut debug = false;
         for l in text.lines().take_while(|l| !l.starts_with("--- ") && !l.starts_with("diff ")) {
             if let Some(d) = l.strip_prefix("# detect:") {
                 detect = Some(d.trim().parse::<Detect>()?);
+            } else if let Some(f) = l.strip_prefix("# flavor:") {
+                debug = match f.trim() {
+                    "debug" => true,
+                    "plain" => false,
+                    o => return Err(format!("unknown `# flavor: {o}` (use plain or debug)")),
+                };
             } else if let Some(t) = l.strip_prefix("# caught-by:") {
                 let t = t.trim();
                 if t.is_empty() {
@@ -90,7 +99,10 @@ impl Fault {
         if caught_by.is_empty() {
             return Err("no `# caught-by: TEST` line: name the tests that must catch it".into());
         }
-        Ok(Fault { name: name.into(), detect, caught_by, diff })
+        if debug && detect != Detect::Kunit {
+            return Err("`# flavor: debug` is for `# detect: kunit` faults".into());
+        }
+        Ok(Fault { name: name.into(), detect, caught_by, diff, debug })
     }
 
     pub fn load(lab: &Lab, name: &str) -> Result<Fault> {
@@ -136,6 +148,8 @@ pub struct Control {
     pub build_ok: Option<bool>,
     /// KUnit on the unfaulted `rust`.
     pub kunit: Option<KunitResult>,
+    /// KUnit on the unfaulted `rust-debug` (for `# flavor: debug` faults).
+    pub kunit_debug: Option<KunitResult>,
     /// Guest test results of the unfaulted boots, per variant.
     pub boots: BTreeMap<Variant, BTreeMap<String, Outcome>>,
     /// Programs the control boots ran.
@@ -160,9 +174,14 @@ impl Control {
             let b = build::build(lab, rust, true)?;
             self.build_ok = Some(b.error.is_none());
         }
-        if self.kunit.is_none() && faults.iter().any(|f| f.detect == Detect::Kunit) {
+        if self.kunit.is_none() && faults.iter().any(|f| f.detect == Detect::Kunit && !f.debug) {
             build::configure(lab, rust)?;
             self.kunit = Some(kunit::run(lab, rust, true)?);
+        }
+        if self.kunit_debug.is_none() && faults.iter().any(|f| f.debug) {
+            let debug = Flavor { variant: Variant::Rust, debug: true };
+            build::build(lab, debug, true)?;
+            self.kunit_debug = Some(kunit::run(lab, debug, true)?);
         }
         let missing: BTreeSet<String> = faults
             .iter()
@@ -254,7 +273,8 @@ pub fn judge(fault: &Fault, control: &Control, seen: &Observed) -> Verdict {
             }
         }
         Observed::Kunit(k) => {
-            let Some(ctl) = &control.kunit else {
+            let ctl = if fault.debug { &control.kunit_debug } else { &control.kunit };
+            let Some(ctl) = ctl else {
                 return Verdict::ControlFailed("no KUnit run without the fault".into());
             };
             let status = |r: &KunitResult, n: &str| r.cases.iter().find(|c| c.name == *n).map(|c| c.status);
@@ -340,7 +360,7 @@ pub fn run(lab: &Lab, s: &Series, fault: &Fault, control: &Control) -> Result<Ve
 }
 
 fn observe(lab: &Lab, fault: &Fault) -> Result<Observed> {
-    let rust = Flavor { variant: Variant::Rust, debug: false };
+    let rust = Flavor { variant: Variant::Rust, debug: fault.debug };
     let b = build::build(lab, rust, false)?;
     if fault.detect == Detect::Build {
         if b.error.is_none() {
@@ -371,7 +391,13 @@ mod tests {
     use crate::kunit::Case;
 
     fn fault(detect: Detect, by: &[&str]) -> Fault {
-        Fault { name: "f".into(), detect, caught_by: by.iter().map(|s| s.to_string()).collect(), diff: "f.diff".into() }
+        Fault {
+            name: "f".into(),
+            detect,
+            caught_by: by.iter().map(|s| s.to_string()).collect(),
+            diff: "f.diff".into(),
+            debug: false,
+        }
     }
 
     fn kunit(cases: &[(&str, Status)], complete: bool) -> KunitResult {
@@ -411,6 +437,10 @@ mod tests {
         assert!(e.contains("no `# detect"), "{e}");
         let e = Fault::parse("x", "x".into(), "# detect: kunit\n--- a/f\n").unwrap_err();
         assert!(e.contains("no `# caught-by"), "{e}");
+        let d = Fault::parse("x", "x".into(), "# detect: kunit\n# flavor: debug\n# caught-by: s.a\n").unwrap();
+        assert!(d.debug);
+        let e = Fault::parse("x", "x".into(), "# detect: boot\n# flavor: debug\n# caught-by: t\n").unwrap_err();
+        assert!(e.contains("for `# detect: kunit`"), "{e}");
         let e = Fault::parse("x", "x".into(), "# detect: luck\n# caught-by: t\n").unwrap_err();
         assert!(e.contains("unknown `# detect: luck`"), "{e}");
     }

@@ -191,7 +191,10 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
             control.add_boot(Variant::Rust, r);
         }
     }
-    let faults = Fault::all(lab)?;
+    let (debug_faults, faults): (Vec<Fault>, Vec<Fault>) = Fault::all(lab)?.into_iter().partition(|f| f.debug);
+    for f in &debug_faults {
+        println!("  (fault {} needs the debug flavor: `./entry-lab fault {}` runs it)", f.name, f.name);
+    }
     control.ensure(lab, &faults)?;
     for f in &faults {
         let by = f.caught_by.join(", ");
