@@ -193,8 +193,10 @@ pub fn shell_line(cmd: &Command) -> String {
 }
 
 /// The kunit.py command for a flavor on this machine, for a shell.
+/// Writes only the kunitconfig (the flavor's fragments): no make, so it is
+/// safe while a build runs.
 pub fn print_command(lab: &Lab, f: Flavor) -> Result<String> {
-    crate::build::configure(lab, f)?;
+    crate::util::write(&lab.build_dir(f).join("entry-lab.kunitconfig"), crate::build::fragment(lab, f)?)?;
     let accel = crate::qemu::accel(lab, &crate::build::kernel_image(lab, f))?;
     Ok(shell_line(&command(lab, f, accel)?))
 }
