@@ -317,8 +317,12 @@ unsafe fn irqentry_exit_to_user_mode_prepare(ins: &Instr, regs: &PtRegs) {
 
     // C: __exit_to_user_mode_validate():
     // C:         kmap_assert_nomap();
+    // (An empty inline without CONFIG_DEBUG_KMAP_LOCAL: no call then.)
+    #[cfg(CONFIG_DEBUG_KMAP_LOCAL)]
     // SAFETY: Interrupts disabled.
-    unsafe { shims::kmap_assert_nomap(ins) };
+    unsafe {
+        shims::kmap_assert_nomap(ins)
+    };
     // C:         lockdep_assert_irqs_disabled();
     lockdep::lockdep_assert_irqs_disabled();
     // C:         lockdep_sys_exit();
@@ -616,8 +620,13 @@ unsafe fn __exit_to_user_mode_loop(ins: &Instr, regs: &PtRegs, mut ti_work: usiz
         }
 
         // C: arch_exit_to_user_mode_work(regs, ti_work);
+        // x86 does not define it: the generic empty inline of entry-common.h
+        // applies, so there is nothing to call on every iteration.
+        #[cfg(not(CONFIG_X86))]
         // SAFETY: Task context, interrupts enabled.
-        unsafe { shims::arch_exit_to_user_mode_work(ins, regs, ti_work) };
+        unsafe {
+            shims::arch_exit_to_user_mode_work(ins, regs, ti_work)
+        };
 
         // C: local_irq_disable();
         // SAFETY: Re-disable interrupts before re-reading the work flags.
@@ -650,8 +659,14 @@ unsafe fn exit_to_user_mode_loop_inner(ins: &Instr, regs: &PtRegs, mut ti_work: 
 
         // C: if (likely(!rseq_exit_to_user_mode_restart(regs, ti_work)))
         // C:         return ti_work;
+        // The inline's first test, `test_tif_rseq(ti_work)` (`ti_work & _TIF_RSEQ` with
+        // generic TIF bits), is done here: without TIF_RSEQ and without a slice extension
+        // timer to arm it returns false, and the common case then costs no call.
+        let nothing_to_do = cfg!(CONFIG_HAVE_GENERIC_TIF_BITS)
+            && !cfg!(CONFIG_RSEQ_SLICE_EXTENSION)
+            && ti_work & TIF_RSEQ == 0;
         // SAFETY: Interrupts disabled, after the work loop.
-        if !unsafe { shims::rseq_exit_to_user_mode_restart(ins, regs, ti_work) } {
+        if nothing_to_do || !unsafe { shims::rseq_exit_to_user_mode_restart(ins, regs, ti_work) } {
             return ti_work;
         }
         // C: ti_work = read_thread_flags();
