@@ -35,16 +35,13 @@ pub struct Rerun {
     pub verdict: Verdict,
 }
 
-/// Classifies a test from its runs on c and on rust (first run included).
-pub fn classify(c: &[Option<Outcome>], rust: &[Option<Outcome>]) -> Verdict {
+/// Classifies a differing test from its runs on c (first run included):
+/// the first runs differed, so rust differed from c at least once, and
+/// only a c that varies makes that flaky.
+pub fn classify(c: &[Option<Outcome>]) -> Verdict {
     match c.split_first() {
         Some((first, rest)) if !rest.iter().all(|o| o == first) => Verdict::Flaky,
-        // c is stable: the first runs differed, so rust differed from c at
-        // least once; whatever the reruns gave, that is real.
-        _ => {
-            let _ = rust;
-            Verdict::Real
-        }
+        _ => Verdict::Real,
     }
 }
 
@@ -73,7 +70,7 @@ pub fn rerun_differences(
     for _ in 0..RERUNS {
         // Stop early when every test is already known to be flaky: more
         // runs cannot change that.
-        if out.iter().all(|r| classify(&r.c, &r.rust) == Verdict::Flaky) {
+        if out.iter().all(|r| classify(&r.c) == Verdict::Flaky) {
             break;
         }
         let c = rerun(false, &programs);
@@ -88,7 +85,7 @@ pub fn rerun_differences(
         }
     }
     for r in &mut out {
-        r.verdict = classify(&r.c, &r.rust);
+        r.verdict = classify(&r.c);
     }
     out
 }
