@@ -571,6 +571,57 @@ static void irq(const char *name, void (*region)(void))
 	report(&f);
 }
 
+/* -------------------------------------------------------------- nmi -- */
+
+/*
+ * Self-NMIs through the local APIC, raised and timed in the kernel by the
+ * lab's module (lab/guest/entry_bench_nmi/, built against the booted
+ * kernel and put in the initramfs as /tests/entry_bench_nmi.ko): a user
+ * program cannot raise an NMI on one TCG CPU. Writing N to its debugfs file
+ * runs N rounds; reading it gives "<ticks> <rounds>".
+ */
+static void nmi(void)
+{
+	static const char ko[] = "/tests/entry_bench_nmi.ko";
+	static const char ctl[] = "/sys/kernel/debug/entry_bench_nmi";
+	struct figure f = { .name = "nmi", .rounds = rounds_of(2000) };
+	char buf[64];
+	int mfd, fd;
+
+	mfd = open(ko, O_RDONLY | O_CLOEXEC);
+	if (mfd < 0) {
+		skip("nmi", "no /tests/entry_bench_nmi.ko in the initramfs");
+		return;
+	}
+	if (syscall(SYS_finit_module, mfd, "", 0) && errno != EEXIST)
+		die("finit_module entry_bench_nmi.ko");
+	close(mfd);
+	fd = open(ctl, O_RDWR);
+	if (fd < 0)
+		die(ctl);
+	mark();
+	for (int r = -warmup; r < reps; r++) {
+		unsigned long long ticks;
+		long rounds;
+		int n = snprintf(buf, sizeof(buf), "%ld\n", f.rounds);
+
+		if (pwrite(fd, buf, n, 0) != n)
+			die("write entry_bench_nmi");
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			die("read entry_bench_nmi");
+		buf[n] = 0;
+		if (sscanf(buf, "%llu %ld", &ticks, &rounds) != 2 || rounds != f.rounds) {
+			printf("BENCH-ERROR nmi: unexpected \"%s\"\n", buf);
+			return;
+		}
+		if (r >= 0)
+			f.v[f.n++] = (double)ticks / rounds;
+	}
+	close(fd);
+	report(&f);
+}
+
 /* -------------------------------------------------------------- main -- */
 
 static void read_line(const char *path, char *buf, size_t size)
@@ -610,6 +661,7 @@ static void settle(char *cs, size_t size)
 }
 
 /* entrylab.bench=MODE on the kernel command line, or ENTRY_BENCH=MODE. */
+
 static int mode_requested(const char *mode)
 {
 	char buf[4096] = "", want[64];
@@ -673,6 +725,7 @@ int main(void)
 	memset(zbuf, 1, sizeof(zbuf));
 	irq("irq_user", region_user);
 	irq("irq_kernel", region_kernel);
+	nmi();
 
 	in_child("syscall_seccomp", 20000, seccomp_allow);
 	tracepoint();

@@ -312,6 +312,27 @@ pub fn build(lab: &Lab, f: Flavor, reuse: bool) -> Result<BuildResult> {
     Ok(r)
 }
 
+/// Makes sure each flavor's kernel image is the one of the work tree's
+/// commit (the series tip), not one left behind by a fault run: `./entry-lab
+/// test` ends with the last fault's kernel in `build/rust`, and booting or
+/// benchmarking it would silently measure the wrong code. An image whose
+/// kept build names the same commit, config and image is used as it is;
+/// otherwise the flavor is built (a relink when only the commit moved). The
+/// first build of a flavor sets up the toolchain and assembles the series.
+pub fn ensure_current(lab: &Lab, flavors: &[Flavor]) -> Result<()> {
+    if flavors.iter().any(|&f| !kernel_image(lab, f).exists()) {
+        crate::setup::setup(lab)?;
+        crate::series::assemble_tree(lab)?;
+    }
+    for &f in flavors {
+        let b = build(lab, f, true)?;
+        if let Some(e) = b.error {
+            bail!("{}: {e}", f.name());
+        }
+    }
+    Ok(())
+}
+
 /// Every compiler, linker or make error line of a build log (what a
 /// `build` fault must find its message in).
 pub fn error_lines(log: &str) -> Vec<&str> {

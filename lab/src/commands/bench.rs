@@ -1,6 +1,7 @@
-//! `entry-lab bench`: the instruction-exact benchmark (see bench.rs). Uses
-//! the kernel images as they are (builds a plain flavor only when it has no
-//! image; the debug flavors only when both images exist), boots each flavor
+//! `entry-lab bench`: the instruction-exact benchmark (see bench.rs). Every
+//! image it boots must be the series tip's: kept when its build is, relinked
+//! or built otherwise (a fault run leaves its own kernel in `build/rust`).
+//! The debug flavors are measured when both images exist. Boots each flavor
 //! twice, one boot at a time, and compares. `--smoke`: one short boot of
 //! each plain variant that must print every figure. `--trace`: one boot of
 //! each plain variant logging every instruction of the entry code, and
@@ -24,17 +25,7 @@ pub fn run(lab: &Lab, smoke: bool, trace: bool) -> Result<bool> {
     }
     let mut flavors = vec![];
     for variant in Variant::ALL {
-        let f = Flavor { variant, debug: false };
-        if !crate::build::kernel_image(lab, f).exists() {
-            say("bench", &format!("{}: no kernel image: building it", f.name()));
-            crate::setup::setup(lab)?;
-            crate::series::assemble_tree(lab)?;
-            let b = crate::build::build(lab, f, true)?;
-            if let Some(e) = b.error {
-                crate::util::bail!("{}: {e}", f.name());
-            }
-        }
-        flavors.push(f);
+        flavors.push(Flavor { variant, debug: false });
     }
     let debug: Vec<Flavor> = Variant::ALL.iter().map(|&variant| Flavor { variant, debug: true }).collect();
     if debug.iter().all(|&f| crate::build::kernel_image(lab, f).exists()) {
@@ -42,12 +33,16 @@ pub fn run(lab: &Lab, smoke: bool, trace: bool) -> Result<bool> {
     } else {
         say("bench", "no debug kernels (c-debug and rust-debug): measuring the plain ones");
     }
-    let initrd = bench::initramfs(lab)?;
+    crate::build::ensure_current(lab, &flavors)?;
+    let mut initrds = BTreeMap::new();
+    for &f in &flavors {
+        initrds.insert(f.name(), bench::initramfs(lab, f)?);
+    }
     // Each flavor twice, one boot at a time; c and rust alternate.
     let mut runs: Vec<Run> = vec![];
     for run_no in 1..=2 {
         for &f in &flavors {
-            runs.push(bench::boot(lab, f, &initrd, run_no, bench::Mode::Full)?);
+            runs.push(bench::boot(lab, f, &initrds[&f.name()], run_no, bench::Mode::Full)?);
         }
     }
     let mins = |flavor: &str, run_no: u32| {
@@ -78,7 +73,7 @@ pub fn run(lab: &Lab, smoke: bool, trace: bool) -> Result<bool> {
         "{:?}",
         bench::qemu_command(
             &crate::build::kernel_image(lab, flavors[0]),
-            &initrd,
+            &initrds[&flavors[0].name()],
             &bench::cmdline(bench::Mode::Full),
             None
         )
@@ -118,10 +113,10 @@ pub fn run(lab: &Lab, smoke: bool, trace: bool) -> Result<bool> {
 
 /// `bench --trace`: where the difference is, function by function.
 fn run_trace(lab: &Lab, start: Instant) -> Result<bool> {
-    let initrd = bench::initramfs(lab)?;
     let flavor = |variant| Flavor { variant, debug: false };
-    let (c, cw) = bench::trace(lab, flavor(Variant::C), &initrd)?;
-    let (rust, rw) = bench::trace(lab, flavor(Variant::Rust), &initrd)?;
+    crate::build::ensure_current(lab, &[flavor(Variant::C), flavor(Variant::Rust)])?;
+    let (c, cw) = bench::trace(lab, flavor(Variant::C), &bench::initramfs(lab, flavor(Variant::C))?)?;
+    let (rust, rw) = bench::trace(lab, flavor(Variant::Rust), &bench::initramfs(lab, flavor(Variant::Rust))?)?;
     let accounts = bench::account(&c, &cw, &rust, &rw);
     let text = bench::account_table(&accounts);
     println!("\n{text}");
