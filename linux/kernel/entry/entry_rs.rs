@@ -54,7 +54,7 @@
 //! - `rseq_irqentry_exit_to_user_mode()`, `rseq_grant_slice_extension()`,
 //!   `rseq_exit_to_user_mode_restart()` (AI, uaccess): C shim
 //! - `futex_fixup_robust_unlock()`, `resume_user_mode_work()` (SI): C shim, in loop
-//! - `local_irq_enable/disable()` (M, paravirt): C shim, in loop
+//! - `local_irq_enable/disable()` (M): `sti`/`cli` in Rust; C shim only with `PARAVIRT_XXL`
 //! - `kmap_assert_nomap()`, `unwind_reset_info()`, `on_thread_stack()` (SI/AI): C shim, in region
 //! - `rcu_irq_exit_check_preempt()` (OOL with Tree RCU, SI with Tiny RCU): C shim
 //! - `arch_in_rcu_eqs()`, `arch_irqentry_exit_need_resched()`, `arch_nmi_enter/exit()` (AI/SI/M):

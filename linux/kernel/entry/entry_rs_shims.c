@@ -133,9 +133,11 @@ notrace void entry_rs_unwind_reset_info(void)
 	unwind_reset_info();
 }
 
+#ifdef CONFIG_PARAVIRT_XXL
 /*
- * local_irq_enable()/local_irq_disable(): trace_hardirqs_on()/off() plus
- * raw_local_irq_*(), which is sti/cli or, with PARAVIRT_XXL, a pv_ops call.
+ * local_irq_enable()/local_irq_disable() with PARAVIRT_XXL: trace_hardirqs_on()/off()
+ * around a patched pv_ops call, which Rust cannot emit. Without PARAVIRT_XXL they are
+ * sti/cli, emitted by the Rust side itself.
  */
 notrace void entry_rs_local_irq_enable(void)
 {
@@ -146,6 +148,7 @@ notrace void entry_rs_local_irq_disable(void)
 {
 	local_irq_disable();
 }
+#endif
 
 /*
  * rseq_grant_slice_extension(): user access to rseq->slice_ctrl (uaccess

@@ -43,8 +43,10 @@ void entry_rs_arch_exit_to_user_mode_work(struct pt_regs *regs, unsigned long ti
 void entry_rs_rseq_irqentry_exit_to_user_mode(void);
 void entry_rs_kmap_assert_nomap(void);
 void entry_rs_unwind_reset_info(void);
+#ifdef CONFIG_PARAVIRT_XXL
 void entry_rs_local_irq_enable(void);
 void entry_rs_local_irq_disable(void);
+#endif
 bool entry_rs_rseq_grant_slice_extension(unsigned long ti_work, unsigned long mask);
 void entry_rs_futex_fixup_robust_unlock(struct pt_regs *regs);
 void entry_rs_resume_user_mode_work(struct pt_regs *regs);

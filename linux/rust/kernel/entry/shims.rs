@@ -115,14 +115,69 @@ instr_shim!(
     /// C `unwind_reset_info()`.
     unwind_reset_info => entry_rs_unwind_reset_info()
 );
-instr_shim!(
-    /// C `local_irq_enable()` (traced, paravirt-aware).
-    local_irq_enable => entry_rs_local_irq_enable()
-);
-instr_shim!(
-    /// C `local_irq_disable()` (traced, paravirt-aware).
-    local_irq_disable => entry_rs_local_irq_disable()
-);
+/// C `local_irq_enable()`: `trace_hardirqs_on()`, then `raw_local_irq_enable()`.
+///
+/// Without `PARAVIRT_XXL`, `raw_local_irq_enable()` is `native_irq_enable()`, a `sti` with a
+/// memory clobber, emitted here as the same instruction (no call, as C inlines it). With
+/// `PARAVIRT_XXL` it is a patched `pv_ops` call, which only C can emit: the shim stays.
+///
+/// # Safety
+///
+/// Interrupts disabled, in an instrumentation region (`_ins`), at a point of the entry path
+/// where the work that follows must run with interrupts enabled.
+#[inline(always)]
+pub unsafe fn local_irq_enable(_ins: &Instr) {
+    #[cfg(not(CONFIG_PARAVIRT_XXL))]
+    {
+        // C: tracing first, while interrupts are still off.
+        #[cfg(CONFIG_TRACE_IRQFLAGS)]
+        // SAFETY: Out-of-line and instrumentable; `_ins` says instrumentation is allowed.
+        unsafe {
+            bindings::trace_hardirqs_on()
+        };
+        // SAFETY: `sti` has no operands; no `nomem`, so that the compiler neither moves memory
+        // accesses across it nor caches values in registers over it (C's "memory" clobber).
+        unsafe { crate::asm!("sti", options(nostack)) };
+    }
+    #[cfg(CONFIG_PARAVIRT_XXL)]
+    // SAFETY: In an instrumentation region (`_ins`); preconditions from the caller.
+    unsafe {
+        bindings::entry_rs_local_irq_enable()
+    };
+}
+
+/// C `local_irq_disable()`: `raw_local_irq_disable()`, then `trace_hardirqs_off()` if
+/// interrupts were enabled before.
+///
+/// Without `PARAVIRT_XXL`, `raw_local_irq_disable()` is a `cli` with a memory clobber, emitted
+/// here; `raw_irqs_disabled()` reads EFLAGS. With `PARAVIRT_XXL` the C shim stays (see
+/// [`local_irq_enable`]).
+///
+/// # Safety
+///
+/// In an instrumentation region (`_ins`), in the entry path's work loop, before the work
+/// flags are read again with interrupts disabled.
+#[inline(always)]
+pub unsafe fn local_irq_disable(_ins: &Instr) {
+    #[cfg(not(CONFIG_PARAVIRT_XXL))]
+    {
+        #[cfg(CONFIG_TRACE_IRQFLAGS)]
+        let was_disabled = super::percpu::native_irqs_disabled();
+        // SAFETY: `cli` has no operands; no `nomem`, as C's "memory" clobber (see
+        // [`local_irq_enable`]).
+        unsafe { crate::asm!("cli", options(nostack)) };
+        #[cfg(CONFIG_TRACE_IRQFLAGS)]
+        if !was_disabled {
+            // SAFETY: Out-of-line and instrumentable; `_ins` says instrumentation is allowed.
+            unsafe { bindings::trace_hardirqs_off() };
+        }
+    }
+    #[cfg(CONFIG_PARAVIRT_XXL)]
+    // SAFETY: In an instrumentation region (`_ins`); preconditions from the caller.
+    unsafe {
+        bindings::entry_rs_local_irq_disable()
+    };
+}
 instr_shim!(
     /// C `rseq_grant_slice_extension(ti_work, mask)`. Interrupts enabled.
     rseq_grant_slice_extension => entry_rs_rseq_grant_slice_extension(
