@@ -238,17 +238,20 @@ class Parser:
         if self.peek() == "{":
             self.i += 1
             self.unit(head + [self.toks[self.i - 1]])
-            return self.block((opener_texts, head[0].line)), True
+            unit = self.units[-1]
+            return self.block((opener_texts, head[0].line)), unit
         self.unit(head + [Tok("{", head[0].line, False)])
+        unit = self.units[-1]
         if self.i >= len(self.toks):
             self.fail(f"'{show(opener_texts)}' has no statement")
         self.statement()
-        return self.toks[self.i - 1], False
+        return self.toks[self.i - 1], unit
 
-    def close(self, end, braced):
+    def close(self, end, head):
         """Adds the end of a block: the line of its '}' or, braceless, of the
-        end of its statement."""
+        end of its statement. head is the unit that opened the block."""
         self.unit([Tok("}", end.line, False)])
+        self.units[-1].text = f"}} (end of '{head.text}')"
 
     def statement(self):
         t = self.toks[self.i]
@@ -265,13 +268,14 @@ class Parser:
         if t.text == "{":
             self.i += 1
             self.unit([t])
+            head = self.units[-1]
             end = self.block((("{",), t.line))
-            self.close(end, True)
+            self.close(end, head)
             return
         if t.text in self.HEADS:
             self.i += 1
             head = [t] + self.balanced()
-            end, braced = self.body(head, tuple(x.text for x in head))
+            end, opener = self.body(head, tuple(x.text for x in head))
             while t.text == "if" and self.peek() == "else":
                 els = self.toks[self.i]
                 self.i += 1
@@ -284,22 +288,24 @@ class Parser:
                 tail = self.peek() == "{"
                 if tail:
                     self.i += 1
-                self.units.append(Unit(("}",) + tuple(x.text for x in chain) + ("{",),
-                                       els.line, show(("}",) + tuple(x.text for x in chain) + ("{",))))
+                key = ("}",) + tuple(x.text for x in chain) + ("{",)
+                self.units.append(Unit(key, els.line, show(key)))
+                opener = self.units[-1]
                 if tail:
                     end = self.block((tuple(x.text for x in chain), els.line))
-                    braced = True
+                elif self.i >= len(self.toks):
+                    self.fail("'else' has no statement")
                 else:
                     self.statement()
-                    end, braced = self.toks[self.i - 1], False
+                    end = self.toks[self.i - 1]
                 if chain[-1].text != ")":
                     break
-            self.close(end, braced)
+            self.close(end, opener)
             return
         if t.text == "do":
             self.i += 1
             head = [t]
-            end, braced = self.body(head, ("do",))
+            self.body(head, ("do",))
             if self.peek() != "while":
                 self.fail("'do' without 'while'")
             w = self.toks[self.i]
@@ -544,7 +550,7 @@ def read_mirrors(rust):
     return mirrors, errors
 
 
-def compare(mirror, cfile, cline, cunits, runits):
+def compare(mirror, cfile, cunits, runits):
     """Errors for the differences between the C statements and the tags."""
     errors = []
     fn = f"{mirror.name}()"
@@ -552,19 +558,20 @@ def compare(mirror, cfile, cline, cunits, runits):
     c = lambda u: cfile.where(u.line)
     a = [u.key for u in runits]
     b = [u.key for u in cunits]
-    ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
-    gone = []   # (rust unit) tagged, not in C at that place
-    new = []    # (c unit, index) in C, not tagged at that place
-    for op, i1, i2, j1, j2 in ops:
+    gone = []   # (Rust unit, index in C where it would be): tagged, not in C there
+    new = []    # (C unit, index in C): in C, not tagged there
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
             continue
-        rs, cs = runits[i1:i2], list(zip(cunits[j1:j2], range(j1, j2)))
+        rs = [(u, j1) for u in runits[i1:i2]]
+        cs = list(zip(cunits[j1:j2], range(j1, j2)))
         if op == "replace":
+            # A statement edited in place: one tag, one C statement.
             for k in range(min(len(rs), len(cs))):
-                ru, (cu, ci) = rs[k], cs[k]
-                if any(x.key == ru.key for x in cunits) or any(x.key == cu.key for x in runits):
-                    gone.append(ru)
-                    new.append((cu, ci))
+                (ru, _), (cu, ci) = rs[k], cs[k]
+                if ru.key in b or cu.key in a:
+                    gone.append(rs[k])
+                    new.append(cs[k])
                     continue
                 errors.append(MirrorError(
                     c(cu), f"{fn} changed: C now has '{cu.text}' where {r(ru)} mirrors '{ru.text}'"))
@@ -573,24 +580,40 @@ def compare(mirror, cfile, cline, cunits, runits):
         else:
             gone += rs
             new += cs
+
+    def after(ci):
+        if ci == 0:
+            return f"at the start of {fn}"
+        return f"after '{cunits[ci - 1].text}' ({c(cunits[ci - 1])})"
+
     # A statement that left one place and appears at another was reordered.
+    # Block ends are all alike: a misplaced one is a changed block structure.
     for cu, ci in list(new):
-        ru = next((x for x in gone if x.key == cu.key), None)
-        if ru is None:
+        if cu.key == ("}",):
             continue
-        gone.remove(ru)
+        g = next((x for x in gone if x[0].key == cu.key), None)
+        if g is None:
+            continue
+        gone.remove(g)
         new.remove((cu, ci))
-        prev = f"follows '{cunits[ci - 1].text}' ({c(cunits[ci - 1])})" if ci else f"is the first statement"
         errors.append(MirrorError(
-            c(cu), f"{fn} reordered: '{cu.text}' now {prev}; {r(ru)} mirrors the old order"))
+            c(cu), f"{fn} reordered: '{cu.text}' now comes {after(ci)}; "
+            f"{r(g[0])} mirrors the old order"))
     for cu, ci in new:
+        if cu.key == ("}",):
+            msg = (f"block structure of {fn} changed: a block ends here, {after(ci)}, "
+                   f"where the tags of {mirror.rust}:{mirror.line} have none")
+        else:
+            msg = (f"'{cu.text}' in {fn} is not mirrored: no '// C:' or '// C, not mirrored:' "
+                   f"tag for it in the mirror at {mirror.rust}:{mirror.line}")
+        errors.append(MirrorError(c(cu), msg))
+    for ru, ci in gone:
+        anchor = cunits[ci - 1] if ci else None
+        where = c(anchor) if anchor else cfile.where(mirror.cline)
+        what = "a block end" if ru.key == ("}",) else f"'{ru.text}'"
         errors.append(MirrorError(
-            c(cu), f"'{cu.text}' in {fn} is not mirrored: no '// C:' or "
-            f"'// C, not mirrored:' tag for it in the mirror at {mirror.rust}:{mirror.line}"))
-    for ru in gone:
-        errors.append(MirrorError(
-            r(ru), f"'// C: {ru.text}' is not a statement of {fn} at that place "
-            f"({cfile.where(cline)}): the C line was changed or removed"))
+            where, f"{fn} changed: {what}, mirrored by {r(ru)}, is no longer in C "
+            f"{after(ci)}: the C line was edited, moved or removed"))
     return errors
 
 
@@ -630,7 +653,8 @@ def check(srctree, rust_files):
                 if u.skip and not m.reasons.get(u.line, True):
                     errors.append(MirrorError(f"{m.rust}:{u.line}",
                                               f"'{u.text}' is not mirrored: say why in a /* comment */"))
-            errors += compare(m, cf, cline, cunits, runits)
+            m.cline = cline
+            errors += compare(m, cf, cunits, runits)
     return errors
 
 
