@@ -36,9 +36,11 @@ must be exactly that sequence. A tagged statement that changed, was removed or
 moved, and a C statement that no tag maps, is an error naming the C file and
 line and the Rust line. Edits of C comments or whitespace change nothing.
 
-Usage: scripts/rust_entry_mirror.py [--srctree DIR] RUST_FILE...
-Exits 0 and prints nothing when every mirror holds; otherwise prints one
-"file:line: error: ..." per problem on stderr and exits 1.
+Arguments: [--srctree DIR] RUST_FILE... (the tree defaults to the current
+directory). Exits 0 and prints nothing when every mirror holds; otherwise
+prints one "file:line: error: ..." per problem on stderr and exits 1.
+--dump FILE:FUNCTION prints the statements of a C function as the check sees
+them.
 """
 
 import argparse
