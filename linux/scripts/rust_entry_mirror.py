@@ -52,8 +52,9 @@ import sys
 MIRROR_RE = re.compile(r"^\s*// mirror: (\S+) ([A-Za-z_][A-Za-z0-9_]*)\(\)\s*$")
 MIRROR_END_RE = re.compile(r"^\s*// mirror end: ([A-Za-z_][A-Za-z0-9_]*)\(\)\s*$")
 TAG_RE = re.compile(r"^\s*// C(, not mirrored)?:(.*)$")
-# Anything that looks like an annotation but is not one of the above.
-ALMOST_RE = re.compile(r"^\s*// (mirror\b|C\b[^:]*:)")
+# A misspelt annotation ("//C:", "// C :", "// C, skipped:", "// mirror:x"),
+# which would otherwise be taken for a plain comment.
+ALMOST_RE = re.compile(r"^\s*//\s*(mirror( end)?\s*:|[Cc]\s*(,[^:]*)?:)")
 
 PUNCT = sorted("""
 ... <<= >>= -> ++ -- << >> <= >= == != && || *= /= %= += -= &= ^= |= ##
@@ -162,17 +163,18 @@ class Unit:
 def show(toks):
     """Readable text of a token sequence."""
     s = ""
-    prev = ""
+    prev = before = ""
     for t in toks:
         if t == "\n":
             continue
-        glue = (not s or prev in ("(", "[", "!", "~", ".", "->") or
+        unary = prev in ("&", "*", "-") and before in ("", "(", ",", "=", "return", "!")
+        glue = (not s or unary or prev in ("(", "[", "!", "~", ".", "->") or
                 t in (")", "]", ",", ";", ".", "->", "++", "--") or
                 (t == "(" and re.match(r"\w", prev) and prev not in
                  ("if", "while", "for", "switch", "return")) or
                 (t == "[" and prev not in ("=", ",")))
         s += t if glue else " " + t
-        prev = t
+        before, prev = prev, t
     return s
 
 
@@ -437,14 +439,24 @@ class Mirror:
         self.text = []      # tag text, one entry per Rust line
         self.lines = []     # the Rust line of each entry
         self.skips = set()  # Rust lines of "not mirrored" tags
-        self.reasons = {}   # Rust line of a "not mirrored" tag -> has a reason
 
     def add(self, line, text, skip):
         self.text.append(text)
         self.lines.append(line)
         if skip:
             self.skips.add(line)
-            self.reasons[line] = "/*" in text and "*/" in text
+
+    def unexplained(self, units):
+        """The "not mirrored" units without a /* reason */ in their tag lines."""
+        bad = []
+        for k, u in enumerate(units):
+            if not u.skip:
+                continue
+            end = units[k + 1].line if k + 1 < len(units) else self.lines[-1] + 1
+            text = " ".join(t for t, l in zip(self.text, self.lines) if u.line <= l < max(end, u.line + 1))
+            if not re.search(r"/\*.*\S.*\*/", text):
+                bad.append(u)
+        return bad
 
     def units(self):
         where = lambda l: f"{self.rust}:{l}"
@@ -651,10 +663,9 @@ def check(srctree, rust_files):
             except MirrorError as e:
                 errors.append(e)
                 continue
-            for u in runits:
-                if u.skip and not m.reasons.get(u.line, True):
-                    errors.append(MirrorError(f"{m.rust}:{u.line}",
-                                              f"'{u.text}' is not mirrored: say why in a /* comment */"))
+            for u in m.unexplained(runits):
+                errors.append(MirrorError(f"{m.rust}:{u.line}",
+                                          f"'{u.text}' is not mirrored: say why in a /* comment */"))
             m.cline = cline
             errors += compare(m, cf, cunits, runits)
     return errors

@@ -189,6 +189,22 @@ class TestToy(unittest.TestCase):
         self.tree.write("toy.rs", TOY_RS.replace(" /* empty here */", ""))
         self.assertFails(f"{self.rs}:16", "say why")
 
+    def test_reason_on_the_next_tag_line(self):
+        self.tree.write("toy.rs", TOY_RS.replace("toy_arch(); /* empty here */",
+                                                 "toy_arch();\n    // C:     /* empty here */"))
+        self.assertEqual(self.tree.check(self.rs), [])
+
+    def test_misspelt_annotation(self):
+        self.tree.write("toy.rs", TOY_RS.replace("    // C: toy_a();", "    // C : toy_a();"))
+        errors = self.tree.check(self.rs)
+        self.assertTrue(any(e.startswith(f"{self.rs}:18: error: malformed") for e in errors), errors)
+
+    def test_prose_and_doc_comments_are_not_annotations(self):
+        self.tree.write("toy.rs", TOY_RS.replace(
+            "    // C: toy_a();",
+            "    // C code: not a tag.\n    /// C: a doc comment\n    // mirrors nothing\n    // C: toy_a();"))
+        self.assertEqual(self.tree.check(self.rs), [])
+
     def test_tag_outside_a_mirror(self):
         self.tree.write("toy.rs", "// C: toy_a();\n" + TOY_RS)
         self.assertFails(f"{self.rs}:1", "outside")
