@@ -925,8 +925,9 @@ pub unsafe extern "C" fn irqentry_nmi_enter(
     // C: irq_state.lockdep = lockdep_hardirqs_enabled();
     let irq_state = IrqEntryState::with_lockdep(lockdep::lockdep_hardirqs_enabled());
 
-    // Nothing traceable may run before the preempt count makes `in_nmi()` true, so `__nmi_enter()`
-    // comes first. NMIs can nest: `in_nmi()` counts them.
+    // No tracer may run before the preempt count makes `in_nmi()` true ("NMI vs Tracing" in
+    // hardirq.h), so `__nmi_enter()` comes before anything instrumentable. NMIs nest: each one
+    // adds `NMI_OFFSET` to the preempt count.
     // C: __nmi_enter();
     // mirror: include/linux/hardirq.h __nmi_enter()
     // C: lockdep_off();
