@@ -453,7 +453,8 @@ class Mirror:
             if not u.skip:
                 continue
             end = units[k + 1].line if k + 1 < len(units) else self.lines[-1] + 1
-            text = " ".join(t for t, l in zip(self.text, self.lines) if u.line <= l < max(end, u.line + 1))
+            end = max(end, u.line + 1)
+            text = " ".join(t for t, l in zip(self.text, self.lines) if u.line <= l < end)
             if not re.search(r"/\*.*\S.*\*/", text):
                 bad.append(u)
         return bad
@@ -538,7 +539,8 @@ def read_mirrors(rust):
         m = MIRROR_RE.match(l)
         if m:
             if depth == 0:
-                errors.append(MirrorError(f"{rust}:{n}", "put '// mirror:' inside the Rust function body"))
+                errors.append(MirrorError(f"{rust}:{n}",
+                                          "put '// mirror:' inside the Rust function body"))
                 continue
             mi = Mirror(rust, n, m.group(1), m.group(2), depth)
             mirrors.append(mi)
@@ -547,15 +549,16 @@ def read_mirrors(rust):
         m = MIRROR_END_RE.match(l)
         if m:
             if not stack or stack[-1].name != m.group(1):
-                errors.append(MirrorError(f"{rust}:{n}",
-                                          f"'// mirror end: {m.group(1)}()' without its '// mirror:'"))
+                errors.append(MirrorError(
+                    f"{rust}:{n}", f"'// mirror end: {m.group(1)}()' without its '// mirror:'"))
             else:
                 stack.pop()
             continue
         m = TAG_RE.match(l)
         if m:
             if not stack:
-                errors.append(MirrorError(f"{rust}:{n}", "'// C:' tag outside a '// mirror:' of a C function"))
+                errors.append(MirrorError(f"{rust}:{n}",
+                                          "'// C:' tag outside a '// mirror:' of a C function"))
             else:
                 stack[-1].add(n, m.group(2), bool(m.group(1)))
             continue
@@ -588,7 +591,8 @@ def compare(mirror, cfile, cunits, runits):
                     new.append(cs[k])
                     continue
                 errors.append(MirrorError(
-                    c(cu), f"{fn} changed: C now has '{cu.text}' where {r(ru)} mirrors '{ru.text}'"))
+                    c(cu),
+                    f"{fn} changed: C now has '{cu.text}' where {r(ru)} mirrors '{ru.text}'"))
             gone += rs[len(cs):]
             new += cs[len(rs):]
         else:
@@ -644,7 +648,8 @@ def check(srctree, rust_files):
         for m in mirrors:
             key = (m.path, m.name)
             if key in seen:
-                errors.append(MirrorError(f"{m.rust}:{m.line}", f"{m.name}() is mirrored twice (also at {seen[key]})"))
+                errors.append(MirrorError(f"{m.rust}:{m.line}",
+                                          f"{m.name}() is mirrored twice (also at {seen[key]})"))
                 continue
             seen[key] = f"{m.rust}:{m.line}"
             try:
@@ -653,12 +658,14 @@ def check(srctree, rust_files):
                 cf = files[m.path]
                 found = cf.function(m.name)
                 if found is None:
-                    errors.append(MirrorError(f"{m.rust}:{m.line}", f"{m.path} has no function {m.name}()"))
+                    errors.append(MirrorError(f"{m.rust}:{m.line}",
+                                              f"{m.path} has no function {m.name}()"))
                     continue
                 cline, cunits = found
                 runits = m.units()
             except OSError as e:
-                errors.append(MirrorError(f"{m.rust}:{m.line}", f"cannot read {m.path}: {e.strerror}"))
+                errors.append(MirrorError(f"{m.rust}:{m.line}",
+                                          f"cannot read {m.path}: {e.strerror}"))
                 continue
             except MirrorError as e:
                 errors.append(e)
