@@ -6,8 +6,8 @@
 //! tree ([`base`]), the series ([`series`]), builds ([`build`]), KUnit
 //! ([`kunit`]), boots ([`boot`], [`qemu`], [`guest`], [`upstream`]), the
 //! report ([`report`], [`flaky`]), the benchmark ([`bench`]), deliberate faults ([`fault`]), style
-//! checks ([`style`]), symbol checks ([`symbols`]) and kept results
-//! ([`memo`]). Nothing below [`commands`] calls up into it.
+//! checks ([`style`]), symbol checks ([`symbols`]), the drift check of the
+//! mirrored C code ([`mirror`]) and kept results ([`memo`]). Nothing below [`commands`] calls up into it.
 
 pub mod base;
 pub mod bench;
@@ -21,6 +21,7 @@ pub mod guest;
 pub mod kunit;
 pub mod lab;
 pub mod memo;
+pub mod mirror;
 #[cfg(test)]
 mod noinstr_tests;
 pub mod qemu;

@@ -1,4 +1,5 @@
-//! `entry-lab test`, the test job: the lab's unit tests, the series checks,
+//! `entry-lab test`, the test job: the lab's unit tests, the series checks
+//! (the drift check of the mirrored C code among them),
 //! both variants built, KUnit-run and booted, the printed kunit.py command,
 //! style, and every deliberate fault caught. Nothing is kept from earlier
 //! runs. The last line is "N passed, N failed".
@@ -86,6 +87,7 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
         "series: the export applies with git am onto the pristine base",
         from(crate::series::export_checked(lab, &s1, None)).map(|_| ()),
     );
+    mirror_checks(lab, t);
     // The test job always builds, runs and boots: nothing is kept.
     let rows: Vec<Row> = report::flavors(false).into_iter().map(|f| report::measure(lab, f, false)).collect();
     for r in &rows {
@@ -214,6 +216,35 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
     println!("\n{}", report::table(&rows, &pairs, false));
     report::save(lab, &rows, &pairs)?;
     Ok(())
+}
+
+/// The drift check of the mirrored C code (`scripts/rust_entry_mirror.py`,
+/// about a second): on the assembled tree, its unit tests, and edited copies
+/// of the C files, whose failure messages are shown.
+fn mirror_checks(lab: &Lab, t: &mut Tally) {
+    let src = lab.src();
+    t.check(
+        "mirror: scripts/rust_entry_mirror.py passes on the assembled tree (entry_rs.rs against common.c, irq-entry-common.h, hardirq.h)",
+        from(crate::mirror::check_tree(&src)),
+    );
+    match crate::mirror::unit_tests(&src) {
+        Ok(n) => {
+            t.check(&format!("mirror: {n} unit tests of the drift check (scripts/rust_entry_mirror_test.py)"), Ok(()))
+        }
+        Err(e) => {
+            t.check("mirror: unit tests of the drift check (scripts/rust_entry_mirror_test.py)", Err(format!("{e:#}")))
+        }
+    }
+    let name = "mirror: the drift check fails naming the C line on an edited line, two swapped lines and an added statement, and passes a comment-only edit";
+    match crate::mirror::demonstrate(&src, &crate::mirror::scratch(&lab.cache)) {
+        Ok(lines) => {
+            t.check(name, Ok(()));
+            for l in lines {
+                println!("  {l}");
+            }
+        }
+        Err(e) => t.check(name, Err(format!("{e:#}"))),
+    }
 }
 
 /// Runs what `entry-lab kunit rust --print-command` prints, in a shell, and

@@ -19,8 +19,16 @@
 //! retargeted by `kernel/sched/core.c` for `preempt=`) and the weak
 //! `arch_do_signal_or_restart()`.
 //!
-//! Every step below is in the order of the C code of Linux 7.3.4 and quotes the C line it
-//! mirrors. The ordering rules are those of `Documentation/core-api/entry.rst`:
+//! Every step below is in the order of the C code it mirrors, and says so in comments that
+//! `scripts/rust_entry_mirror.py` checks against the C code of the tree (run by
+//! `kernel/entry/Makefile` before this object is built): `// mirror: FILE FUNCTION()` starts the
+//! mirror of a C function (up to the end of the Rust block, or `// mirror end: FUNCTION()`),
+//! `// C: STATEMENT` names the C statement(s) the Rust code below stands for, and
+//! `// C, not mirrored: STATEMENT /* reason */` one it leaves out. The tags of a mirror must be
+//! the statements of the C function, in order, block ends included; a C change other than in
+//! comments and whitespace fails the build and names the C line.
+//!
+//! The ordering rules are those of `Documentation/core-api/entry.rst`:
 //!
 //! * on entry: lockdep first (`lockdep_hardirqs_off()`), then RCU (`ct_*_enter()`,
 //!   `__ct_user_exit()`), then tracing (`trace_hardirqs_off_finish()`), the last one inside an
@@ -129,6 +137,10 @@ fn rseq_note_user_irq_entry() {
 /// Interrupts disabled, `regs` from a user mode entry, nothing established yet.
 #[inline(always)]
 unsafe fn enter_from_user_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) {
+    // mirror: include/linux/irq-entry-common.h enter_from_user_mode()
+    // The entry disabled interrupts, but user mode runs with them enabled as far as lockdep and
+    // the tracer know, and with NO_HZ_FULL RCU may not be watching: tell lockdep first, then make
+    // RCU watch, and only then trace, which needs RCU.
     // C: arch_enter_from_user_mode(regs);
     // SAFETY: First action on entry from user mode, interrupts disabled.
     unsafe { shims::arch_enter_from_user_mode(regs) };
@@ -159,6 +171,7 @@ unsafe fn enter_from_user_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) {
 /// See [`enter_from_user_mode`].
 #[inline(always)]
 unsafe fn irqentry_enter_from_user_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) {
+    // mirror: include/linux/irq-entry-common.h irqentry_enter_from_user_mode()
     // C: enter_from_user_mode(regs);
     // SAFETY: Forwarded from the caller.
     unsafe { enter_from_user_mode(ni, regs, ip) };
@@ -174,10 +187,20 @@ unsafe fn irqentry_enter_from_user_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) 
 /// context in which RCU is watching (the documented precondition of `irqentry_enter()`).
 #[inline(always)]
 unsafe fn irqentry_enter_from_kernel_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) -> IrqEntryState {
+    // mirror: include/linux/irq-entry-common.h irqentry_enter_from_kernel_mode()
+    // C, not mirrored: irqentry_state_t ret = { .exit_rcu = false, }; /* built on return */
+    // On the idle task, enter RCU with `ct_irq_enter()` whether RCU is watching or not. Testing
+    // `rcu_is_watching()` instead would go wrong for nested interrupts: the first interrupt can
+    // enable interrupts for softirq processing on its way out, and a tick nested there would skip
+    // `ct_irq_enter()`, so `rcu_flavor_sched_clock_irq()` would take it for the first interrupt,
+    // report a quiescent state and end a grace period too early. Tiny RCU has no extended
+    // quiescent states, so the whole branch goes away with it. x86 does not define
+    // `arch_in_rcu_eqs()`, which is `false` then.
     // C: if (!IS_ENABLED(CONFIG_TINY_RCU) &&
     // C:     (is_idle_task(current) || arch_in_rcu_eqs())) {
-    // (x86 does not define arch_in_rcu_eqs(), which is `false`.)
     if !cfg!(CONFIG_TINY_RCU) && percpu::is_idle_task_current() {
+        // RCU may not be watching: the same careful order of lockdep, RCU and tracing as on
+        // entry from user mode.
         // C: lockdep_hardirqs_off(CALLER_ADDR0);
         // SAFETY: Interrupts are disabled.
         unsafe { lockdep::lockdep_hardirqs_off(ip) };
@@ -195,10 +218,14 @@ unsafe fn irqentry_enter_from_kernel_mode(ni: &Noinstr, regs: &PtRegs, ip: usize
         });
         // C: instrumentation_end();
 
-        // C: ret.exit_rcu = true; return ret;
+        // C: ret.exit_rcu = true;
+        // C: return ret;
         return IrqEntryState::with_exit_rcu(true);
+        // C: }
     }
 
+    // RCU is watching: it only needs to know whether to restart the tick with NO_HZ.
+    // `rcu_irq_enter_check_tick()` warns itself when RCU is not watching.
     // C: lockdep_hardirqs_off(CALLER_ADDR0);
     // SAFETY: Interrupts are disabled.
     unsafe { lockdep::lockdep_hardirqs_off(ip) };
@@ -215,7 +242,7 @@ unsafe fn irqentry_enter_from_kernel_mode(ni: &Noinstr, regs: &PtRegs, ip: usize
     });
     // C: instrumentation_end();
 
-    // C: return ret;   (.exit_rcu = false)
+    // C: return ret; /* .exit_rcu = false */
     IrqEntryState::with_exit_rcu(false)
 }
 
@@ -226,6 +253,10 @@ unsafe fn irqentry_enter_from_kernel_mode(ni: &Noinstr, regs: &PtRegs, ip: usize
 /// Interrupts disabled, all exit work done, the caller returns to user mode right after.
 #[inline(always)]
 unsafe fn exit_to_user_mode(ni: &Noinstr, ip: usize) {
+    // mirror: include/linux/irq-entry-common.h exit_to_user_mode()
+    // The return to user mode enables interrupts, but here they are still disabled: trace and
+    // prepare lockdep for "on" while RCU watches, then leave RCU (context tracking), then the
+    // last arch code (speculation mitigations), and only then tell lockdep they are on.
     // C: instrumentation_begin();
     ni.instrumentation(|ins| {
         // C: unwind_reset_info();
@@ -258,9 +289,12 @@ unsafe fn exit_to_user_mode(ni: &Noinstr, ip: usize) {
 /// Interrupts disabled, returning to user mode.
 #[inline(always)]
 unsafe fn exit_to_user_mode_prepare_irq(ins: &Instr, regs: &PtRegs) {
+    // mirror: include/linux/irq-entry-common.h __exit_to_user_mode_prepare()
+    // C: unsigned long ti_work; /* declared by its first assignment */
     // C: lockdep_assert_irqs_disabled();
     lockdep::lockdep_assert_irqs_disabled();
 
+    // Flush a pending rcuog wakeup before the last need_resched() test.
     // C: tick_nohz_user_enter_prepare();
     // SAFETY: Interrupts disabled.
     unsafe { shims::tick_nohz_user_enter_prepare(ins) };
@@ -276,6 +310,7 @@ unsafe fn exit_to_user_mode_prepare_irq(ins: &Instr, regs: &PtRegs) {
             // SAFETY: Interrupts disabled, returning to user mode.
             ti_work = unsafe { exit_to_user_mode_loop_inner(ins, regs, ti_work) };
         }
+        // C: }
     }
 
     // C: arch_exit_to_user_mode_prepare(regs, ti_work);
@@ -308,6 +343,7 @@ unsafe fn hrtimer_rearm_deferred_user_irq(_ins: &Instr, _ti_work: &mut usize) ->
 /// Interrupts disabled, returning to user mode.
 #[inline(always)]
 unsafe fn irqentry_exit_to_user_mode_prepare(ins: &Instr, regs: &PtRegs) {
+    // mirror: include/linux/irq-entry-common.h irqentry_exit_to_user_mode_prepare()
     // C: __exit_to_user_mode_prepare(regs, EXIT_TO_USER_MODE_WORK_IRQ);
     // SAFETY: Forwarded from the caller.
     unsafe { exit_to_user_mode_prepare_irq(ins, regs) };
@@ -315,22 +351,25 @@ unsafe fn irqentry_exit_to_user_mode_prepare(ins: &Instr, regs: &PtRegs) {
     // SAFETY: Interrupts disabled, after the work loop.
     unsafe { shims::rseq_irqentry_exit_to_user_mode(ins) };
 
-    // C: __exit_to_user_mode_validate():
-    // C:         kmap_assert_nomap();
+    // C: __exit_to_user_mode_validate();
+    // mirror: include/linux/irq-entry-common.h __exit_to_user_mode_validate()
+    // Make sure that the kernel state is sane for a return to user space.
+    // C: kmap_assert_nomap();
     // (An empty inline without CONFIG_DEBUG_KMAP_LOCAL: no call then.)
     #[cfg(CONFIG_DEBUG_KMAP_LOCAL)]
     // SAFETY: Interrupts disabled.
     unsafe {
         shims::kmap_assert_nomap(ins)
     };
-    // C:         lockdep_assert_irqs_disabled();
+    // C: lockdep_assert_irqs_disabled();
     lockdep::lockdep_assert_irqs_disabled();
-    // C:         lockdep_sys_exit();
+    // C: lockdep_sys_exit();
     #[cfg(CONFIG_LOCKDEP)]
     // SAFETY: Out-of-line, instrumentable; we are in a region (`ins`).
     unsafe {
         bindings::lockdep_sys_exit()
     };
+    // mirror end: __exit_to_user_mode_validate()
 }
 
 /// C `irqentry_exit_to_user_mode(regs)`.
@@ -340,6 +379,7 @@ unsafe fn irqentry_exit_to_user_mode_prepare(ins: &Instr, regs: &PtRegs) {
 /// Interrupts disabled, `regs` from a user mode entry.
 #[inline(always)]
 unsafe fn irqentry_exit_to_user_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) {
+    // mirror: include/linux/irq-entry-common.h irqentry_exit_to_user_mode()
     // C: lockdep_assert_irqs_disabled();
     lockdep::lockdep_assert_irqs_disabled();
 
@@ -413,6 +453,10 @@ static SCK_IRQENTRY_EXIT_COND_RESCHED: KeyRef =
 /// Interrupts disabled, CPU state allows kernel preemption.
 #[inline(always)]
 unsafe fn irqentry_exit_to_kernel_mode_preempt(ins: &Instr, regs: &PtRegs, state: IrqEntryState) {
+    // mirror: include/linux/irq-entry-common.h irqentry_exit_to_kernel_mode_preempt()
+    // No preemption when the interrupted context had interrupts disabled, nor when RCU was not
+    // watching on entry (`exit_rcu`): scheduling is not possible after `ct_irq_enter()` without
+    // undoing it first.
     // C: if (regs_irqs_disabled(regs) || state.exit_rcu)
     // C:         return;
     if regs.irqs_disabled() || state.exit_rcu() {
@@ -434,6 +478,13 @@ unsafe fn irqentry_exit_to_kernel_mode_preempt(ins: &Instr, regs: &PtRegs, state
 /// Interrupts disabled, on an `irqentry_exit()` path that will enable interrupts.
 #[inline(always)]
 unsafe fn irqentry_hrtimer_rearm_deferred(ins: &Instr) {
+    // mirror: include/linux/irq-entry-common.h irqentry_hrtimer_rearm_deferred()
+    // The deferred rearm is the tail of the timer interrupt, moved to the return path so that it
+    // runs after a possible reschedule. `irq_exit_rcu()` has left lockdep's hardirq context by
+    // now: enter it again around the rearm, so that the hrtimer base lock and the timekeeping
+    // sequence count are not chained onto the locks the interrupted context holds (a new lock
+    // chain for every lock stack an interrupt hits). The rearm on return to user mode holds no
+    // locks and needs none of this.
     // C: lockdep_hardirq_enter();
     // SAFETY: Interrupts disabled; balanced below.
     unsafe { lockdep::lockdep_hardirq_enter() };
@@ -462,8 +513,11 @@ unsafe fn irqentry_exit_to_kernel_mode_after_preempt(
     state: IrqEntryState,
     ip: usize,
 ) {
+    // mirror: include/linux/irq-entry-common.h irqentry_exit_to_kernel_mode_after_preempt()
     // C: if (!regs_irqs_disabled(regs)) {
     if !regs.irqs_disabled() {
+        // RCU was not watching on entry: the same careful order of lockdep, tracing and RCU as on
+        // the return to user mode.
         // C: if (state.exit_rcu) {
         if state.exit_rcu() {
             // C: instrumentation_begin();
@@ -471,6 +525,7 @@ unsafe fn irqentry_exit_to_kernel_mode_after_preempt(
                 // C: irqentry_hrtimer_rearm_deferred();
                 // SAFETY: Interrupts disabled, returning with interrupts enabled.
                 unsafe { irqentry_hrtimer_rearm_deferred(ins) };
+                // Tell the tracer that IRET will enable interrupts.
                 // C: trace_hardirqs_on_prepare();
                 // SAFETY: IRET will enable interrupts.
                 unsafe { lockdep::trace_hardirqs_on_prepare(ins) };
@@ -487,6 +542,7 @@ unsafe fn irqentry_exit_to_kernel_mode_after_preempt(
             unsafe { lockdep::lockdep_hardirqs_on(ip) };
             // C: return;
             return;
+            // C: }
         }
 
         // C: instrumentation_begin();
@@ -494,18 +550,23 @@ unsafe fn irqentry_exit_to_kernel_mode_after_preempt(
             // C: irqentry_hrtimer_rearm_deferred();
             // SAFETY: Interrupts disabled, returning with interrupts enabled.
             unsafe { irqentry_hrtimer_rearm_deferred(ins) };
-            // C: trace_hardirqs_on();   (covers both tracing and lockdep)
+            // Covers both tracing and lockdep.
+            // C: trace_hardirqs_on();
             // SAFETY: IRET will enable interrupts.
             unsafe { lockdep::trace_hardirqs_on(ins) };
         });
         // C: instrumentation_end();
+        // C: } else {
     } else {
+        // The interrupt flags state is right already; only RCU needs to hear of the exit if it
+        // was not watching on entry.
         // C: if (state.exit_rcu)
         // C:         ct_irq_exit();
         if state.exit_rcu() {
             // SAFETY: Balances `ct_irq_enter()` of `irqentry_enter()`.
             unsafe { ct::ct_irq_exit() };
         }
+        // C: }
     }
 }
 
@@ -521,6 +582,7 @@ unsafe fn irqentry_exit_to_kernel_mode(
     state: IrqEntryState,
     ip: usize,
 ) {
+    // mirror: include/linux/irq-entry-common.h irqentry_exit_to_kernel_mode()
     // C: lockdep_assert_irqs_disabled();
     lockdep::lockdep_assert_irqs_disabled();
 
@@ -567,6 +629,8 @@ unsafe fn rseq_grant_slice_extension(_ins: &Instr, _ti_work: usize) -> bool {
 /// Interrupts disabled on entry (and on return), returning to user mode.
 #[inline(always)]
 unsafe fn __exit_to_user_mode_loop(ins: &Instr, regs: &PtRegs, mut ti_work: usize) -> usize {
+    // mirror: kernel/entry/common.c __exit_to_user_mode_loop()
+    // Complete all pending work before returning to user space.
     // C: while (ti_work & EXIT_TO_USER_MODE_WORK_LOOP) {
     while ti_work & EXIT_TO_USER_MODE_WORK_LOOP != 0 {
         // C: local_irq_enable();
@@ -619,27 +683,32 @@ unsafe fn __exit_to_user_mode_loop(ins: &Instr, regs: &PtRegs, mut ti_work: usiz
             unsafe { shims::resume_user_mode_work(ins, regs) };
         }
 
+        // Architecture specific TIF work. x86 does not define it: the generic empty inline of
+        // irq-entry-common.h applies, so there is nothing to call on every iteration.
         // C: arch_exit_to_user_mode_work(regs, ti_work);
-        // x86 does not define it: the generic empty inline of entry-common.h
-        // applies, so there is nothing to call on every iteration.
         #[cfg(not(CONFIG_X86))]
         // SAFETY: Task context, interrupts enabled.
         unsafe {
             shims::arch_exit_to_user_mode_work(ins, regs, ti_work)
         };
 
+        // Disable interrupts and read the work flags again: they may have changed while
+        // interrupts and preemption were enabled above.
         // C: local_irq_disable();
         // SAFETY: Re-disable interrupts before re-reading the work flags.
         unsafe { shims::local_irq_disable(ins) };
 
+        // Any of the work above may have queued a deferred wakeup.
         // C: tick_nohz_user_enter_prepare();
         // SAFETY: Interrupts disabled.
         unsafe { shims::tick_nohz_user_enter_prepare(ins) };
 
         // C: ti_work = read_thread_flags();
         ti_work = percpu::read_thread_flags();
+        // C: }
     }
 
+    // The latest work state, for arch_exit_to_user_mode_prepare().
     // C: return ti_work;
     ti_work
 }
@@ -651,6 +720,7 @@ unsafe fn __exit_to_user_mode_loop(ins: &Instr, regs: &PtRegs, mut ti_work: usiz
 /// Interrupts disabled, returning to user mode.
 #[inline(always)]
 unsafe fn exit_to_user_mode_loop_inner(ins: &Instr, regs: &PtRegs, mut ti_work: usize) -> usize {
+    // mirror: kernel/entry/common.c exit_to_user_mode_loop()
     // C: for (;;) {
     loop {
         // C: ti_work = __exit_to_user_mode_loop(regs, ti_work);
@@ -671,6 +741,7 @@ unsafe fn exit_to_user_mode_loop_inner(ins: &Instr, regs: &PtRegs, mut ti_work: 
         }
         // C: ti_work = read_thread_flags();
         ti_work = percpu::read_thread_flags();
+        // C: }
     }
 }
 
@@ -714,8 +785,10 @@ pub unsafe extern "C" fn raw_irqentry_exit_cond_resched() {
     // SAFETY: This function is ordinary instrumentable `.text`.
     let _ins = unsafe { Instr::assume_instrumentable() };
 
+    // mirror: kernel/entry/common.c raw_irqentry_exit_cond_resched()
     // C: if (!preempt_count()) {
     if percpu::preempt_count() == 0 {
+        // Sanity checks of RCU and the thread stack.
         // C: rcu_irq_exit_check_preempt();
         // (Empty without PROVE_RCU; a static inline with Tiny RCU, hence the shim.)
         #[cfg(CONFIG_PROVE_RCU)]
@@ -736,6 +809,7 @@ pub unsafe extern "C" fn raw_irqentry_exit_cond_resched() {
             // requires.
             unsafe { bindings::preempt_schedule_irq() };
         }
+        // C: }
     }
 }
 
@@ -751,6 +825,11 @@ pub unsafe extern "C" fn raw_irqentry_exit_cond_resched() {
 /// kernel mode (RCU watching): `lockdep_hardirqs_off()` → [region: `rcu_irq_enter_check_tick()`,
 /// tracing], `exit_rcu = false`.
 ///
+/// Leaving `ct_irq_enter()`/`ct_irq_exit()` out when RCU is watching is an optimization, and
+/// it lets kernel mode page faults schedule, which is not possible after `ct_irq_enter()`
+/// without undoing it. On entry from user mode, context tracking is what makes scheduling on
+/// the way out possible with NO_HZ_FULL.
+///
 /// # Safety
 ///
 /// Called from the low-level entry code with interrupts disabled and a valid `regs`.
@@ -765,13 +844,16 @@ pub unsafe extern "C" fn irqentry_enter(
     let regs = unsafe { PtRegs::from_raw(regs) };
     let ip = this_ip();
 
+    // mirror: kernel/entry/common.c irqentry_enter()
     // C: if (user_mode(regs)) {
     if regs.user_mode() {
+        // C, not mirrored: irqentry_state_t ret = { .exit_rcu = false, }; /* built on return */
         // C: irqentry_enter_from_user_mode(regs);
         // SAFETY: Interrupts disabled, entry from user mode.
         unsafe { irqentry_enter_from_user_mode(&ni, regs, ip) };
-        // C: return ret;   (.exit_rcu = false)
+        // C: return ret; /* .exit_rcu = false */
         return IrqEntryState::with_exit_rcu(false).into_raw();
+        // C: }
     }
 
     // C: return irqentry_enter_from_kernel_mode(regs);
@@ -801,11 +883,13 @@ pub unsafe extern "C" fn irqentry_exit(
     let state = IrqEntryState::from_raw(state);
     let ip = this_ip();
 
+    // mirror: kernel/entry/common.c irqentry_exit()
     // C: if (user_mode(regs))
     if regs.user_mode() {
         // C: irqentry_exit_to_user_mode(regs);
         // SAFETY: Interrupts disabled, returning to user mode.
         unsafe { irqentry_exit_to_user_mode(&ni, regs, ip) };
+        // C: else
     } else {
         // C: irqentry_exit_to_kernel_mode(regs, state);
         // SAFETY: Interrupts disabled, returning to kernel mode.
@@ -834,17 +918,26 @@ pub unsafe extern "C" fn irqentry_nmi_enter(
     let regs = unsafe { PtRegs::from_raw(regs) };
     let ip = this_ip();
 
+    // mirror: kernel/entry/common.c irqentry_nmi_enter()
+    // `irq_state.lockdep` keeps lockdep's view of the interrupted context, so that
+    // `irqentry_nmi_exit()` restores it: the NMI may have hit with interrupts enabled or not.
+    // C: irqentry_state_t irq_state;
     // C: irq_state.lockdep = lockdep_hardirqs_enabled();
     let irq_state = IrqEntryState::with_lockdep(lockdep::lockdep_hardirqs_enabled());
 
-    // C: __nmi_enter():
-    // C:         lockdep_off();
+    // No tracer may run before the preempt count makes `in_nmi()` true ("NMI vs Tracing" in
+    // hardirq.h), so `__nmi_enter()` comes before anything instrumentable. NMIs nest: each one
+    // adds `NMI_OFFSET` to the preempt count.
+    // C: __nmi_enter();
+    // mirror: include/linux/hardirq.h __nmi_enter()
+    // C: lockdep_off();
     // SAFETY: Balanced by `lockdep_on()` in `irqentry_nmi_exit()`.
     unsafe { lockdep::lockdep_off() };
-    // C:         arch_nmi_enter();   (empty on x86)
-    // C:         __preempt_count_nmi_enter();
+    // C, not mirrored: arch_nmi_enter(); /* empty on x86 */
+    // C: __preempt_count_nmi_enter();
     // SAFETY: Balanced by `preempt_count_nmi_exit()` in `irqentry_nmi_exit()`.
     unsafe { percpu::preempt_count_nmi_enter() };
+    // mirror end: __nmi_enter()
 
     // C: lockdep_hardirqs_off(CALLER_ADDR0);
     // SAFETY: NMIs run with interrupts disabled.
@@ -891,6 +984,7 @@ pub unsafe extern "C" fn irqentry_nmi_exit(
     let irq_state = IrqEntryState::from_raw(irq_state);
     let ip = this_ip();
 
+    // mirror: kernel/entry/common.c irqentry_nmi_exit()
     // C: instrumentation_begin();
     ni.instrumentation(|ins| {
         // C: ftrace_nmi_exit();
@@ -900,6 +994,7 @@ pub unsafe extern "C" fn irqentry_nmi_exit(
         // C:         trace_hardirqs_on_prepare();
         // C:         lockdep_hardirqs_on_prepare();
         // C: }
+        // Only when the NMI hit a context that had interrupts enabled per lockdep.
         if irq_state.lockdep() {
             // SAFETY: The interrupted context had interrupts enabled (per lockdep).
             unsafe { lockdep::trace_hardirqs_on_prepare(ins) };
@@ -922,16 +1017,18 @@ pub unsafe extern "C" fn irqentry_nmi_exit(
         unsafe { lockdep::lockdep_hardirqs_on(ip) };
     }
 
-    // C: __nmi_exit():
-    // C:         BUG_ON(!in_nmi());
+    // C: __nmi_exit();
+    // mirror: include/linux/hardirq.h __nmi_exit()
+    // C: BUG_ON(!in_nmi());
     if !percpu::in_nmi() {
         kernel::entry::shims::nmi_exit_bug();
     }
-    // C:         __preempt_count_nmi_exit();
+    // C: __preempt_count_nmi_exit();
     // SAFETY: Balances `preempt_count_nmi_enter()`.
     unsafe { percpu::preempt_count_nmi_exit() };
-    // C:         arch_nmi_exit();   (empty on x86)
-    // C:         lockdep_on();
+    // C, not mirrored: arch_nmi_exit(); /* empty on x86 */
+    // C: lockdep_on();
     // SAFETY: Balances `lockdep_off()`.
     unsafe { lockdep::lockdep_on() };
+    // mirror end: __nmi_exit()
 }
