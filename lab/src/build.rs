@@ -319,10 +319,16 @@ pub fn build(lab: &Lab, f: Flavor, reuse: bool) -> Result<BuildResult> {
 /// kept build names the same commit, config and image is used as it is;
 /// otherwise the flavor is built (a relink when only the commit moved). The
 /// first build of a flavor sets up the toolchain and assembles the series.
+///
+/// Without a clean series tree to compare with (no tree yet, or one edited
+/// by hand) the images are used as they are, and it says so.
 pub fn ensure_current(lab: &Lab, flavors: &[Flavor]) -> Result<()> {
     if flavors.iter().any(|&f| !kernel_image(lab, f).exists()) {
         crate::setup::setup(lab)?;
         crate::series::assemble_tree(lab)?;
+    } else if crate::series::clean_head(&lab.src()).is_none() {
+        say("build", "no clean series tree to check the kernel images against: using them as they are");
+        return Ok(());
     }
     for &f in flavors {
         let b = build(lab, f, true)?;
