@@ -137,7 +137,7 @@ pub unsafe fn local_irq_enable(_ins: &Instr) {
         };
         // SAFETY: `sti` has no operands; no `nomem`, so that the compiler neither moves memory
         // accesses across it nor caches values in registers over it (C's "memory" clobber).
-        unsafe { crate::asm!("sti", options(nostack)) };
+        unsafe { crate::asm!("sti"; options(nostack)) };
     }
     #[cfg(CONFIG_PARAVIRT_XXL)]
     // SAFETY: In an instrumentation region (`_ins`); preconditions from the caller.
@@ -165,7 +165,7 @@ pub unsafe fn local_irq_disable(_ins: &Instr) {
         let was_disabled = super::percpu::native_irqs_disabled();
         // SAFETY: `cli` has no operands; no `nomem`, as C's "memory" clobber (see
         // [`local_irq_enable`]).
-        unsafe { crate::asm!("cli", options(nostack)) };
+        unsafe { crate::asm!("cli"; options(nostack)) };
         #[cfg(CONFIG_TRACE_IRQFLAGS)]
         if !was_disabled {
             // SAFETY: Out-of-line and instrumentable; `_ins` says instrumentation is allowed.
