@@ -55,7 +55,8 @@
 //! - `arch_enter_from_user_mode()` (DEBUG_ENTRY) (AI, alternatives): `noinstr` C shim
 //! - `arch_exit_to_user_mode()` (`amd_clear_divider()`) (AI, ALTERNATIVE): `noinstr` C shim
 //! - `BUG()` in `__nmi_exit()` (M): `noinstr` C shim
-//! - `ftrace_nmi_enter/exit()` (SI): C shim, in region
+//! - `ftrace_nmi_enter/exit()` (SI): C shim, in region, only with `HWLAT_TRACER` or
+//!   `OSNOISE_TRACER` (empty otherwise: no call)
 //! - `hrtimer_rearm_deferred()`, `hrtimer_rearm_deferred_user_irq()` (AI): C shim, in region
 //! - `tick_nohz_user_enter_prepare()` (SI): C shim, in region / loop
 //! - `arch_exit_to_user_mode_prepare()`, `arch_exit_to_user_mode_work()` (SI): C shim

@@ -59,7 +59,11 @@ noinstr void __noreturn entry_rs_nmi_exit_bug(void)
  * NMI context (ftrace_nmi_*) or with inconsistent irq state.
  */
 
-/* ftrace_nmi_enter()/exit(): static inlines testing hwlat/osnoise globals. */
+#if defined(CONFIG_HWLAT_TRACER) || defined(CONFIG_OSNOISE_TRACER)
+/*
+ * ftrace_nmi_enter()/exit(): static inlines testing hwlat/osnoise globals.
+ * Empty without either tracer; the Rust side then makes no call at all.
+ */
 notrace void entry_rs_ftrace_nmi_enter(void)
 {
 	ftrace_nmi_enter();
@@ -69,6 +73,7 @@ notrace void entry_rs_ftrace_nmi_exit(void)
 {
 	ftrace_nmi_exit();
 }
+#endif
 
 /*
  * hrtimer_rearm_deferred(): read_thread_flags(), lockdep assert,

@@ -33,8 +33,10 @@ void entry_rs_arch_exit_to_user_mode(void);
 void __noreturn entry_rs_nmi_exit_bug(void);
 
 /* instrumentable tier */
+#if defined(CONFIG_HWLAT_TRACER) || defined(CONFIG_OSNOISE_TRACER)
 void entry_rs_ftrace_nmi_enter(void);
 void entry_rs_ftrace_nmi_exit(void);
+#endif
 void entry_rs_hrtimer_rearm_deferred(void);
 bool entry_rs_hrtimer_rearm_deferred_user_irq(unsigned long *ti_work);
 void entry_rs_tick_nohz_user_enter_prepare(void);

@@ -65,14 +65,39 @@ macro_rules! instr_shim {
     };
 }
 
-instr_shim!(
-    /// C `ftrace_nmi_enter()`.
-    ftrace_nmi_enter => entry_rs_ftrace_nmi_enter()
-);
-instr_shim!(
-    /// C `ftrace_nmi_exit()`.
-    ftrace_nmi_exit => entry_rs_ftrace_nmi_exit()
-);
+/// C `ftrace_nmi_enter()`: the hwlat and osnoise tracers' NMI callbacks.
+///
+/// The C inline is empty without `HWLAT_TRACER` and `OSNOISE_TRACER`; then nothing is called
+/// here either (a call of an empty shim cost an NMI 5 instructions). With either tracer the C
+/// shim tests the tracers' globals and calls them.
+///
+/// # Safety
+///
+/// In NMI context with RCU watching, in an instrumentation region (`_ins`).
+#[inline(always)]
+pub unsafe fn ftrace_nmi_enter(_ins: &Instr) {
+    #[cfg(any(CONFIG_HWLAT_TRACER, CONFIG_OSNOISE_TRACER))]
+    // SAFETY: Inside an instrumentation region (`_ins`), NMI context; preconditions from the
+    // caller.
+    unsafe {
+        bindings::entry_rs_ftrace_nmi_enter()
+    };
+}
+
+/// C `ftrace_nmi_exit()`: see [`ftrace_nmi_enter`].
+///
+/// # Safety
+///
+/// In NMI context with RCU still watching, in an instrumentation region (`_ins`).
+#[inline(always)]
+pub unsafe fn ftrace_nmi_exit(_ins: &Instr) {
+    #[cfg(any(CONFIG_HWLAT_TRACER, CONFIG_OSNOISE_TRACER))]
+    // SAFETY: Inside an instrumentation region (`_ins`), NMI context; preconditions from the
+    // caller.
+    unsafe {
+        bindings::entry_rs_ftrace_nmi_exit()
+    };
+}
 instr_shim!(
     /// C `hrtimer_rearm_deferred()`.
     hrtimer_rearm_deferred => entry_rs_hrtimer_rearm_deferred()
