@@ -21,6 +21,7 @@ pub mod guest;
 pub mod kunit;
 pub mod lab;
 pub mod memo;
+pub mod mutate;
 #[cfg(test)]
 mod noinstr_tests;
 pub mod qemu;

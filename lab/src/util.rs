@@ -131,6 +131,34 @@ pub fn machine_lock(who: &str) -> Result<MachineLock> {
     Ok(MachineLock(f))
 }
 
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_signal: i32) {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+extern "C" {
+    fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
+}
+
+/// From now on SIGINT (Ctrl-C) and SIGTERM do not end the lab: they set a
+/// flag that [`interrupted`] reads, so a long job can put the kernel work
+/// tree back before it stops. The children (make, kunit.py, QEMU) get
+/// Ctrl-C from the terminal and end as usual.
+pub fn catch_interrupts() {
+    // SAFETY: `on_interrupt` only stores to an atomic, which is
+    // async-signal-safe; SIGINT = 2 and SIGTERM = 15 on Linux.
+    unsafe {
+        signal(2, on_interrupt);
+        signal(15, on_interrupt);
+    }
+}
+
+/// Was SIGINT or SIGTERM received since [`catch_interrupts`]?
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Looks a program up on PATH.
 pub fn which(prog: impl AsRef<OsStr>) -> Option<PathBuf> {
     let prog = prog.as_ref();
