@@ -10,7 +10,7 @@
 //!    or does not complete: unlike a fault, a crash or a hang kills a
 //!    mutant (it changed behaviour, and the suite noticed), or
 //! 3. a boot of the mutant with the sample's `entry_probe` and the entry
-//!    kselftest (`preempt=full`, -smp 4) crashes, hangs, prints a console
+//!    kselftest (`preempt=full nohz_full=1-3`, -smp 4) crashes, hangs, prints a console
 //!    splat, or has a test fail that passed in the control.
 //!
 //! Otherwise it **survived**; `lab/mutants-equivalent.toml` explains the
@@ -40,8 +40,14 @@ const RUST: Flavor = Flavor { variant: Variant::Rust, debug: false };
 /// The guest programs a mutant's boot runs.
 const PROGRAMS: &[&str] = &["entry_probe", "entry_test"];
 
+/// The boot of a mutant (and of the control): the test job's, with
+/// `nohz_full=1-3` as in the matrix's `nohz_full` configuration, so that
+/// context tracking on user transitions is on and a mutant of
+/// `user_enter/exit_irqoff()` changes something.
 fn opts(config: &str) -> BootOpts {
-    boot::TEST.opts(4).only(config, PROGRAMS.iter().map(|p| p.to_string()).collect())
+    let mut o = boot::TEST.opts(4).only(config, PROGRAMS.iter().map(|p| p.to_string()).collect());
+    o.append = "preempt=full nohz_full=1-3".into();
+    o
 }
 
 fn records_file(lab: &Lab) -> PathBuf {
