@@ -127,7 +127,8 @@ pub enum Cmd {
     /// of `test`. Exit status 1 when the sweep is complete and a survivor is
     /// not explained in lab/mutants-equivalent.toml.
     Mutate {
-        /// Print the mutants with their ids and run nothing.
+        /// Print the mutants with their ids (and the verdicts kept for the
+        /// last assembled series tip) and run nothing.
         #[arg(long)]
         list: bool,
         /// Run only these mutants (ids from `--list`).

@@ -761,7 +761,12 @@ impl std::fmt::Display for Verdict {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     pub verdict: Verdict,
+    /// Wall-clock time of its build, KUnit run and boot.
     pub seconds: u64,
+    /// Of that, the time spent waiting for the machine-wide build lock
+    /// (other engineers' builds).
+    #[serde(default)]
+    pub waited: u64,
     /// The series tip it was judged on.
     pub tip: String,
     /// [`text_hash`] of the mutant's diff.

@@ -81,14 +81,34 @@ pub fn run(lab: &Lab, list: bool, only: &[String], limit: Option<usize>) -> Resu
         if cfg.is_none() {
             say("mutate", "no rust .config yet: every mutant is listed as compiled in");
         }
-        let mut n = 0;
+        // The verdicts kept for the series tip the work tree was last
+        // assembled at (nothing is assembled or run here).
+        let tip = crate::util::run(crate::base::git(&lab.src()).args(["rev-parse", "--verify", "-q", "series"]))
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
+        let records: Records =
+            read(&records_file(lab)).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+        let mut compiled = vec![];
         for m in &all {
             let out = cfg.as_ref().and_then(|c| mutate::not_compiled(m, &all, c));
-            n += usize::from(out.is_none());
-            let note = out.map(|w| format!("   [not compiled in: {w}]")).unwrap_or_default();
+            let judged = records
+                .get(&m.id)
+                .filter(|r| r.tip == tip && r.text == mutate::text_hash(&m.diff(&text)))
+                .map(|r| format!("   {}", r.verdict))
+                .unwrap_or_default();
+            let note = match out {
+                Some(w) => format!("   [not compiled in: {w}]"),
+                None => {
+                    compiled.push(m);
+                    judged
+                }
+            };
             println!("{:<58} line {:>3}  {}{note}", m.id, m.line, m.what);
         }
-        println!("{} mutants, {n} compiled into the rust configuration", all.len());
+        println!("{} mutants, {} compiled into the rust configuration", all.len(), compiled.len());
+        if !tip.is_empty() {
+            summary(&compiled, &records, &equivalent, &text, &tip);
+        }
         return Ok(true);
     }
 
@@ -130,14 +150,25 @@ pub fn run(lab: &Lab, list: bool, only: &[String], limit: Option<usize>) -> Resu
             bail!("interrupted: the kernel work tree is at the series tip; rerun to go on");
         }
         let start = Instant::now();
+        let waited_before = crate::util::lock_waited();
         say("mutate", &format!("[{}/{}] {} {}: {}", i + 1, todo.len(), m.id, m.short(), m.what));
         let verdict = run_one(lab, &s, m, &text, &control)?;
         let seconds = start.elapsed().as_secs();
-        println!("mutate [{}/{}] {} ... {verdict} ({seconds} s)", i + 1, todo.len(), m.short());
+        let waited = (crate::util::lock_waited() - waited_before).as_secs();
+        let wait_note =
+            if waited > 0 { format!(", {waited} s of it waiting for the build lock") } else { String::new() };
+        println!("mutate [{}/{}] {} ... {verdict} ({seconds} s{wait_note})", i + 1, todo.len(), m.short());
         let diff = m.diff(&text);
         records.insert(
             m.id.clone(),
-            Record { verdict, seconds, tip: s.tip().to_string(), text: mutate::text_hash(&diff), what: m.what.clone() },
+            Record {
+                verdict,
+                seconds,
+                waited,
+                tip: s.tip().to_string(),
+                text: mutate::text_hash(&diff),
+                what: m.what.clone(),
+            },
         );
         write(&records_file(lab), serde_json::to_string_pretty(&records)?)?;
     }
@@ -332,6 +363,7 @@ fn summary(
     let mut survivors = vec![];
     let mut pending = 0;
     let mut seconds = 0;
+    let mut waited = 0;
     let mut run = 0;
     for m in compiled {
         let r = records.get(&m.id).filter(|r| r.tip == tip && r.text == mutate::text_hash(&m.diff(text)));
@@ -341,6 +373,7 @@ fn summary(
         };
         run += 1;
         seconds += r.seconds;
+        waited += r.waited;
         let key = match &r.verdict {
             Verdict::Survived { .. } if equivalent.contains_key(&m.id) => "survived, equivalent (explained)".into(),
             Verdict::Survived { .. } => "SURVIVED, not explained".into(),
@@ -357,7 +390,12 @@ fn summary(
         println!("  {n:>4} {k}");
     }
     if run > 0 {
-        println!("  {} per mutant on average", fmt_dur(std::time::Duration::from_secs(seconds / run as u64)));
+        let avg = |s: u64| fmt_dur(std::time::Duration::from_secs(s / run as u64));
+        println!(
+            "  {} per mutant on average ({} of it waiting for the machine-wide build lock)",
+            avg(seconds),
+            avg(waited)
+        );
     }
     if !survivors.is_empty() {
         println!("\n| survivor | line | mutation | status |\n|---|---|---|---|");
