@@ -764,9 +764,9 @@ pub struct Record {
     /// Wall-clock time of its build, KUnit run and boot.
     pub seconds: u64,
     /// Of that, the time spent waiting for the machine-wide build lock
-    /// (other engineers' builds).
+    /// (other engineers' builds); None in records from before it was kept.
     #[serde(default)]
-    pub waited: u64,
+    pub waited: Option<u64>,
     /// The series tip it was judged on.
     pub tip: String,
     /// [`text_hash`] of the mutant's diff.

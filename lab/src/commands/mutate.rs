@@ -164,7 +164,7 @@ pub fn run(lab: &Lab, list: bool, only: &[String], limit: Option<usize>) -> Resu
             Record {
                 verdict,
                 seconds,
-                waited,
+                waited: Some(waited),
                 tip: s.tip().to_string(),
                 text: mutate::text_hash(&diff),
                 what: m.what.clone(),
@@ -312,7 +312,7 @@ pub fn judge_boot(control: &Control, b: &BootResult) -> Verdict {
         return Verdict::Killed {
             stage: "boot".into(),
             by: "boot did not complete (crash or hang)".into(),
-            detail: format!("{} (log: {})", b.error.as_deref().unwrap_or("?"), b.log),
+            detail: b.error.clone().unwrap_or_else(|| format!("log: {}", b.log)),
         };
     }
     if let Some(s) = b.splats.first() {
@@ -364,6 +364,7 @@ fn summary(
     let mut pending = 0;
     let mut seconds = 0;
     let mut waited = 0;
+    let mut unknown = 0;
     let mut run = 0;
     for m in compiled {
         let r = records.get(&m.id).filter(|r| r.tip == tip && r.text == mutate::text_hash(&m.diff(text)));
@@ -373,7 +374,8 @@ fn summary(
         };
         run += 1;
         seconds += r.seconds;
-        waited += r.waited;
+        waited += r.waited.unwrap_or(0);
+        unknown += usize::from(r.waited.is_none());
         let key = match &r.verdict {
             Verdict::Survived { .. } if equivalent.contains_key(&m.id) => "survived, equivalent (explained)".into(),
             Verdict::Survived { .. } => "SURVIVED, not explained".into(),
@@ -391,11 +393,12 @@ fn summary(
     }
     if run > 0 {
         let avg = |s: u64| fmt_dur(std::time::Duration::from_secs(s / run as u64));
-        println!(
-            "  {} per mutant on average ({} of it waiting for the machine-wide build lock)",
-            avg(seconds),
-            avg(waited)
-        );
+        let lock = if unknown == 0 {
+            format!("{} of it", avg(waited))
+        } else {
+            format!("not known for {unknown} of them how much of it was")
+        };
+        println!("  {} per mutant on average ({lock} waiting for the machine-wide build lock)", avg(seconds));
     }
     if !survivors.is_empty() {
         println!("\n| survivor | line | mutation | status |\n|---|---|---|---|");
