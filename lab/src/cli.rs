@@ -120,6 +120,24 @@ pub enum Cmd {
         /// Fault names (lab/faults/NAME.diff).
         names: Vec<String>,
     },
+    /// Mutation sweep of the Rust entry functions: drop, swap with the next
+    /// one, or negate the condition of each state operation in
+    /// kernel/entry/entry_rs.rs; build, KUnit and boot rust with each
+    /// mutant; list the survivors. Resumable (results/mutate.json); not part
+    /// of `test`. Exit status 1 when the sweep is complete and a survivor is
+    /// not explained in lab/mutants-equivalent.toml.
+    Mutate {
+        /// Print the mutants with their ids (and the verdicts kept for the
+        /// last assembled series tip) and run nothing.
+        #[arg(long)]
+        list: bool,
+        /// Run only these mutants (ids from `--list`).
+        #[arg(long, num_args = 1.., value_name = "ID")]
+        only: Vec<String>,
+        /// Run at most N mutants not judged yet.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
 }
 
 /// Parses the command line and runs the command. Exit status: 0 success,
@@ -188,6 +206,7 @@ fn dispatch(lab: &Lab, cmd: Cmd) -> crate::util::Result<bool> {
         Cmd::Bench { smoke, trace } => commands::bench::run(lab, smoke, trace),
         Cmd::Style => commands::style::run(lab),
         Cmd::Fault { names } => commands::fault::run(lab, &names),
+        Cmd::Mutate { list, only, limit } => commands::mutate::run(lab, list, &only, limit),
     }
 }
 
@@ -224,5 +243,9 @@ mod tests {
         assert!(matches!(parse(&["bench", "--smoke"]).unwrap().command, Cmd::Bench { smoke: true, trace: false }));
         assert!(parse(&["bench", "--smoke", "--trace"]).is_err());
         assert!(parse(&["bench", "c"]).is_err());
+        let c = parse(&["mutate", "--only", "a-drop1-abcdef", "b-swap2-123456", "--limit", "3"]).unwrap();
+        let Cmd::Mutate { list, only, limit } = c.command else { panic!("{:?}", c.command) };
+        assert_eq!((list, only.len(), limit), (false, 2, Some(3)));
+        assert!(parse(&["mutate", "rust"]).is_err());
     }
 }

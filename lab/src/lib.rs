@@ -5,9 +5,11 @@
 //! per command; the other modules are the machinery they share: the base
 //! tree ([`base`]), the series ([`series`]), builds ([`build`]), KUnit
 //! ([`kunit`]), boots ([`boot`], [`qemu`], [`guest`], [`upstream`]), the
-//! report ([`report`], [`flaky`]), the benchmark ([`bench`]), deliberate faults ([`fault`]), style
-//! checks ([`style`]), symbol checks ([`symbols`]), the drift check of the
-//! mirrored C code ([`mirror`]) and kept results ([`memo`]). Nothing below [`commands`] calls up into it.
+//! report ([`report`], [`flaky`]), the benchmark ([`bench`]), deliberate
+//! faults ([`fault`]), the mutation sweep ([`mutate`]), style checks
+//! ([`style`]), symbol checks ([`symbols`]), the drift check of the
+//! mirrored C code ([`mirror`]) and kept results ([`memo`]). Nothing below
+//! [`commands`] calls up into it.
 
 pub mod base;
 pub mod bench;
@@ -22,6 +24,7 @@ pub mod kunit;
 pub mod lab;
 pub mod memo;
 pub mod mirror;
+pub mod mutate;
 #[cfg(test)]
 mod noinstr_tests;
 pub mod qemu;

@@ -106,6 +106,13 @@ pub fn with_ticker<T>(every: Duration, tick: impl Fn(Duration) + Sync, work: imp
 /// Holds the machine-wide kernel build lock while alive.
 pub struct MachineLock(#[allow(dead_code)] std::fs::File);
 
+static LOCK_WAIT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How long this process has waited for the machine-wide lock so far.
+pub fn lock_waited() -> Duration {
+    Duration::from_millis(LOCK_WAIT_MS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// Takes the machine-wide lock that keeps two kernel builds (or kunit.py
 /// runs, which build) from running at once: on a 2-core machine two builds
 /// take longer than one after the other. Waits, saying so, while another
@@ -124,11 +131,41 @@ pub fn machine_lock(who: &str) -> Result<MachineLock> {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             say(who, &format!("waiting for another kernel build on this machine to finish (lock {})", path.display()));
+            let start = Instant::now();
             f.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+            LOCK_WAIT_MS.fetch_add(start.elapsed().as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
         }
         Err(std::fs::TryLockError::Error(e)) => bail!("cannot lock {}: {e}", path.display()),
     }
     Ok(MachineLock(f))
+}
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_signal: i32) {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+extern "C" {
+    fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
+}
+
+/// From now on SIGINT (Ctrl-C) and SIGTERM do not end the lab: they set a
+/// flag that [`interrupted`] reads, so a long job can put the kernel work
+/// tree back before it stops. The children (make, kunit.py, QEMU) get
+/// Ctrl-C from the terminal and end as usual.
+pub fn catch_interrupts() {
+    // SAFETY: `on_interrupt` only stores to an atomic, which is
+    // async-signal-safe; SIGINT = 2 and SIGTERM = 15 on Linux.
+    unsafe {
+        signal(2, on_interrupt);
+        signal(15, on_interrupt);
+    }
+}
+
+/// Was SIGINT or SIGTERM received since [`catch_interrupts`]?
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// Looks a program up on PATH.

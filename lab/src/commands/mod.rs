@@ -10,6 +10,7 @@ pub mod export;
 pub mod fault;
 pub mod fetch;
 pub mod kunit;
+pub mod mutate;
 pub mod run;
 pub mod setup;
 pub mod style;
