@@ -112,6 +112,23 @@ pub enum Cmd {
         #[arg(long)]
         trace: bool,
     },
+    /// The config matrix (issue 10): rust built with objtool and DEBUG_ENTRY
+    /// in each configuration of lab/configs/matrix-*.config (KASAN,
+    /// PREEMPT_RT, KCSAN, UBSAN, TINY_RCU, ...) and booted with the entry
+    /// kselftest, the probe sample and the workload; then the table of
+    /// every row's last result. Rows whose config, series and kernel did
+    /// not change are kept. Not part of `test` (about 10 minutes a row).
+    Matrix {
+        /// Only these rows (see --list), in the matrix's order.
+        #[arg(long = "row", value_name = "NAME", num_args = 1..)]
+        rows: Vec<String>,
+        /// List the rows, their fragments and what they change; build nothing.
+        #[arg(long)]
+        list: bool,
+        /// Rebuild and boot again even what is kept.
+        #[arg(long)]
+        again: bool,
+    },
     /// rustfmt, checkpatch.pl and clippy on the series.
     Style,
     /// Apply deliberate faults from lab/faults/ to rust and show that the
@@ -186,6 +203,7 @@ fn dispatch(lab: &Lab, cmd: Cmd) -> crate::util::Result<bool> {
             commands::boot::run(lab, &flavors.flavors(), seconds, smp, append)
         }
         Cmd::Bench { smoke, trace } => commands::bench::run(lab, smoke, trace),
+        Cmd::Matrix { rows, list, again } => commands::matrix::run(lab, &rows, list, again),
         Cmd::Style => commands::style::run(lab),
         Cmd::Fault { names } => commands::fault::run(lab, &names),
     }
@@ -224,5 +242,10 @@ mod tests {
         assert!(matches!(parse(&["bench", "--smoke"]).unwrap().command, Cmd::Bench { smoke: true, trace: false }));
         assert!(parse(&["bench", "--smoke", "--trace"]).is_err());
         assert!(parse(&["bench", "c"]).is_err());
+        let c = parse(&["matrix", "--row", "kasan", "tiny-rcu"]).unwrap();
+        let Cmd::Matrix { rows, list, again } = c.command else { panic!("{:?}", c.command) };
+        assert_eq!((rows, list, again), (vec!["kasan".to_string(), "tiny-rcu".to_string()], false, false));
+        assert!(matches!(parse(&["matrix", "--list"]).unwrap().command, Cmd::Matrix { list: true, .. }));
+        assert!(parse(&["matrix", "kasan"]).is_err());
     }
 }

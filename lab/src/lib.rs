@@ -5,9 +5,9 @@
 //! per command; the other modules are the machinery they share: the base
 //! tree ([`base`]), the series ([`series`]), builds ([`build`]), KUnit
 //! ([`kunit`]), boots ([`boot`], [`qemu`], [`guest`], [`upstream`]), the
-//! report ([`report`], [`flaky`]), the benchmark ([`bench`]), deliberate faults ([`fault`]), style
-//! checks ([`style`]), symbol checks ([`symbols`]) and kept results
-//! ([`memo`]). Nothing below [`commands`] calls up into it.
+//! report ([`report`], [`flaky`]), the benchmark ([`bench`]), the config
+//! matrix ([`matrix`]), deliberate faults ([`fault`]), style checks
+//! ([`style`]), symbol checks ([`symbols`]) and kept results ([`memo`]). Nothing below [`commands`] calls up into it.
 
 pub mod base;
 pub mod bench;
@@ -20,6 +20,7 @@ pub mod flaky;
 pub mod guest;
 pub mod kunit;
 pub mod lab;
+pub mod matrix;
 pub mod memo;
 #[cfg(test)]
 mod noinstr_tests;
