@@ -43,14 +43,31 @@ pub struct Row {
 }
 
 /// The rows in the order they run: first those most likely to find a
-/// problem in the Rust entry code (sanitizers around code that must stay
-/// uninstrumented, different preemption and irq-flag tracing paths, Rust's
-/// own checks), then the ones that mostly compile code out.
+/// problem in the Rust entry code: KASAN around code that must stay
+/// uninstrumented, Rust's own checks in the crates that entry_rs.o
+/// inlines from, `#[cfg]` paths no other build compiles (no
+/// PREEMPT_DYNAMIC, no user context tracking), PREEMPT_RT and irq-flag
+/// tracing; then the C-only sanitizers (full rebuilds), Tiny RCU (built
+/// before), and the ones close to base.config.
 pub const ROWS: &[Row] = &[
     Row {
         name: "kasan",
         what: "KASAN generic, inline checks (entry_rs.o uninstrumented, the crates around it instrumented)",
         append: "preempt=full",
+        smp: 2,
+        excluded: None,
+    },
+    Row {
+        name: "rust-checks",
+        what: "RUST_OVERFLOW_CHECKS with RUST_DEBUG_ASSERTIONS",
+        append: "preempt=full",
+        smp: 2,
+        excluded: None,
+    },
+    Row {
+        name: "no-preempt-dynamic",
+        what: "full preemption without PREEMPT_DYNAMIC (no static call)",
+        append: "",
         smp: 2,
         excluded: None,
     },
@@ -68,6 +85,13 @@ pub const ROWS: &[Row] = &[
         smp: 2,
         excluded: None,
     },
+    Row {
+        name: "no-ct-user",
+        what: "CONTEXT_TRACKING_USER off (no NO_HZ_FULL)",
+        append: "preempt=full",
+        smp: 2,
+        excluded: None,
+    },
     Row { name: "kcsan", what: "KCSAN (C instrumented)", append: "preempt=full", smp: 2, excluded: None },
     Row {
         name: "ubsan",
@@ -77,31 +101,10 @@ pub const ROWS: &[Row] = &[
         excluded: None,
     },
     Row {
-        name: "rust-checks",
-        what: "RUST_OVERFLOW_CHECKS with RUST_DEBUG_ASSERTIONS",
-        append: "preempt=full",
-        smp: 2,
-        excluded: None,
-    },
-    Row {
         name: "tiny-rcu",
         what: "TINY_RCU with PROVE_LOCKING and PROVE_RCU, !SMP, PREEMPT_LAZY without PREEMPT_DYNAMIC",
         append: "",
         smp: 1,
-        excluded: None,
-    },
-    Row {
-        name: "no-preempt-dynamic",
-        what: "full preemption without PREEMPT_DYNAMIC (no static call)",
-        append: "",
-        smp: 2,
-        excluded: None,
-    },
-    Row {
-        name: "no-ct-user",
-        what: "CONTEXT_TRACKING_USER off (no NO_HZ_FULL)",
-        append: "preempt=full",
-        smp: 2,
         excluded: None,
     },
     Row {
@@ -481,7 +484,7 @@ mod tests {
         let s = select(&["tiny-rcu".into(), "kasan".into()]).unwrap();
         assert_eq!(s.iter().map(|r| r.name).collect::<Vec<_>>(), ["kasan", "tiny-rcu"]);
         let e = select(&["kasn".into()]).unwrap_err().to_string();
-        assert!(e.starts_with("no matrix row `kasn` (rows: kasan, preempt-rt"), "{e}");
+        assert!(e.starts_with("no matrix row `kasn` (rows: kasan, rust-checks"), "{e}");
         assert!(list().lines().count() == ROWS.len());
     }
 
@@ -557,16 +560,17 @@ mod tests {
             RowResult { excluded: Some("no Rust with X".into()), ..RowResult::new("ubsan") },
         );
         let t = table(&all);
-        let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines.len(), ROWS.len() + 2);
-        assert_eq!(lines[2], "| kasan | `matrix-kasan.config` | yes | 0 | pass (40 passed) | 10.0 |");
+        assert_eq!(t.lines().count(), ROWS.len() + 2);
+        let line = |row: &str| t.lines().find(|l| l.starts_with(&format!("| {row} |"))).unwrap().to_string();
+        assert_eq!(t.lines().nth(2).unwrap(), line(ROWS[0].name), "in ROWS order");
+        assert_eq!(line("kasan"), "| kasan | `matrix-kasan.config` | yes | 0 | pass (40 passed) | 10.0 |");
         assert_eq!(
-            lines[3],
+            line("preempt-rt"),
             "| preempt-rt | `matrix-preempt-rt.config` | **no**: build failed: x.rs:1: error |  |  | 2.0 |"
         );
-        assert!(lines[5].contains("| **3** | **FAILED**: 3 objtool warning(s) |"), "{}", lines[5]);
-        assert_eq!(lines[6], "| ubsan | `matrix-ubsan.config` | excluded: no Rust with X | | | |");
-        assert_eq!(lines[4], "| trace-irqflags | `matrix-trace-irqflags.config` | not run yet | | | |");
+        assert!(line("kcsan").contains("| **3** | **FAILED**: 3 objtool warning(s) |"), "{}", line("kcsan"));
+        assert_eq!(line("ubsan"), "| ubsan | `matrix-ubsan.config` | excluded: no Rust with X | | | |");
+        assert_eq!(line("trace-irqflags"), "| trace-irqflags | `matrix-trace-irqflags.config` | not run yet | | | |");
     }
 
     #[test]
