@@ -220,7 +220,8 @@ impl RowResult {
                 && self.error.is_none())
     }
 
-    /// Minutes of build and boot (as measured when they ran, kept or not).
+    /// Minutes of make and of the boot (as measured when they ran, kept or
+    /// not; waits for the machine lock are not counted).
     pub fn minutes(&self) -> f64 {
         (self.build_seconds + self.boot_seconds) as f64 / 60.0
     }
@@ -274,12 +275,13 @@ pub fn run_row(lab: &Lab, row: &Row, reuse: bool) -> RowResult {
         Err(e) => {
             // configure: olddefconfig failed or an option dropped out.
             r.error = Some(format!("{e:#}"));
-            r.build_seconds = start.elapsed().as_secs();
+            r.build_seconds = 0;
             say(&step, &format!("FAILED before make after {}: {e:#}", fmt_dur(start.elapsed())));
             return r;
         }
     };
-    r.build_seconds = if b.kept { b.seconds } else { start.elapsed().as_secs() };
+    // make's own time: not the wait for the machine lock, nor configure.
+    r.build_seconds = b.seconds;
     r.built = b.made();
     r.objtool = r.built.then_some(b.objtool.len());
     say(
@@ -307,7 +309,7 @@ pub fn run_row(lab: &Lab, row: &Row, reuse: bool) -> RowResult {
     let boot_start = Instant::now();
     match boot::boot_target(lab, &t, &row.boot_opts(), reuse) {
         Ok(bt) => {
-            r.boot_seconds = if bt.kept { bt.seconds } else { boot_start.elapsed().as_secs() };
+            r.boot_seconds = bt.seconds;
             r.boot_ok = bt.ok && bt.own_failures.is_empty();
             r.tests_passed = bt.tests.values().filter(|o| **o == Outcome::Pass).count();
             r.kept = b.kept && bt.kept;
