@@ -123,8 +123,12 @@ pub enum Cmd {
         #[arg(long = "row", value_name = "NAME", num_args = 1..)]
         rows: Vec<String>,
         /// List the rows, their fragments and what they change; build nothing.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "table")]
         list: bool,
+        /// Print the table of every row's last result (results/matrix.json);
+        /// build nothing.
+        #[arg(long)]
+        table: bool,
         /// Rebuild and boot again even what is kept.
         #[arg(long)]
         again: bool,
@@ -203,7 +207,7 @@ fn dispatch(lab: &Lab, cmd: Cmd) -> crate::util::Result<bool> {
             commands::boot::run(lab, &flavors.flavors(), seconds, smp, append)
         }
         Cmd::Bench { smoke, trace } => commands::bench::run(lab, smoke, trace),
-        Cmd::Matrix { rows, list, again } => commands::matrix::run(lab, &rows, list, again),
+        Cmd::Matrix { rows, list, table, again } => commands::matrix::run(lab, &rows, list, table, again),
         Cmd::Style => commands::style::run(lab),
         Cmd::Fault { names } => commands::fault::run(lab, &names),
     }
@@ -243,8 +247,13 @@ mod tests {
         assert!(parse(&["bench", "--smoke", "--trace"]).is_err());
         assert!(parse(&["bench", "c"]).is_err());
         let c = parse(&["matrix", "--row", "kasan", "tiny-rcu"]).unwrap();
-        let Cmd::Matrix { rows, list, again } = c.command else { panic!("{:?}", c.command) };
-        assert_eq!((rows, list, again), (vec!["kasan".to_string(), "tiny-rcu".to_string()], false, false));
+        let Cmd::Matrix { rows, list, table, again } = c.command else { panic!("{:?}", c.command) };
+        assert_eq!(
+            (rows, list, table, again),
+            (vec!["kasan".to_string(), "tiny-rcu".to_string()], false, false, false)
+        );
+        assert!(matches!(parse(&["matrix", "--table"]).unwrap().command, Cmd::Matrix { table: true, .. }));
+        assert!(parse(&["matrix", "--table", "--list"]).is_err());
         assert!(matches!(parse(&["matrix", "--list"]).unwrap().command, Cmd::Matrix { list: true, .. }));
         assert!(parse(&["matrix", "kasan"]).is_err());
     }

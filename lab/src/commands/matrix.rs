@@ -7,10 +7,14 @@ use crate::matrix;
 use crate::util::{fmt_dur, Result};
 use std::time::Instant;
 
-pub fn run(lab: &Lab, rows: &[String], list: bool, again: bool) -> Result<bool> {
+pub fn run(lab: &Lab, rows: &[String], list: bool, table: bool, again: bool) -> Result<bool> {
     let selected = matrix::select(rows)?;
     if list {
         print!("{}", matrix::list());
+        return Ok(true);
+    }
+    if table {
+        print!("{}", matrix::table(&matrix::load(lab)));
         return Ok(true);
     }
     let start = Instant::now();
