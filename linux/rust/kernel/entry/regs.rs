@@ -52,14 +52,14 @@ impl PtRegs {
     pub fn cs(&self) -> u16 {
         // SAFETY: `self.0.get()` is valid (type invariant). All members of the union are plain
         // integers or bitfields over the same bytes, so reading `cs` is always defined.
-        unsafe { *crate::entry_field!(self.0.get(), pt_regs, cs: __bindgen_anon_1.cs) }
+        unsafe { crate::entry_field!(self.0.get(), pt_regs, cs: __bindgen_anon_1.cs).read() }
     }
 
     /// Returns the saved RFLAGS.
     #[inline(always)]
     pub fn flags(&self) -> usize {
         // SAFETY: `self.0.get()` is valid (type invariant).
-        unsafe { *crate::entry_field!(self.0.get(), pt_regs, flags) }
+        unsafe { crate::entry_field!(self.0.get(), pt_regs, flags).read() }
     }
 
     /// Returns true if the frame was created by an entry from user mode.
