@@ -408,17 +408,19 @@ pub fn list() -> String {
 /// result, this run's merged in.
 pub fn run(lab: &Lab, rows: &[&Row], reuse: bool) -> Result<(Vec<RowResult>, BTreeMap<String, RowResult>)> {
     let start = Instant::now();
-    let mut all = load(lab);
     let mut now = vec![];
     for (i, row) in rows.iter().enumerate() {
         say("matrix", &format!("row {}/{}: {} ({}), {} so far", i + 1, rows.len(), row.name, row.what, elapsed(start)));
         let r = run_row(lab, row, reuse);
+        // Saved after every row, read again first: an interrupted matrix
+        // keeps what it did, and a `--row` run at the same time keeps its
+        // rows.
+        let mut all = load(lab);
         all.insert(r.row.clone(), r.clone());
-        // Saved after every row: an interrupted matrix keeps what it did.
         save(lab, &all)?;
         now.push(r);
     }
-    Ok((now, all))
+    Ok((now, load(lab)))
 }
 
 fn elapsed(start: Instant) -> String {

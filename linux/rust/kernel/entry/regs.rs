@@ -30,11 +30,16 @@ impl PtRegs {
     /// # Safety
     ///
     /// `ptr` must point to a valid `struct pt_regs` that stays valid for `'a`.
+    ///
+    /// A transmute, not `&*ptr`: with `CONFIG_RUST_DEBUG_ASSERTIONS`, `&*` on a raw pointer gets
+    /// alignment and null checks in this crate's code, which call into `core::panicking` (`.text`)
+    /// from the `noinstr` functions that inline this one.
     #[inline(always)]
+    #[allow(clippy::transmute_ptr_to_ref)]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::pt_regs) -> &'a Self {
         // SAFETY: `PtRegs` is `repr(transparent)` over `UnsafeCell<pt_regs>`, which has the same
         // layout as `pt_regs`; validity is guaranteed by the caller.
-        unsafe { &*ptr.cast::<Self>() }
+        unsafe { core::mem::transmute::<*mut Self, &'a Self>(ptr.cast::<Self>()) }
     }
 
     /// Returns the raw pointer, for passing to C.
