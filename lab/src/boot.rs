@@ -4,7 +4,7 @@
 
 use crate::build;
 use crate::guest::{self, Group};
-use crate::lab::{Flavor, Lab};
+use crate::lab::{Flavor, Lab, Target};
 use crate::memo::{age, file_hash, Memo};
 use crate::qemu::{self, Outcome, RunSpec};
 use crate::util::{fmt_dur, say, Result};
@@ -142,10 +142,24 @@ pub fn guest_results(console: &str) -> BTreeMap<String, i32> {
 /// `reuse`, a clean result kept from a boot of the same kernel image and
 /// initramfs with the same QEMU command line is returned instead.
 pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts, reuse: bool) -> Result<BootResult> {
-    let name = f.name();
     let kernel = build::kernel_image(lab, f);
     if !kernel.exists() {
-        anyhow::bail!("{name}: no kernel at {}; run `./entry-lab build {}` first", kernel.display(), f.variant.name());
+        anyhow::bail!(
+            "{}: no kernel at {}; run `./entry-lab build {}` first",
+            f.name(),
+            kernel.display(),
+            f.variant.name()
+        );
+    }
+    boot_target(lab, &f.target(), o, reuse)
+}
+
+/// [`boot`] for any target.
+pub fn boot_target(lab: &Lab, t: &Target, o: &BootOpts, reuse: bool) -> Result<BootResult> {
+    let name = t.name.clone();
+    let kernel = build::target_image(lab, t);
+    if !kernel.exists() {
+        anyhow::bail!("{name}: no kernel at {}", kernel.display());
     }
     if crate::util::which("qemu-system-x86_64").is_none() {
         anyhow::bail!("missing tool `qemu-system-x86_64`: run `./entry-lab setup`");
@@ -197,7 +211,7 @@ pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts, reuse: bool) -> Result<BootResul
         ["boot".to_string(), k, i, qemu_line, format!("{:?} {:?}", o.groups, o.only), lab.results.display().to_string()]
     });
     let memo = Memo::new(
-        lab.build_dir(f).join(format!("entry-lab.kept-boot-{}.json", o.config)),
+        lab.target_dir(t).join(format!("entry-lab.kept-boot-{}.json", o.config)),
         parts.as_ref().map(|p| &p[..]),
     );
     if reuse {
@@ -239,7 +253,7 @@ pub fn boot(lab: &Lab, f: Flavor, o: &BootOpts, reuse: bool) -> Result<BootResul
     }
     let r = BootResult {
         flavor: name.clone(),
-        variant: f.variant.name().into(),
+        variant: t.variant.name().into(),
         config: o.config.clone(),
         cmdline,
         ok: error.is_none(),

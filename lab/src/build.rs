@@ -3,7 +3,7 @@
 //! every requested option is set, an incremental `make` with a live object
 //! count, and the objtool warnings of the build collected.
 
-use crate::lab::{Flavor, Lab};
+use crate::lab::{Flavor, Lab, Target};
 use crate::memo::{age, file_hash, Memo};
 use crate::util::bail;
 use crate::util::{fmt_dur, read, say, write, Result};
@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 
 /// The merged fragment for a flavor: base + variant (+ debug).
 pub fn fragment(lab: &Lab, f: Flavor) -> Result<String> {
+    target_fragment(lab, &f.target())
+}
+
+/// The merged fragment of a target: its config files in order.
+pub fn target_fragment(lab: &Lab, t: &Target) -> Result<String> {
     let dir = lab.configs();
-    let mut parts =
-        vec![read(&dir.join("base.config"))?, read(&dir.join(format!("variant-{}.config", f.variant.name())))?];
-    if f.debug {
-        parts.push(read(&dir.join("debug.config"))?);
-    }
+    let parts: Vec<String> = t.configs.iter().map(|c| read(&dir.join(c))).collect::<Result<_>>()?;
     Ok(parts.join("\n"))
 }
 
@@ -43,7 +44,9 @@ pub fn parse_fragment(text: &str) -> Vec<Want> {
         .collect()
 }
 
-/// Names the requested options the resulting .config does not have.
+/// Names the requested options the resulting .config does not have. An
+/// option requested twice is checked as the later line asks (a matrix row
+/// overrides base.config), as Kconfig applies it.
 pub fn missing_options(fragment: &str, dotconfig: &str) -> Vec<String> {
     let mut have: BTreeMap<&str, &str> = BTreeMap::new();
     for l in dotconfig.lines() {
@@ -53,9 +56,16 @@ pub fn missing_options(fragment: &str, dotconfig: &str) -> Vec<String> {
             }
         }
     }
-    parse_fragment(fragment)
+    let wants = parse_fragment(fragment);
+    let key = |w: &Want| match w {
+        Want::Set(k, _) | Want::Unset(k) => k.clone(),
+    };
+    let last: BTreeMap<String, usize> = wants.iter().enumerate().map(|(i, w)| (key(w), i)).collect();
+    wants
         .into_iter()
-        .filter_map(|w| match w {
+        .enumerate()
+        .filter(|(i, w)| last.get(&key(w)) == Some(i))
+        .filter_map(|(_, w)| match w {
             Want::Set(k, v) => (have.get(k.as_str()) != Some(&v.as_str())).then(|| format!("{k}={v}")),
             Want::Unset(k) => {
                 have.get(k.as_str()).filter(|v| **v != "n").map(|v| format!("{k} (wanted unset, is {v})"))
@@ -71,9 +81,15 @@ pub fn missing_options(fragment: &str, dotconfig: &str) -> Vec<String> {
 /// kunit.py run, `menuconfig` or an edit in a lab build folder never
 /// decides what the lab builds next.
 pub fn configure(lab: &Lab, f: Flavor) -> Result<PathBuf> {
-    let b = lab.build_dir(f);
+    configure_target(lab, &f.target())
+}
+
+/// [`configure`] for any target.
+pub fn configure_target(lab: &Lab, t: &Target) -> Result<PathBuf> {
+    let name = &t.name;
+    let b = lab.target_dir(t);
     std::fs::create_dir_all(&b)?;
-    let frag = fragment(lab, f)?;
+    let frag = target_fragment(lab, t)?;
     let stamp = b.join("entry-lab.fragment");
     let saved = b.join("entry-lab.config");
     let dotconfig = b.join(".config");
@@ -81,25 +97,21 @@ pub fn configure(lab: &Lab, f: Flavor) -> Result<PathBuf> {
     match decide(&frag, read(&stamp).ok().as_deref(), current.as_deref(), read(&saved).ok().as_deref()) {
         Configure::Keep => {}
         why => {
-            say(&f.name(), &format!("writing .config from the fragments ({})", why.reason()));
+            say(name, &format!("writing .config from the fragments ({})", why.reason()));
             write(&dotconfig, &frag)?;
         }
     }
-    let log = lab.results.join("logs").join(format!("config-{}.log", f.name()));
+    let log = lab.results.join("logs").join(format!("config-{name}.log"));
     std::fs::create_dir_all(log.parent().unwrap_or(Path::new(".")))?;
     let _ = std::fs::remove_file(&log);
-    let ok = crate::util::run_logged(lab.make(f).arg("olddefconfig"), &log, |_| {})?;
+    let ok = crate::util::run_logged(lab.make_in(&b).arg("olddefconfig"), &log, |_| {})?;
     if !ok {
-        bail!("{}: make olddefconfig failed (log: {})", f.name(), log.display());
+        bail!("{name}: make olddefconfig failed (log: {})", log.display());
     }
     let result = read(&dotconfig)?;
     let missing = missing_options(&frag, &result);
     if !missing.is_empty() {
-        bail!(
-            "{}: options requested but not set after olddefconfig (unmet dependencies?): {}",
-            f.name(),
-            missing.join(", ")
-        );
+        bail!("{name}: options requested but not set after olddefconfig (unmet dependencies?): {}", missing.join(", "));
     }
     write(&stamp, &frag)?;
     write(&saved, &result)?;
@@ -198,24 +210,37 @@ pub struct BuildResult {
     pub kernel_sha256: Option<String>,
 }
 
+impl BuildResult {
+    /// make succeeded and left a kernel image (objtool may have warned).
+    pub fn made(&self) -> bool {
+        self.error.as_deref().is_none_or(|e| !e.starts_with(BUILD_FAILED))
+    }
+}
+
+const BUILD_FAILED: &str = "build failed: ";
+
 /// The kernel image of a flavor's build.
 pub fn kernel_image(lab: &Lab, f: Flavor) -> PathBuf {
-    lab.build_dir(f).join("arch/x86/boot/bzImage")
+    target_image(lab, &f.target())
+}
+
+pub fn target_image(lab: &Lab, t: &Target) -> PathBuf {
+    lab.target_dir(t).join("arch/x86/boot/bzImage")
 }
 
 /// Where a flavor's build result is kept: keyed by the clean work tree's
 /// commit, the config fragment and the make options.
-fn build_memo(lab: &Lab, f: Flavor) -> Memo {
+fn build_memo(lab: &Lab, t: &Target) -> Memo {
     let parts = crate::series::clean_head(&lab.src()).and_then(|head| {
         Some(vec![
             "build".to_string(),
             head,
-            fragment(lab, f).ok()?,
+            target_fragment(lab, t).ok()?,
             lab.make_options().join(" "),
             lab.results.display().to_string(),
         ])
     });
-    Memo::new(lab.build_dir(f).join("entry-lab.kept-build.json"), parts.as_deref())
+    Memo::new(lab.target_dir(t).join("entry-lab.kept-build.json"), parts.as_deref())
 }
 
 /// Configures and builds a flavor; objtool warnings make it fail. With
@@ -223,12 +248,17 @@ fn build_memo(lab: &Lab, f: Flavor) -> Memo {
 /// work tree, the fragment, the make options and the kernel image are all
 /// still the same (see memo.rs).
 pub fn build(lab: &Lab, f: Flavor, reuse: bool) -> Result<BuildResult> {
-    let name = f.name();
-    let memo = build_memo(lab, f);
+    build_target(lab, &f.target(), reuse)
+}
+
+/// [`build`] for any target.
+pub fn build_target(lab: &Lab, t: &Target, reuse: bool) -> Result<BuildResult> {
+    let name = t.name.clone();
+    let memo = build_memo(lab, t);
     if reuse {
         let same = |r: &BuildResult| {
             r.kernel_sha256.is_some()
-                && r.kernel_sha256 == file_hash(&kernel_image(lab, f))
+                && r.kernel_sha256 == file_hash(&target_image(lab, t))
                 && Path::new(&r.log).exists()
         };
         if let Some(mut r) = memo.get(same) {
@@ -246,7 +276,7 @@ pub fn build(lab: &Lab, f: Flavor, reuse: bool) -> Result<BuildResult> {
     // Whatever happens next, the build directory no longer holds the kept build.
     memo.forget();
     let _lock = crate::util::machine_lock(&name)?;
-    let b = configure(lab, f)?;
+    let b = configure_target(lab, t)?;
     let log = lab.results.join("logs").join(format!("build-{name}.log"));
     let _ = std::fs::remove_file(&log);
     let start = Instant::now();
@@ -256,7 +286,7 @@ pub fn build(lab: &Lab, f: Flavor, reuse: bool) -> Result<BuildResult> {
     let mut rebuilt = vec![];
     let mut warnings = vec![];
     say(&name, &format!("make -j{} (log: {})", jobs(), log.display()));
-    let ok = crate::util::run_logged(lab.make(f).arg(format!("-j{}", jobs())), &log, |l| {
+    let ok = crate::util::run_logged(lab.make_in(&b).arg(format!("-j{}", jobs())), &log, |l| {
         if let Some((_, t)) = step_target(l) {
             steps += 1;
             rebuilt.push(t.to_string());
@@ -280,7 +310,7 @@ pub fn build(lab: &Lab, f: Flavor, reuse: bool) -> Result<BuildResult> {
     let error = if !ok {
         let text = read(&log).unwrap_or_default();
         let first = first_error(&text).unwrap_or("make failed").trim().to_string();
-        Some(format!("build failed: {first} (log: {})", log.display()))
+        Some(format!("{BUILD_FAILED}{first} (log: {})", log.display()))
     } else if !objtool.is_empty() {
         Some(format!("{} objtool warning(s), first: {}", objtool.len(), objtool[0]))
     } else {
@@ -304,7 +334,7 @@ pub fn build(lab: &Lab, f: Flavor, reuse: bool) -> Result<BuildResult> {
         log: log.display().to_string(),
         error,
         kept: false,
-        kernel_sha256: file_hash(&kernel_image(lab, f)),
+        kernel_sha256: file_hash(&target_image(lab, t)),
     };
     if r.ok {
         memo.put(&r)?;

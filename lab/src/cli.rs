@@ -112,6 +112,27 @@ pub enum Cmd {
         #[arg(long)]
         trace: bool,
     },
+    /// The config matrix (issue 10): rust built with objtool and DEBUG_ENTRY
+    /// in each configuration of lab/configs/matrix-*.config (KASAN,
+    /// PREEMPT_RT, KCSAN, UBSAN, TINY_RCU, ...) and booted with the entry
+    /// kselftest, the probe sample and the workload; then the table of
+    /// every row's last result. Rows whose config, series and kernel did
+    /// not change are kept. Not part of `test` (about 10 minutes a row).
+    Matrix {
+        /// Only these rows (see --list), in the matrix's order.
+        #[arg(long = "row", value_name = "NAME", num_args = 1..)]
+        rows: Vec<String>,
+        /// List the rows, their fragments and what they change; build nothing.
+        #[arg(long, conflicts_with = "table")]
+        list: bool,
+        /// Print the table of every row's last result (results/matrix.json);
+        /// build nothing.
+        #[arg(long)]
+        table: bool,
+        /// Rebuild and boot again even what is kept.
+        #[arg(long)]
+        again: bool,
+    },
     /// rustfmt, checkpatch.pl and clippy on the series.
     Style,
     /// Apply deliberate faults from lab/faults/ to rust and show that the
@@ -204,6 +225,7 @@ fn dispatch(lab: &Lab, cmd: Cmd) -> crate::util::Result<bool> {
             commands::boot::run(lab, &flavors.flavors(), seconds, smp, append)
         }
         Cmd::Bench { smoke, trace } => commands::bench::run(lab, smoke, trace),
+        Cmd::Matrix { rows, list, table, again } => commands::matrix::run(lab, &rows, list, table, again),
         Cmd::Style => commands::style::run(lab),
         Cmd::Fault { names } => commands::fault::run(lab, &names),
         Cmd::Mutate { list, only, limit } => commands::mutate::run(lab, list, &only, limit),
@@ -247,5 +269,15 @@ mod tests {
         let Cmd::Mutate { list, only, limit } = c.command else { panic!("{:?}", c.command) };
         assert_eq!((list, only.len(), limit), (false, 2, Some(3)));
         assert!(parse(&["mutate", "rust"]).is_err());
+        let c = parse(&["matrix", "--row", "kasan", "tiny-rcu"]).unwrap();
+        let Cmd::Matrix { rows, list, table, again } = c.command else { panic!("{:?}", c.command) };
+        assert_eq!(
+            (rows, list, table, again),
+            (vec!["kasan".to_string(), "tiny-rcu".to_string()], false, false, false)
+        );
+        assert!(matches!(parse(&["matrix", "--table"]).unwrap().command, Cmd::Matrix { table: true, .. }));
+        assert!(parse(&["matrix", "--table", "--list"]).is_err());
+        assert!(matches!(parse(&["matrix", "--list"]).unwrap().command, Cmd::Matrix { list: true, .. }));
+        assert!(parse(&["matrix", "kasan"]).is_err());
     }
 }

@@ -50,6 +50,27 @@ impl Flavor {
     }
 }
 
+/// What one build folder builds: a flavor, or a row of the config matrix
+/// (`entry-lab matrix`). Its `.config` is made from `configs`, files of
+/// `lab/configs/` applied in order (later lines win).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// Name of the build folder and of the log files.
+    pub name: String,
+    pub variant: Variant,
+    pub configs: Vec<String>,
+}
+
+impl Flavor {
+    pub fn target(self) -> Target {
+        let mut configs = vec!["base.config".to_string(), format!("variant-{}.config", self.variant.name())];
+        if self.debug {
+            configs.push("debug.config".into());
+        }
+        Target { name: self.name(), variant: self.variant, configs }
+    }
+}
+
 /// Which QEMU accelerator to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Accel {
@@ -98,7 +119,11 @@ impl Lab {
     }
 
     pub fn build_dir(&self, f: Flavor) -> PathBuf {
-        self.cache.join("build").join(f.name())
+        self.target_dir(&f.target())
+    }
+
+    pub fn target_dir(&self, t: &Target) -> PathBuf {
+        self.cache.join("build").join(&t.name)
     }
 
     pub fn configs(&self) -> PathBuf {
@@ -138,6 +163,11 @@ impl Lab {
 
     /// A `make` command in the kernel tree with the lab's environment.
     pub fn make(&self, f: Flavor) -> Command {
+        self.make_in(&self.build_dir(f))
+    }
+
+    /// A `make` command for the build folder `out`.
+    pub fn make_in(&self, out: &Path) -> Command {
         let mut c = Command::new("make");
         c.current_dir(self.src())
             .env("PATH", self.path_env(None))
@@ -146,7 +176,7 @@ impl Lab {
             // kunit.py passes ARCH=x86_64; the same here keeps the two
             // from invalidating each other's incremental state.
             .arg("ARCH=x86_64")
-            .arg(format!("O={}", self.build_dir(f).display()))
+            .arg(format!("O={}", out.display()))
             .args(self.make_options());
         c
     }

@@ -5,11 +5,11 @@
 //! per command; the other modules are the machinery they share: the base
 //! tree ([`base`]), the series ([`series`]), builds ([`build`]), KUnit
 //! ([`kunit`]), boots ([`boot`], [`qemu`], [`guest`], [`upstream`]), the
-//! report ([`report`], [`flaky`]), the benchmark ([`bench`]), deliberate
-//! faults ([`fault`]), the mutation sweep ([`mutate`]), style checks
-//! ([`style`]), symbol checks ([`symbols`]), the drift check of the
-//! mirrored C code ([`mirror`]) and kept results ([`memo`]). Nothing below
-//! [`commands`] calls up into it.
+//! report ([`report`], [`flaky`]), the benchmark ([`bench`]), the config
+//! matrix ([`matrix`]), deliberate faults ([`fault`]), the mutation sweep
+//! ([`mutate`]), style checks ([`style`]), symbol checks ([`symbols`]), the
+//! drift check of the mirrored C code ([`mirror`]) and kept results
+//! ([`memo`]). Nothing below [`commands`] calls up into it.
 
 pub mod base;
 pub mod bench;
@@ -22,6 +22,7 @@ pub mod flaky;
 pub mod guest;
 pub mod kunit;
 pub mod lab;
+pub mod matrix;
 pub mod memo;
 pub mod mirror;
 pub mod mutate;

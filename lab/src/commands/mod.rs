@@ -10,6 +10,7 @@ pub mod export;
 pub mod fault;
 pub mod fetch;
 pub mod kunit;
+pub mod matrix;
 pub mod mutate;
 pub mod run;
 pub mod setup;

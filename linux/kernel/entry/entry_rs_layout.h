@@ -63,6 +63,7 @@ ENTRY_RS_FIELD(static_key_false, key_enabled, key.enabled.counter);
 
 ENTRY_RS_STRUCT(irq_work);
 ENTRY_RS_FIELD(irq_work, func, func);
+ENTRY_RS_FIELD(irq_work, node_u_flags, node.u_flags);
 
 ENTRY_RS_VAR(__preempt_count);
 ENTRY_RS_VAR(current_task);

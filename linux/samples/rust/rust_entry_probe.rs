@@ -358,6 +358,13 @@ fn interrupts() -> i32 {
     let mut w: bindings::irq_work = unsafe { core::mem::zeroed() };
     // SAFETY: `w` is a valid `irq_work`, not queued yet.
     unsafe { *kernel::entry_field!(&mut w, irq_work, func) = Some(irq_work_fn) };
+    // `IRQ_WORK_INIT_HARD()`: PREEMPT_RT runs irq_work without `IRQ_WORK_HARD_IRQ` in a kernel
+    // thread, not in the interrupt, and the interrupt path is what this records.
+    // SAFETY: `w` is a valid `irq_work`, not queued yet.
+    unsafe {
+        kernel::entry_field!(&mut w, irq_work, node_u_flags: node.__bindgen_anon_1.u_flags)
+            .write(bindings::IRQ_WORK_HARD_IRQ)
+    };
     for _ in 0..IRQS {
         // SAFETY: `w` is initialised and lives until `irq_work_sync()` returned, after which
         // it is no longer queued or running.

@@ -130,6 +130,10 @@ macro_rules! __entry_field_check {
 /// It dereferences `ptr` without reading through it, so it must be used in an `unsafe` block
 /// whose safety comment says why `ptr` points to a valid `struct s`.
 ///
+/// In this crate, access the member with `read()` and `write()`, not `*`: with
+/// `CONFIG_RUST_DEBUG_ASSERTIONS` a `*` on a raw pointer gets alignment and null checks that call
+/// into `core::panicking` (`.text`), and they stay in the code inlined into `noinstr` functions.
+///
 /// # Examples
 ///
 /// ```ignore

@@ -156,7 +156,8 @@ pub unsafe fn lockdep_hardirq_enter() {
         if old.wrapping_add(1) == 1 {
             // SAFETY: `current()` is valid; only the task itself writes `hardirq_threaded`.
             unsafe {
-                *crate::entry_field!(super::percpu::current(), task_struct, hardirq_threaded) = 0
+                crate::entry_field!(super::percpu::current(), task_struct, hardirq_threaded)
+                    .write(0)
             };
         }
     }
@@ -192,7 +193,7 @@ pub unsafe fn lockdep_off() {
     // restores the value) modifies its `lockdep_recursion`.
     unsafe {
         let r = crate::entry_field!(super::percpu::current(), task_struct, lockdep_recursion);
-        *r = (*r).wrapping_add(crate::bindings::LOCKDEP_OFF);
+        r.write(r.read().wrapping_add(crate::bindings::LOCKDEP_OFF));
     }
 }
 
@@ -207,7 +208,7 @@ pub unsafe fn lockdep_on() {
     // SAFETY: See `lockdep_off()`.
     unsafe {
         let r = crate::entry_field!(super::percpu::current(), task_struct, lockdep_recursion);
-        *r = (*r).wrapping_sub(crate::bindings::LOCKDEP_OFF);
+        r.write(r.read().wrapping_sub(crate::bindings::LOCKDEP_OFF));
     }
 }
 

@@ -213,7 +213,7 @@ pub fn need_resched() -> bool {
 pub fn is_idle_task_current() -> bool {
     // SAFETY: `current()` is a valid task. `flags` only changes in task context of the task
     // itself, a plain read is what C does.
-    unsafe { *crate::entry_field!(current(), task_struct, flags) & bindings::PF_IDLE != 0 }
+    unsafe { crate::entry_field!(current(), task_struct, flags).read() & bindings::PF_IDLE != 0 }
 }
 
 // ---------------------------------------------------------------------------------------------

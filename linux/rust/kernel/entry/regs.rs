@@ -30,11 +30,16 @@ impl PtRegs {
     /// # Safety
     ///
     /// `ptr` must point to a valid `struct pt_regs` that stays valid for `'a`.
+    ///
+    /// A transmute, not `&*ptr`: with `CONFIG_RUST_DEBUG_ASSERTIONS`, `&*` on a raw pointer gets
+    /// alignment and null checks in this crate's code, which call into `core::panicking` (`.text`)
+    /// from the `noinstr` functions that inline this one.
     #[inline(always)]
+    #[allow(clippy::transmute_ptr_to_ref)]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::pt_regs) -> &'a Self {
         // SAFETY: `PtRegs` is `repr(transparent)` over `UnsafeCell<pt_regs>`, which has the same
         // layout as `pt_regs`; validity is guaranteed by the caller.
-        unsafe { &*ptr.cast::<Self>() }
+        unsafe { core::mem::transmute::<*mut Self, &'a Self>(ptr.cast::<Self>()) }
     }
 
     /// Returns the raw pointer, for passing to C.
@@ -52,14 +57,14 @@ impl PtRegs {
     pub fn cs(&self) -> u16 {
         // SAFETY: `self.0.get()` is valid (type invariant). All members of the union are plain
         // integers or bitfields over the same bytes, so reading `cs` is always defined.
-        unsafe { *crate::entry_field!(self.0.get(), pt_regs, cs: __bindgen_anon_1.cs) }
+        unsafe { crate::entry_field!(self.0.get(), pt_regs, cs: __bindgen_anon_1.cs).read() }
     }
 
     /// Returns the saved RFLAGS.
     #[inline(always)]
     pub fn flags(&self) -> usize {
         // SAFETY: `self.0.get()` is valid (type invariant).
-        unsafe { *crate::entry_field!(self.0.get(), pt_regs, flags) }
+        unsafe { crate::entry_field!(self.0.get(), pt_regs, flags).read() }
     }
 
     /// Returns true if the frame was created by an entry from user mode.
