@@ -121,13 +121,6 @@ pub const ROWS: &[Row] = &[
         smp: 2,
         excluded: None,
     },
-    Row {
-        name: "inline-helpers",
-        what: "RUST_INLINE_HELPERS: the C helpers of rust/helpers/ inlined into Rust (issue 11)",
-        append: "preempt=full",
-        smp: 2,
-        excluded: None,
-    },
 ];
 
 /// Workload seconds of a matrix boot (the entry kselftest and the probe
