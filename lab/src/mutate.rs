@@ -37,14 +37,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const PATH: &str = "kernel/entry/entry_rs.rs";
 
 /// The exported entry functions: the roots of the sweep.
-pub const ROOTS: &[&str] = &[
-    "irqentry_enter",
-    "irqentry_exit",
-    "irqentry_nmi_enter",
-    "irqentry_nmi_exit",
-    "exit_to_user_mode_loop",
-    "raw_irqentry_exit_cond_resched",
-];
+pub const ROOTS: &[&str] = &crate::symbols::ENTRY_SYMBOLS;
 
 /// A statement that contains one of these changes entry state.
 pub const STATE_OPS: &[&str] = &[
