@@ -371,8 +371,8 @@ fn observe(lab: &Lab, fault: &Fault) -> Result<Observed> {
         lines.extend(b.objtool.iter().cloned());
         return Ok(Observed::Build(Some(lines)));
     }
-    if let Some(e) = b.error.as_deref().filter(|e| e.starts_with("build failed")) {
-        bail!("the rust build with the fault failed: {e}");
+    if !b.made() {
+        bail!("the rust build with the fault failed: {}", b.error.as_deref().unwrap_or_default());
     }
     match fault.detect {
         Detect::Kunit => Ok(Observed::Kunit(kunit::run(lab, rust, false)?)),

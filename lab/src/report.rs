@@ -34,7 +34,7 @@ pub struct Row {
 
 impl Row {
     pub fn built(&self) -> bool {
-        self.build.as_ref().is_some_and(|b| b.error.as_deref().is_none_or(|e| !e.starts_with("build failed")))
+        self.build.as_ref().is_some_and(build::BuildResult::made)
     }
 
     pub fn ok(&self) -> bool {
