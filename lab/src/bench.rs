@@ -17,6 +17,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// The guest's real-time clock: a fixed date that advances with the virtual
+/// clock. With the host's time (QEMU's default) every boot starts from a
+/// different date, which the kernel mixes into its random pool, and so into
+/// KASLR, hash seeds and the scheduler's choices; icount alone then does not
+/// make two boots of one kernel execute the same instructions.
+pub const RTC: &str = "base=2026-01-01T00:00:00,clock=vm";
+
 /// Two runs of a figure must agree to this (percent).
 pub const AGREEMENT_PCT: f64 = 0.1;
 
@@ -287,6 +294,7 @@ pub fn qemu_command(kernel: &Path, initrd: &Path, cmdline: &str, trace: Option<(
     let accel = if trace.is_some() { "tcg,one-insn-per-tb=on" } else { "tcg" };
     cmd.args(["-nodefaults", "-nographic", "-no-reboot", "-m", "1024", "-accel", accel])
         .args(["-icount", ICOUNT, "-smp", "1", "-serial", "stdio", "-bios", "qboot.rom"])
+        .args(["-rtc", RTC])
         .arg("-kernel")
         .arg(kernel)
         .arg("-initrd")
@@ -1238,6 +1246,7 @@ ffffffff81f2b700:      	callq	0xffffffff81f2b990 <rust_shim_arch_exit_to_user_mo
         let line = format!("{c:?}");
         assert!(line.contains(r#""-accel" "tcg" "-icount" "shift=0,sleep=off,align=off" "-smp" "1""#), "{line}");
         assert!(line.contains("entrylab.groups=bench entrylab.bench=smoke preempt=lazy\""), "{line}");
+        assert!(line.contains(r#""-rtc" "base=2026-01-01T00:00:00,clock=vm""#), "the guest clock is fixed: {line}");
         let c =
             qemu_command(Path::new("/k"), Path::new("/i"), &cmdline(Mode::Trace), Some(("0x1..0x2", Path::new("/f"))));
         let line = format!("{c:?}");

@@ -80,12 +80,14 @@ pub fn run(lab: &Lab, smoke: bool, trace: bool) -> Result<bool> {
     );
     let report = Report {
         method: format!(
-            "QEMU TCG -icount {} -smp 1: the guest TSC advances with executed instructions (1 GHz, \
-             1 tick = 1 instruction). lab/guest/entry_bench.c times each operation with lfence; rdtsc \
+            "QEMU TCG -icount {} -smp 1 -rtc {}: the guest TSC advances with executed instructions \
+             (1 GHz, 1 tick = 1 instruction), and the guest clock starts from a fixed date, so two \
+             boots of one kernel run the same instructions. lab/guest/entry_bench.c times each operation with lfence; rdtsc \
              over N rounds (ticks per round, loop included); each figure is the minimum over 5 \
              repetitions after a warm-up one, in each of two boots; the table takes the smaller of the \
              two boots, which must agree to {}%.",
             bench::ICOUNT,
+            bench::RTC,
             bench::AGREEMENT_PCT
         ),
         qemu,
