@@ -78,6 +78,10 @@ use kernel::{
     entry::{
         ct,
         lockdep,
+        nmi::{
+            Nmi,
+            NmiState, //
+        },
         percpu,
         shims,
         this_ip,
@@ -903,7 +907,8 @@ pub unsafe extern "C" fn irqentry_exit(
 /// Order: sample lockdep's irq state → `lockdep_off()` → `preempt_count +=
 /// NMI_OFFSET + HARDIRQ_OFFSET` (`in_nmi()` true from here) → `lockdep_hardirqs_off()` →
 /// `lockdep_hardirq_enter()` → `ct_nmi_enter()` (RCU watches) → [region: kmsan, tracing,
-/// `ftrace_nmi_enter()`].
+/// `ftrace_nmi_enter()`]. Each step is a transition of [`Nmi`], which only lets them happen in
+/// this order and only lets the region open once RCU watches.
 ///
 /// # Safety
 ///
@@ -917,14 +922,14 @@ pub unsafe extern "C" fn irqentry_nmi_enter(
     let ni = unsafe { Noinstr::assume() };
     // SAFETY: The entry code passes the valid `pt_regs` of this entry.
     let regs = unsafe { PtRegs::from_raw(regs) };
-    let ip = this_ip();
 
     // mirror: kernel/entry/common.c irqentry_nmi_enter()
     // `irq_state.lockdep` keeps lockdep's view of the interrupted context, so that
     // `irqentry_nmi_exit()` restores it: the NMI may have hit with interrupts enabled or not.
     // C: irqentry_state_t irq_state;
     // C: irq_state.lockdep = lockdep_hardirqs_enabled();
-    let irq_state = IrqEntryState::with_lockdep(lockdep::lockdep_hardirqs_enabled());
+    // SAFETY: The start of an NMI-like entry, interrupts disabled by the hardware.
+    let nmi = unsafe { Nmi::begin(&ni, this_ip()) };
 
     // No tracer may run before the preempt count makes `in_nmi()` true ("NMI vs Tracing" in
     // hardirq.h), so `__nmi_enter()` comes before anything instrumentable. NMIs nest: each one
@@ -932,43 +937,36 @@ pub unsafe extern "C" fn irqentry_nmi_enter(
     // C: __nmi_enter();
     // mirror: include/linux/hardirq.h __nmi_enter()
     // C: lockdep_off();
-    // SAFETY: Balanced by `lockdep_on()` in `irqentry_nmi_exit()`.
-    unsafe { lockdep::lockdep_off() };
+    let nmi = nmi.lockdep_off();
     // C, not mirrored: arch_nmi_enter(); /* empty on x86 */
     // C: __preempt_count_nmi_enter();
-    // SAFETY: Balanced by `preempt_count_nmi_exit()` in `irqentry_nmi_exit()`.
-    unsafe { percpu::preempt_count_nmi_enter() };
+    let nmi = nmi.preempt_count_nmi_enter();
     // mirror end: __nmi_enter()
 
     // C: lockdep_hardirqs_off(CALLER_ADDR0);
-    // SAFETY: NMIs run with interrupts disabled.
-    unsafe { lockdep::lockdep_hardirqs_off(ip) };
+    let nmi = nmi.lockdep_hardirqs_off();
     // C: lockdep_hardirq_enter();
-    // SAFETY: Balanced by `lockdep_hardirq_exit()` in `irqentry_nmi_exit()`.
-    unsafe { lockdep::lockdep_hardirq_enter() };
+    let nmi = nmi.lockdep_hardirq_enter();
     // C: ct_nmi_enter();
-    // SAFETY: In NMI context now; balanced by `ct_nmi_exit()`.
-    unsafe { ct::ct_nmi_enter() };
+    let nmi = nmi.ct_nmi_enter();
 
     // C: instrumentation_begin();
-    ni.instrumentation(|ins| {
+    nmi.instrumentation(|ins| {
         // C: kmsan_unpoison_entry_regs(regs);
         kmsan_unpoison_entry_regs(ins, regs);
         // C: trace_hardirqs_off_finish();
-        // SAFETY: Interrupts disabled, lockdep knows, RCU watches.
-        unsafe { lockdep::trace_hardirqs_off_finish(ins) };
+        nmi.trace_hardirqs_off_finish(ins);
         // C: ftrace_nmi_enter();
-        // SAFETY: In NMI context with RCU watching.
-        unsafe { shims::ftrace_nmi_enter(ins) };
+        nmi.ftrace_nmi_enter(ins);
     });
     // C: instrumentation_end();
 
     // C: return irq_state;
-    irq_state.into_raw()
+    nmi.into_state().into_raw()
 }
 
 /// Handles the return from an NMI (C `irqentry_nmi_exit()`), the exact reverse of
-/// [`irqentry_nmi_enter`].
+/// [`irqentry_nmi_enter`], again as transitions of [`Nmi`].
 ///
 /// # Safety
 ///
@@ -982,54 +980,42 @@ pub unsafe extern "C" fn irqentry_nmi_exit(
     // SAFETY: This function is `#[noinstr]` and not inside a region.
     let ni = unsafe { Noinstr::assume() };
     let _ = regs;
-    let irq_state = IrqEntryState::from_raw(irq_state);
-    let ip = this_ip();
+    // SAFETY: `irq_state` is what the matching `irqentry_nmi_enter()` returned, and that entry
+    // reached `Watching` with every pair open (the caller's contract).
+    let nmi = unsafe { Nmi::resume(&ni, NmiState::from_raw(irq_state), this_ip()) };
 
     // mirror: kernel/entry/common.c irqentry_nmi_exit()
     // C: instrumentation_begin();
-    ni.instrumentation(|ins| {
+    nmi.instrumentation(|ins| {
         // C: ftrace_nmi_exit();
-        // SAFETY: Still in NMI context with RCU watching.
-        unsafe { shims::ftrace_nmi_exit(ins) };
+        nmi.ftrace_nmi_exit(ins);
         // C: if (irq_state.lockdep) {
         // C:         trace_hardirqs_on_prepare();
         // C:         lockdep_hardirqs_on_prepare();
         // C: }
         // Only when the NMI hit a context that had interrupts enabled per lockdep.
-        if irq_state.lockdep() {
-            // SAFETY: The interrupted context had interrupts enabled (per lockdep).
-            unsafe { lockdep::trace_hardirqs_on_prepare(ins) };
-            // SAFETY: As above.
-            unsafe { lockdep::lockdep_hardirqs_on_prepare(ins) };
+        if nmi.lockdep() {
+            nmi.trace_hardirqs_on_prepare(ins);
+            nmi.lockdep_hardirqs_on_prepare(ins);
         }
     });
     // C: instrumentation_end();
 
     // C: ct_nmi_exit();
-    // SAFETY: Balances `ct_nmi_enter()`.
-    unsafe { ct::ct_nmi_exit() };
+    let nmi = nmi.ct_nmi_exit();
     // C: lockdep_hardirq_exit();
-    // SAFETY: Balances `lockdep_hardirq_enter()`.
-    unsafe { lockdep::lockdep_hardirq_exit() };
+    let nmi = nmi.lockdep_hardirq_exit();
     // C: if (irq_state.lockdep)
     // C:         lockdep_hardirqs_on(CALLER_ADDR0);
-    if irq_state.lockdep() {
-        // SAFETY: `lockdep_hardirqs_on_prepare()` ran above.
-        unsafe { lockdep::lockdep_hardirqs_on(ip) };
-    }
+    let nmi = nmi.lockdep_hardirqs_on();
 
     // C: __nmi_exit();
     // mirror: include/linux/hardirq.h __nmi_exit()
     // C: BUG_ON(!in_nmi());
-    if !percpu::in_nmi() {
-        kernel::entry::shims::nmi_exit_bug();
-    }
     // C: __preempt_count_nmi_exit();
-    // SAFETY: Balances `preempt_count_nmi_enter()`.
-    unsafe { percpu::preempt_count_nmi_exit() };
+    let nmi = nmi.preempt_count_nmi_exit();
     // C, not mirrored: arch_nmi_exit(); /* empty on x86 */
     // C: lockdep_on();
-    // SAFETY: Balances `lockdep_off()`.
-    unsafe { lockdep::lockdep_on() };
+    nmi.lockdep_on();
     // mirror end: __nmi_exit()
 }

@@ -37,6 +37,8 @@ pub mod ct;
 pub mod instr;
 pub mod layout;
 pub mod lockdep;
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+pub mod nmi;
 pub mod percpu;
 pub mod regs;
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]

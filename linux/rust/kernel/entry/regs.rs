@@ -84,7 +84,9 @@ impl PtRegs {
     }
 }
 
-/// The state handed from `irqentry_*enter()` to the matching `irqentry_*exit()`.
+/// The state handed from `irqentry_enter()` to `irqentry_exit()`: whether the exit has to call
+/// `ct_irq_exit()` (`.exit_rcu`). The NMI pair hands a `nmi::NmiState` (`.lockdep`) instead, a
+/// different type over the same C union, so one cannot be passed where the other is expected.
 ///
 /// Layout-identical to C `irqentry_state_t`:
 ///
@@ -122,23 +124,22 @@ impl IrqEntryState {
         Self { flag: exit_rcu }
     }
 
-    /// State for `irqentry_nmi_enter()`/`irqentry_nmi_exit()`: whether lockdep saw hardirqs
-    /// enabled before the NMI.
-    #[inline(always)]
-    pub const fn with_lockdep(lockdep: bool) -> Self {
-        Self { flag: lockdep }
-    }
-
     /// The `exit_rcu` member.
     #[inline(always)]
     pub const fn exit_rcu(self) -> bool {
         self.flag
     }
 
-    /// The `lockdep` member (same byte as `exit_rcu`).
+    /// The byte, whatever it means (`exit_rcu` here, `lockdep` in `nmi::NmiState`).
     #[inline(always)]
-    pub const fn lockdep(self) -> bool {
+    pub(crate) const fn flag(self) -> bool {
         self.flag
+    }
+
+    /// A state with the byte set to `flag`, for `nmi::NmiState`.
+    #[inline(always)]
+    pub(crate) const fn from_flag(flag: bool) -> Self {
+        Self { flag }
     }
 
     /// Converts to the C type, for returning it from the C ABI functions.
