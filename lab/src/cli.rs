@@ -135,6 +135,11 @@ pub enum Cmd {
     },
     /// rustfmt, checkpatch.pl and clippy on the series.
     Style,
+    /// The compile-fail tests of the typed entry rules (lab/compile-fail/):
+    /// each case's failing version must stop with its pinned error code and
+    /// its twin must compile, both with the rustc command of the rust
+    /// build's entry_rs.o. Builds rust first when needed.
+    CompileFail,
     /// Apply deliberate faults from lab/faults/ to rust and show that the
     /// tests they name catch them (all faults when none is named).
     Fault {
@@ -227,6 +232,7 @@ fn dispatch(lab: &Lab, cmd: Cmd) -> crate::util::Result<bool> {
         Cmd::Bench { smoke, trace } => commands::bench::run(lab, smoke, trace),
         Cmd::Matrix { rows, list, table, again } => commands::matrix::run(lab, &rows, list, table, again),
         Cmd::Style => commands::style::run(lab),
+        Cmd::CompileFail => commands::compile_fail::run(lab),
         Cmd::Fault { names } => commands::fault::run(lab, &names),
         Cmd::Mutate { list, only, limit } => commands::mutate::run(lab, list, &only, limit),
     }

@@ -17,6 +17,7 @@ pub mod boot;
 pub mod build;
 pub mod cli;
 pub mod commands;
+pub mod compile_fail;
 pub mod fault;
 pub mod flaky;
 pub mod guest;

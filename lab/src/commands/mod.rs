@@ -6,6 +6,7 @@ pub mod assemble;
 pub mod bench;
 pub mod boot;
 pub mod build;
+pub mod compile_fail;
 pub mod export;
 pub mod fault;
 pub mod fetch;

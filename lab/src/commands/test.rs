@@ -125,6 +125,7 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
             },
         );
     }
+    compile_fail_checks(lab, t);
     if let [a, b] = rows.as_slice() {
         let d = report::kunit_diff(a, b);
         t.check("c and rust: identical KUnit results", if d.is_empty() { Ok(()) } else { Err(d.join("; ")) });
@@ -196,6 +197,12 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
     let (debug_faults, faults): (Vec<Fault>, Vec<Fault>) = Fault::all(lab)?.into_iter().partition(|f| f.debug);
     for f in &debug_faults {
         println!("  (fault {} needs the debug flavor: `./entry-lab fault {}` runs it)", f.name, f.name);
+        // Not built here, but it must still apply: a fault whose context
+        // went stale would only be found when someone runs it.
+        t.check(
+            &format!("fault {}: applies on the series (debug flavor: not built by the test job)", f.name),
+            crate::series::with_extra_diff(&lab.src(), &s1, &f.diff, "check").map(|_| ()).map_err(|e| format!("{e:#}")),
+        );
     }
     control.ensure(lab, &faults)?;
     for f in &faults {
@@ -216,6 +223,23 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
     println!("\n{}", report::table(&rows, &pairs, false));
     report::save(lab, &rows, &pairs)?;
     Ok(())
+}
+
+/// The compile-fail tests of the typed entry rules, against the `kernel`
+/// crate the rows just built (before any fault rebuilds `rust`).
+fn compile_fail_checks(lab: &Lab, t: &mut Tally) {
+    let rust = Flavor { variant: Variant::Rust, debug: false };
+    match crate::compile_fail::run(&lab.repo, &lab.build_dir(rust), &lab.cache.join("compile-fail")) {
+        Ok(results) => {
+            for (c, v) in results {
+                t.check(
+                    &format!("compile-fail: {}: stops with {} only, its twin compiles ({})", c.name, c.expect, c.rule),
+                    v,
+                );
+            }
+        }
+        Err(e) => t.check("compile-fail: the cases of lab/compile-fail/", Err(format!("{e:#}"))),
+    }
 }
 
 /// The drift check of the mirrored C code (`scripts/rust_entry_mirror.py`,
