@@ -129,7 +129,7 @@ pub fn rustc_line(cmd_file_text: &str) -> Result<String> {
         }
         out.push(w);
     }
-    if !out.iter().any(|w| *w == "--extern") || !out.iter().any(|w| w.starts_with("--target")) {
+    if !out.contains(&"--extern") || !out.iter().any(|w| w.starts_with("--target")) {
         bail!("the command has no --extern or --target: not a kernel rustc line");
     }
     Ok(out.join(" "))
