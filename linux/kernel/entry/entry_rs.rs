@@ -76,7 +76,16 @@
 use kernel::{
     bindings,
     entry::{
-        ct,
+        irq::{
+            Entered,
+            Entry,
+            Exit,
+            Irq,
+            Kernel,
+            KernelExit,
+            User,
+            Watching, //
+        },
         lockdep,
         nmi::{
             Nmi,
@@ -135,63 +144,55 @@ fn rseq_note_user_irq_entry() {
     };
 }
 
-/// C `enter_from_user_mode(regs)` (`irq-entry-common.h`).
-///
-/// # Safety
-///
-/// Interrupts disabled, `regs` from a user mode entry, nothing established yet.
+/// C `enter_from_user_mode(regs)` (`irq-entry-common.h`): the steps of [`Irq`] from
+/// `Entered` to `Watching`.
 #[inline(always)]
-unsafe fn enter_from_user_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) {
+fn enter_from_user_mode<'a>(
+    irq: Irq<'a, User, Entered>,
+    regs: &PtRegs,
+) -> Irq<'a, User, Watching> {
     // mirror: include/linux/irq-entry-common.h enter_from_user_mode()
     // The entry disabled interrupts, but user mode runs with them enabled as far as lockdep and
     // the tracer know, and with NO_HZ_FULL RCU may not be watching: tell lockdep first, then make
     // RCU watch, and only then trace, which needs RCU.
     // C: arch_enter_from_user_mode(regs);
-    // SAFETY: First action on entry from user mode, interrupts disabled.
-    unsafe { shims::arch_enter_from_user_mode(regs) };
+    irq.arch_enter_from_user_mode(regs);
     // C: lockdep_hardirqs_off(CALLER_ADDR0);
-    // SAFETY: Interrupts are disabled.
-    unsafe { lockdep::lockdep_hardirqs_off(ip) };
+    let irq = irq.lockdep_hardirqs_off();
     // C: CT_WARN_ON(__ct_state() != CT_STATE_USER);
-    ct::ct_warn_on_not_user();
+    irq.ct_warn_on_not_user();
     // C: user_exit_irqoff();
-    // SAFETY: Interrupts disabled, coming from user mode. RCU watches afterwards.
-    unsafe { ct::user_exit_irqoff() };
+    let irq = irq.user_exit_irqoff();
 
     // C: instrumentation_begin();
-    ni.instrumentation(|ins| {
+    irq.instrumentation(|ins| {
         // C: kmsan_unpoison_entry_regs(regs);
         kmsan_unpoison_entry_regs(ins, regs);
         // C: trace_hardirqs_off_finish();
-        // SAFETY: Interrupts are disabled and lockdep knows it.
-        unsafe { lockdep::trace_hardirqs_off_finish(ins) };
+        irq.trace_hardirqs_off_finish(ins);
     });
     // C: instrumentation_end();
+    irq
 }
 
 /// C `irqentry_enter_from_user_mode(regs)`.
-///
-/// # Safety
-///
-/// See [`enter_from_user_mode`].
 #[inline(always)]
-unsafe fn irqentry_enter_from_user_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) {
+fn irqentry_enter_from_user_mode(irq: Irq<'_, User, Entered>, regs: &PtRegs) -> IrqEntryState {
     // mirror: include/linux/irq-entry-common.h irqentry_enter_from_user_mode()
     // C: enter_from_user_mode(regs);
-    // SAFETY: Forwarded from the caller.
-    unsafe { enter_from_user_mode(ni, regs, ip) };
+    let irq = enter_from_user_mode(irq, regs);
     // C: rseq_note_user_irq_entry();
     rseq_note_user_irq_entry();
+    irq.into_state()
 }
 
-/// C `irqentry_enter_from_kernel_mode(regs)`.
+/// C `irqentry_enter_from_kernel_mode(regs)`: the steps of [`Irq`] from `Entered` to `CtIrq`
+/// (idle task) or `Watching`.
 ///
-/// # Safety
-///
-/// Interrupts disabled, `regs` from a kernel mode entry; the entry came from idle or from a
-/// context in which RCU is watching (the documented precondition of `irqentry_enter()`).
+/// The entry came from idle or from a context in which RCU is watching (the documented
+/// precondition of `irqentry_enter()`).
 #[inline(always)]
-unsafe fn irqentry_enter_from_kernel_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) -> IrqEntryState {
+fn irqentry_enter_from_kernel_mode(irq: Irq<'_, Kernel, Entered>, regs: &PtRegs) -> IrqEntryState {
     // mirror: include/linux/irq-entry-common.h irqentry_enter_from_kernel_mode()
     // C, not mirrored: irqentry_state_t ret = { .exit_rcu = false, }; /* built on return */
     // On the idle task, enter RCU with `ct_irq_enter()` whether RCU is watching or not. Testing
@@ -207,84 +208,68 @@ unsafe fn irqentry_enter_from_kernel_mode(ni: &Noinstr, regs: &PtRegs, ip: usize
         // RCU may not be watching: the same careful order of lockdep, RCU and tracing as on
         // entry from user mode.
         // C: lockdep_hardirqs_off(CALLER_ADDR0);
-        // SAFETY: Interrupts are disabled.
-        unsafe { lockdep::lockdep_hardirqs_off(ip) };
+        let irq = irq.lockdep_hardirqs_off();
         // C: ct_irq_enter();
-        // SAFETY: Interrupts disabled; balanced by `ct_irq_exit()` in `irqentry_exit()` because
-        // the returned state has `exit_rcu` set.
-        unsafe { ct::ct_irq_enter() };
+        let irq = irq.ct_irq_enter();
         // C: instrumentation_begin();
-        ni.instrumentation(|ins| {
+        irq.instrumentation(|ins| {
             // C: kmsan_unpoison_entry_regs(regs);
             kmsan_unpoison_entry_regs(ins, regs);
             // C: trace_hardirqs_off_finish();
-            // SAFETY: Interrupts are disabled and lockdep knows it; RCU watches.
-            unsafe { lockdep::trace_hardirqs_off_finish(ins) };
+            irq.trace_hardirqs_off_finish(ins);
         });
         // C: instrumentation_end();
 
         // C: ret.exit_rcu = true;
         // C: return ret;
-        return IrqEntryState::with_exit_rcu(true);
+        return irq.into_state();
         // C: }
     }
 
     // RCU is watching: it only needs to know whether to restart the tick with NO_HZ.
     // `rcu_irq_enter_check_tick()` warns itself when RCU is not watching.
     // C: lockdep_hardirqs_off(CALLER_ADDR0);
-    // SAFETY: Interrupts are disabled.
-    unsafe { lockdep::lockdep_hardirqs_off(ip) };
+    let irq = irq.lockdep_hardirqs_off().rcu_watching();
     // C: instrumentation_begin();
-    ni.instrumentation(|ins| {
+    irq.instrumentation(|ins| {
         // C: kmsan_unpoison_entry_regs(regs);
         kmsan_unpoison_entry_regs(ins, regs);
         // C: rcu_irq_enter_check_tick();
-        // SAFETY: Interrupts disabled, RCU watching (precondition), entry from kernel mode.
-        unsafe { ct::rcu_irq_enter_check_tick(ins) };
+        irq.rcu_irq_enter_check_tick(ins);
         // C: trace_hardirqs_off_finish();
-        // SAFETY: Interrupts are disabled and lockdep knows it.
-        unsafe { lockdep::trace_hardirqs_off_finish(ins) };
+        irq.trace_hardirqs_off_finish(ins);
     });
     // C: instrumentation_end();
 
     // C: return ret; /* .exit_rcu = false */
-    IrqEntryState::with_exit_rcu(false)
+    irq.into_state()
 }
 
-/// C `exit_to_user_mode()`.
-///
-/// # Safety
-///
-/// Interrupts disabled, all exit work done, the caller returns to user mode right after.
+/// C `exit_to_user_mode()`: the steps of [`Irq`] from `Watching` to the end.
 #[inline(always)]
-unsafe fn exit_to_user_mode(ni: &Noinstr, ip: usize) {
+fn exit_to_user_mode(irq: Irq<'_, User, Watching>) {
     // mirror: include/linux/irq-entry-common.h exit_to_user_mode()
     // The return to user mode enables interrupts, but here they are still disabled: trace and
     // prepare lockdep for "on" while RCU watches, then leave RCU (context tracking), then the
     // last arch code (speculation mitigations), and only then tell lockdep they are on.
     // C: instrumentation_begin();
-    ni.instrumentation(|ins| {
+    irq.instrumentation(|ins| {
         // C: unwind_reset_info();
         // SAFETY: Interrupts disabled, in a region.
         unsafe { shims::unwind_reset_info(ins) };
         // C: trace_hardirqs_on_prepare();
-        // SAFETY: Interrupts disabled and about to be enabled by the return to user mode.
-        unsafe { lockdep::trace_hardirqs_on_prepare(ins) };
+        irq.trace_hardirqs_on_prepare(ins);
         // C: lockdep_hardirqs_on_prepare();
-        // SAFETY: As above.
-        unsafe { lockdep::lockdep_hardirqs_on_prepare(ins) };
+        irq.lockdep_hardirqs_on_prepare(ins);
     });
     // C: instrumentation_end();
 
     // C: user_enter_irqoff();
-    // SAFETY: Interrupts disabled, returning to user mode; nothing instrumentable follows.
-    unsafe { ct::user_enter_irqoff() };
+    let irq = irq.user_enter_irqoff();
     // C: arch_exit_to_user_mode();
-    // SAFETY: Interrupts disabled, right before the return to user mode.
-    unsafe { shims::arch_exit_to_user_mode() };
+    irq.arch_exit_to_user_mode();
     // C: lockdep_hardirqs_on(CALLER_ADDR0);
-    // SAFETY: `lockdep_hardirqs_on_prepare()` ran above.
-    unsafe { lockdep::lockdep_hardirqs_on(ip) };
+    irq.lockdep_hardirqs_on();
 }
 
 /// C `__exit_to_user_mode_prepare(regs, EXIT_TO_USER_MODE_WORK_IRQ)`.
@@ -378,27 +363,22 @@ unsafe fn irqentry_exit_to_user_mode_prepare(ins: &Instr, regs: &PtRegs) {
 }
 
 /// C `irqentry_exit_to_user_mode(regs)`.
-///
-/// # Safety
-///
-/// Interrupts disabled, `regs` from a user mode entry.
 #[inline(always)]
-unsafe fn irqentry_exit_to_user_mode(ni: &Noinstr, regs: &PtRegs, ip: usize) {
+fn irqentry_exit_to_user_mode(irq: Irq<'_, User, Watching>, regs: &PtRegs) {
     // mirror: include/linux/irq-entry-common.h irqentry_exit_to_user_mode()
     // C: lockdep_assert_irqs_disabled();
     lockdep::lockdep_assert_irqs_disabled();
 
     // C: instrumentation_begin();
-    ni.instrumentation(|ins| {
+    irq.instrumentation(|ins| {
         // C: irqentry_exit_to_user_mode_prepare(regs);
-        // SAFETY: Forwarded from the caller.
+        // SAFETY: Interrupts disabled (the exit's `Irq`), returning to user mode (`User`).
         unsafe { irqentry_exit_to_user_mode_prepare(ins, regs) };
     });
     // C: instrumentation_end();
 
     // C: exit_to_user_mode();
-    // SAFETY: All work done, interrupts disabled.
-    unsafe { exit_to_user_mode(ni, ip) };
+    exit_to_user_mode(irq);
 }
 
 /// C `irqentry_exit_cond_resched()` on x86: `static_call(irqentry_exit_cond_resched)()`.
@@ -457,7 +437,7 @@ static SCK_IRQENTRY_EXIT_COND_RESCHED: KeyRef =
 ///
 /// Interrupts disabled, CPU state allows kernel preemption.
 #[inline(always)]
-unsafe fn irqentry_exit_to_kernel_mode_preempt(ins: &Instr, regs: &PtRegs, state: IrqEntryState) {
+unsafe fn irqentry_exit_to_kernel_mode_preempt(ins: &Instr, regs: &PtRegs, state: &KernelExit<'_>) {
     // mirror: include/linux/irq-entry-common.h irqentry_exit_to_kernel_mode_preempt()
     // No preemption when the interrupted context had interrupts disabled, nor when RCU was not
     // watching on entry (`exit_rcu`): scheduling is not possible after `ct_irq_enter()` without
@@ -506,102 +486,83 @@ unsafe fn irqentry_hrtimer_rearm_deferred(ins: &Instr) {
     unsafe { lockdep::lockdep_hardirq_exit() };
 }
 
-/// C `irqentry_exit_to_kernel_mode_after_preempt(regs, state)`.
-///
-/// # Safety
-///
-/// Interrupts disabled; the caller returns directly to the interrupted context afterwards.
+/// C `irqentry_exit_to_kernel_mode_after_preempt(regs, state)`: the steps of [`Irq`] from
+/// `Watching` or `CtIrq` to the end.
 #[inline(always)]
-unsafe fn irqentry_exit_to_kernel_mode_after_preempt(
-    ni: &Noinstr,
-    regs: &PtRegs,
-    state: IrqEntryState,
-    ip: usize,
-) {
+fn irqentry_exit_to_kernel_mode_after_preempt(regs: &PtRegs, state: KernelExit<'_>) {
     // mirror: include/linux/irq-entry-common.h irqentry_exit_to_kernel_mode_after_preempt()
     // C: if (!regs_irqs_disabled(regs)) {
     if !regs.irqs_disabled() {
         // RCU was not watching on entry: the same careful order of lockdep, tracing and RCU as on
         // the return to user mode.
         // C: if (state.exit_rcu) {
-        if state.exit_rcu() {
-            // C: instrumentation_begin();
-            ni.instrumentation(|ins| {
-                // C: irqentry_hrtimer_rearm_deferred();
-                // SAFETY: Interrupts disabled, returning with interrupts enabled.
-                unsafe { irqentry_hrtimer_rearm_deferred(ins) };
-                // Tell the tracer that IRET will enable interrupts.
-                // C: trace_hardirqs_on_prepare();
-                // SAFETY: IRET will enable interrupts.
-                unsafe { lockdep::trace_hardirqs_on_prepare(ins) };
-                // C: lockdep_hardirqs_on_prepare();
-                // SAFETY: As above.
-                unsafe { lockdep::lockdep_hardirqs_on_prepare(ins) };
-            });
-            // C: instrumentation_end();
-            // C: ct_irq_exit();
-            // SAFETY: Balances `ct_irq_enter()` of `irqentry_enter()` (`exit_rcu` set).
-            unsafe { ct::ct_irq_exit() };
-            // C: lockdep_hardirqs_on(CALLER_ADDR0);
-            // SAFETY: `lockdep_hardirqs_on_prepare()` ran above.
-            unsafe { lockdep::lockdep_hardirqs_on(ip) };
-            // C: return;
-            return;
-            // C: }
-        }
+        let irq = match state {
+            KernelExit::CtIrq(irq) => {
+                // C: instrumentation_begin();
+                irq.instrumentation(|ins| {
+                    // C: irqentry_hrtimer_rearm_deferred();
+                    // SAFETY: Interrupts disabled, returning with interrupts enabled.
+                    unsafe { irqentry_hrtimer_rearm_deferred(ins) };
+                    // Tell the tracer that IRET will enable interrupts.
+                    // C: trace_hardirqs_on_prepare();
+                    irq.trace_hardirqs_on_prepare(ins);
+                    // C: lockdep_hardirqs_on_prepare();
+                    irq.lockdep_hardirqs_on_prepare(ins);
+                });
+                // C: instrumentation_end();
+                // C: ct_irq_exit();
+                let irq = irq.ct_irq_exit();
+                // C: lockdep_hardirqs_on(CALLER_ADDR0);
+                irq.lockdep_hardirqs_on();
+                // C: return;
+                return;
+                // C: }
+            }
+            KernelExit::Watching(irq) => irq,
+        };
 
         // C: instrumentation_begin();
-        ni.instrumentation(|ins| {
+        irq.instrumentation(|ins| {
             // C: irqentry_hrtimer_rearm_deferred();
             // SAFETY: Interrupts disabled, returning with interrupts enabled.
             unsafe { irqentry_hrtimer_rearm_deferred(ins) };
             // Covers both tracing and lockdep.
             // C: trace_hardirqs_on();
-            // SAFETY: IRET will enable interrupts.
-            unsafe { lockdep::trace_hardirqs_on(ins) };
+            irq.trace_hardirqs_on(ins);
         });
         // C: instrumentation_end();
+        irq.return_watching();
         // C: } else {
     } else {
         // The interrupt flags state is right already; only RCU needs to hear of the exit if it
         // was not watching on entry.
         // C: if (state.exit_rcu)
         // C:         ct_irq_exit();
-        if state.exit_rcu() {
-            // SAFETY: Balances `ct_irq_enter()` of `irqentry_enter()`.
-            unsafe { ct::ct_irq_exit() };
+        match state {
+            KernelExit::CtIrq(irq) => irq.ct_irq_exit().return_irqs_off(),
+            KernelExit::Watching(irq) => irq.return_watching(),
         }
         // C: }
     }
 }
 
 /// C `irqentry_exit_to_kernel_mode(regs, state)`.
-///
-/// # Safety
-///
-/// Interrupts disabled, `regs`/`state` from the matching `irqentry_enter()`.
 #[inline(always)]
-unsafe fn irqentry_exit_to_kernel_mode(
-    ni: &Noinstr,
-    regs: &PtRegs,
-    state: IrqEntryState,
-    ip: usize,
-) {
+fn irqentry_exit_to_kernel_mode(regs: &PtRegs, state: KernelExit<'_>) {
     // mirror: include/linux/irq-entry-common.h irqentry_exit_to_kernel_mode()
     // C: lockdep_assert_irqs_disabled();
     lockdep::lockdep_assert_irqs_disabled();
 
     // C: instrumentation_begin();
-    ni.instrumentation(|ins| {
+    state.instrumentation(|ins| {
         // C: irqentry_exit_to_kernel_mode_preempt(regs, state);
-        // SAFETY: Forwarded from the caller.
-        unsafe { irqentry_exit_to_kernel_mode_preempt(ins, regs, state) };
+        // SAFETY: Interrupts disabled (the exit's `Irq`), returning to kernel mode.
+        unsafe { irqentry_exit_to_kernel_mode_preempt(ins, regs, &state) };
     });
     // C: instrumentation_end();
 
     // C: irqentry_exit_to_kernel_mode_after_preempt(regs, state);
-    // SAFETY: Forwarded from the caller.
-    unsafe { irqentry_exit_to_kernel_mode_after_preempt(ni, regs, state, ip) };
+    irqentry_exit_to_kernel_mode_after_preempt(regs, state);
 }
 
 // -------------------------------------------------------------------------------------------
@@ -847,23 +808,22 @@ pub unsafe extern "C" fn irqentry_enter(
     let ni = unsafe { Noinstr::assume() };
     // SAFETY: The entry code passes the valid `pt_regs` of this entry.
     let regs = unsafe { PtRegs::from_raw(regs) };
-    let ip = this_ip();
 
     // mirror: kernel/entry/common.c irqentry_enter()
     // C: if (user_mode(regs)) {
-    if regs.user_mode() {
-        // C, not mirrored: irqentry_state_t ret = { .exit_rcu = false, }; /* built on return */
-        // C: irqentry_enter_from_user_mode(regs);
-        // SAFETY: Interrupts disabled, entry from user mode.
-        unsafe { irqentry_enter_from_user_mode(&ni, regs, ip) };
-        // C: return ret; /* .exit_rcu = false */
-        return IrqEntryState::with_exit_rcu(false).into_raw();
-        // C: }
+    // SAFETY: The start of `irqentry_enter()`, interrupts disabled, `regs` of this entry.
+    let entry = unsafe { Entry::begin(&ni, regs, this_ip()) };
+    match entry {
+        Entry::User(irq) => {
+            // C, not mirrored: irqentry_state_t ret = { .exit_rcu = false, }; /* built on return */
+            // C: irqentry_enter_from_user_mode(regs);
+            // C: return ret; /* .exit_rcu = false */
+            irqentry_enter_from_user_mode(irq, regs).into_raw()
+            // C: }
+        }
+        // C: return irqentry_enter_from_kernel_mode(regs);
+        Entry::Kernel(irq) => irqentry_enter_from_kernel_mode(irq, regs).into_raw(),
     }
-
-    // C: return irqentry_enter_from_kernel_mode(regs);
-    // SAFETY: Interrupts disabled, entry from kernel mode.
-    unsafe { irqentry_enter_from_kernel_mode(&ni, regs, ip) }.into_raw()
 }
 
 /// Handles the return from an exception that used `irqentry_enter()` (C `irqentry_exit()`).
@@ -886,19 +846,18 @@ pub unsafe extern "C" fn irqentry_exit(
     // SAFETY: The entry code passes the valid `pt_regs` of this entry.
     let regs = unsafe { PtRegs::from_raw(regs) };
     let state = IrqEntryState::from_raw(state);
-    let ip = this_ip();
 
     // mirror: kernel/entry/common.c irqentry_exit()
     // C: if (user_mode(regs))
-    if regs.user_mode() {
+    // SAFETY: The start of `irqentry_exit()`, interrupts disabled, `regs` and `state` of the
+    // matching `irqentry_enter()` (the caller's contract).
+    let exit = unsafe { Exit::resume(&ni, regs, state, this_ip()) };
+    match exit {
         // C: irqentry_exit_to_user_mode(regs);
-        // SAFETY: Interrupts disabled, returning to user mode.
-        unsafe { irqentry_exit_to_user_mode(&ni, regs, ip) };
+        Exit::User(irq) => irqentry_exit_to_user_mode(irq, regs),
         // C: else
-    } else {
         // C: irqentry_exit_to_kernel_mode(regs, state);
-        // SAFETY: Interrupts disabled, returning to kernel mode.
-        unsafe { irqentry_exit_to_kernel_mode(&ni, regs, state, ip) };
+        Exit::Kernel(state) => irqentry_exit_to_kernel_mode(regs, state),
     }
 }
 

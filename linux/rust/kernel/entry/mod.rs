@@ -35,6 +35,8 @@
 
 pub mod ct;
 pub mod instr;
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+pub mod irq;
 pub mod layout;
 pub mod lockdep;
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]

@@ -14,13 +14,19 @@
 //! can only be taken in that order, once each:
 //!
 //! ```text
-//!                 entry                                    exit
-//!  Nmi<Sampled>    ── lockdep_off() ──────────▶ Nmi<LockdepOff>        ◀── lockdep_on() ──  (done)
-//!  Nmi<LockdepOff> ── preempt_count_nmi_enter() ▶ Nmi<InNmi>           ◀── preempt_count_nmi_exit()
-//!  Nmi<InNmi>      ── lockdep_hardirqs_off() ──▶ Nmi<HardirqsOff>      ◀── lockdep_hardirqs_on()
-//!  Nmi<HardirqsOff> ─ lockdep_hardirq_enter() ─▶ Nmi<HardirqContext>   ◀── lockdep_hardirq_exit()
-//!  Nmi<HardirqContext> ─ ct_nmi_enter() ──────▶ Nmi<Watching>          ◀── ct_nmi_exit()
-//!  Nmi<Watching>: instrumentation(|ins| ...), then into_state() ─▶ NmiState ─▶ C ─▶ resume()
+//!  entry (down)                                      exit (up)
+//!  Nmi<Sampled>
+//!    | lockdep_off()                                 ^ lockdep_on(): done
+//!  Nmi<LockdepOff>
+//!    | preempt_count_nmi_enter()                     ^ preempt_count_nmi_exit()
+//!  Nmi<InNmi>
+//!    | lockdep_hardirqs_off()                        ^ lockdep_hardirqs_on()
+//!  Nmi<HardirqsOff>
+//!    | lockdep_hardirq_enter()                       ^ lockdep_hardirq_exit()
+//!  Nmi<HardirqContext>
+//!    | ct_nmi_enter()                                ^ ct_nmi_exit()
+//!  Nmi<Watching>: instrumentation(|ins| ...)
+//!    into_state() -> NmiState -> C -> Nmi::resume() -> Nmi<Watching>
 //! ```
 //!
 //! The rules this makes compile-time errors:

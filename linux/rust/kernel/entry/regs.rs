@@ -118,9 +118,10 @@ crate::entry_struct!(irqentry_state);
 
 impl IrqEntryState {
     /// State for `irqentry_enter()`/`irqentry_exit()`: whether the exit has to call
-    /// `ct_irq_exit()`.
+    /// `ct_irq_exit()`. Crate-private: the entry code gets it from `irq::Irq::into_state()`,
+    /// which derives it from the steps taken, and cannot write it by hand.
     #[inline(always)]
-    pub const fn with_exit_rcu(exit_rcu: bool) -> Self {
+    pub(crate) const fn with_exit_rcu(exit_rcu: bool) -> Self {
         Self { flag: exit_rcu }
     }
 
