@@ -279,6 +279,13 @@ pub fn assemble(repo: &Path, base: &str, m: &Manifest, sd: &SeriesDir) -> Result
         parent = commit;
     }
     let _ = std::fs::remove_file(&index);
+    // HEAD attached to `series` (someone ran `git checkout series` in the
+    // work tree) would move with the branch while the index and the files
+    // stay: the next checkout would then see the old files as local
+    // changes. Detach it first; that changes no file.
+    if run(git(repo).args(["symbolic-ref", "-q", "HEAD"])).is_ok_and(|r| r.trim() == "refs/heads/series") {
+        run(git(repo).args(["checkout", "-q", "--detach"]))?;
+    }
     run(git(repo).args(["update-ref", "refs/heads/series", &parent]))?;
     Ok(Series { base, commits })
 }
@@ -330,7 +337,7 @@ pub fn checkout(repo: &Path, commit: &str) -> Result<()> {
     if !dirty.trim().is_empty() {
         let first = dirty.lines().next().unwrap_or_default();
         bail!(
-            "the kernel work tree {} has local changes ({first} ...); commit them to the series or run `git -C {} checkout -f series`",
+            "the kernel work tree {} has local changes ({first} ...); commit them to the series or run `git -C {} checkout -f --detach series`",
             repo.display(),
             repo.display()
         );
@@ -522,6 +529,23 @@ diffs = ["change.diff"]
         assert_eq!(read(&repo.join("dir/new.txt")).unwrap(), "changed\n");
         let head = run(git(&repo).args(["rev-parse", "HEAD"])).unwrap();
         assert_eq!(head.trim(), b.tip());
+    }
+
+    #[test]
+    fn a_work_tree_checked_out_on_the_branch_survives_reassembly() {
+        // `git checkout -f series` by hand attaches HEAD to the branch; the
+        // next assembly must not move HEAD without the files.
+        let t = TempDir::new("series-attached").unwrap();
+        let (repo, sd) = fixture(&t, DIFF);
+        let m = Manifest::load(&sd).unwrap();
+        assemble(&repo, "base", &m, &sd).unwrap();
+        run(git(&repo).args(["checkout", "-q", "-f", "series"])).unwrap();
+        write(&sd.overlay.join("dir/new.txt"), "changed\n").unwrap();
+        let b = assemble(&repo, "base", &m, &sd).unwrap();
+        assert!(clean_head(&repo).is_some(), "the old checkout is still clean");
+        checkout(&repo, b.tip()).unwrap();
+        assert_eq!(read(&repo.join("dir/new.txt")).unwrap(), "changed\n");
+        assert_eq!(clean_head(&repo).as_deref(), Some(b.tip()));
     }
 
     #[test]
