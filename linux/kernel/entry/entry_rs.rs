@@ -57,7 +57,8 @@
 //! - `BUG()` in `__nmi_exit()` (M): `noinstr` C shim
 //! - `ftrace_nmi_enter/exit()` (SI): C shim, in region, only with `HWLAT_TRACER` or
 //!   `OSNOISE_TRACER` (empty otherwise: no call)
-//! - `hrtimer_rearm_deferred()`, `hrtimer_rearm_deferred_user_irq()` (AI): C shim, in region
+//! - `hrtimer_rearm_deferred()`, `hrtimer_rearm_deferred_user_irq()` (AI): Rust thread-flag
+//!   tests and atomic clear, then a call of `__hrtimer_rearm_deferred()`, in region
 //! - `tick_nohz_user_enter_prepare()` (SI): C shim, in region / loop
 //! - `arch_exit_to_user_mode_prepare()`, `arch_exit_to_user_mode_work()` (SI): C shim
 //! - `rseq_irqentry_exit_to_user_mode()`, `rseq_grant_slice_extension()`,
@@ -147,10 +148,7 @@ fn rseq_note_user_irq_entry() {
 /// C `enter_from_user_mode(regs)` (`irq-entry-common.h`): the steps of [`Irq`] from
 /// `Entered` to `Watching`.
 #[inline(always)]
-fn enter_from_user_mode<'a>(
-    irq: Irq<'a, User, Entered>,
-    regs: &PtRegs,
-) -> Irq<'a, User, Watching> {
+fn enter_from_user_mode<'a>(irq: Irq<'a, User, Entered>, regs: &PtRegs) -> Irq<'a, User, Watching> {
     // mirror: include/linux/irq-entry-common.h enter_from_user_mode()
     // The entry disabled interrupts, but user mode runs with them enabled as far as lockdep and
     // the tracer know, and with NO_HZ_FULL RCU may not be watching: tell lockdep first, then make
@@ -295,8 +293,7 @@ unsafe fn exit_to_user_mode_prepare_irq(ins: &Instr, regs: &PtRegs) {
     if ti_work & EXIT_TO_USER_MODE_WORK_IRQ != 0 {
         // C: if (!hrtimer_rearm_deferred_user_irq(&ti_work, work_mask))
         // C:         ti_work = exit_to_user_mode_loop(regs, ti_work);
-        // SAFETY: Interrupts disabled; the rearm runs before the loop enables interrupts.
-        if !unsafe { hrtimer_rearm_deferred_user_irq(ins, &mut ti_work) } {
+        if !hrtimer_rearm_deferred_user_irq(ins, &mut ti_work) {
             // SAFETY: Interrupts disabled, returning to user mode.
             ti_work = unsafe { exit_to_user_mode_loop_inner(ins, regs, ti_work) };
         }
@@ -308,21 +305,40 @@ unsafe fn exit_to_user_mode_prepare_irq(ins: &Instr, regs: &PtRegs) {
     unsafe { shims::arch_exit_to_user_mode_prepare(ins, regs, ti_work) };
 }
 
-/// C `hrtimer_rearm_deferred_user_irq(&ti_work, EXIT_TO_USER_MODE_WORK_IRQ)`.
+/// C `hrtimer_rearm_deferred_user_irq(&ti_work, EXIT_TO_USER_MODE_WORK_IRQ)`
+/// (`include/linux/hrtimer_rearm.h`), in Rust: the mask has `_TIF_HRTIMER_REARM` whenever
+/// `CONFIG_HRTIMER_REARM_DEFERRED` is set, so its first test is always true here.
 ///
-/// # Safety
-///
-/// Interrupts disabled.
+/// Rearms the timer if none of the resched flags is set before going into the loop, which
+/// re-enables interrupts; returns true when the rearm was the only work, so the loop is not
+/// entered.
 #[inline(always)]
-unsafe fn hrtimer_rearm_deferred_user_irq(_ins: &Instr, _ti_work: &mut usize) -> bool {
+fn hrtimer_rearm_deferred_user_irq(_ins: &Instr, _ti_work: &mut usize) -> bool {
+    #[cfg(CONFIG_HRTIMER_REARM_DEFERRED)]
+    if *_ti_work & TIF_REARM_MASK == TIF_HRTIMER_REARM {
+        percpu::clear_thread_flags(TIF_HRTIMER_REARM);
+        // SAFETY: Interrupts disabled (exit to user mode), in a region (`_ins`).
+        unsafe { bindings::__hrtimer_rearm_deferred() };
+        // Don't go into the loop if HRTIMER_REARM was the only flag.
+        *_ti_work &= !TIF_HRTIMER_REARM;
+        return *_ti_work == 0;
+    }
+    false
+}
+
+/// C `hrtimer_rearm_deferred()` (`include/linux/hrtimer_rearm.h`), in Rust:
+/// `hrtimer_rearm_deferred_tif(read_thread_flags())`, a test of the flag before the atomic
+/// clear, as C does, because the common case is that it is not set.
+#[inline(always)]
+fn hrtimer_rearm_deferred(_ins: &Instr) {
     #[cfg(CONFIG_HRTIMER_REARM_DEFERRED)]
     {
-        // SAFETY: Forwarded from the caller.
-        unsafe { shims::hrtimer_rearm_deferred_user_irq(_ins, _ti_work) }
-    }
-    #[cfg(not(CONFIG_HRTIMER_REARM_DEFERRED))]
-    {
-        false
+        lockdep::lockdep_assert_irqs_disabled();
+        if percpu::read_thread_flags() & TIF_HRTIMER_REARM != 0 {
+            percpu::clear_thread_flags(TIF_HRTIMER_REARM);
+            // SAFETY: Interrupts disabled (asserted above), in a region (`_ins`).
+            unsafe { bindings::__hrtimer_rearm_deferred() };
+        }
     }
 }
 
@@ -474,13 +490,7 @@ unsafe fn irqentry_hrtimer_rearm_deferred(ins: &Instr) {
     // SAFETY: Interrupts disabled; balanced below.
     unsafe { lockdep::lockdep_hardirq_enter() };
     // C: hrtimer_rearm_deferred();
-    #[cfg(CONFIG_HRTIMER_REARM_DEFERRED)]
-    // SAFETY: Interrupts disabled, in a region.
-    unsafe {
-        shims::hrtimer_rearm_deferred(ins)
-    };
-    #[cfg(not(CONFIG_HRTIMER_REARM_DEFERRED))]
-    let _ = ins;
+    hrtimer_rearm_deferred(ins);
     // C: lockdep_hardirq_exit();
     // SAFETY: Balances the enter above.
     unsafe { lockdep::lockdep_hardirq_exit() };

@@ -76,26 +76,6 @@ notrace void entry_rs_ftrace_nmi_exit(void)
 #endif
 
 /*
- * hrtimer_rearm_deferred(): read_thread_flags(), lockdep assert,
- * clear_thread_flag() (instrumented atomic bitop) and __hrtimer_rearm_deferred().
- * Empty without CONFIG_HRTIMER_REARM_DEFERRED.
- */
-notrace void entry_rs_hrtimer_rearm_deferred(void)
-{
-	hrtimer_rearm_deferred();
-}
-
-/*
- * hrtimer_rearm_deferred_user_irq() with the irqentry mask, as used by
- * __exit_to_user_mode_prepare(regs, EXIT_TO_USER_MODE_WORK_IRQ). Returns true if
- * the rearm was the only work, i.e. the loop must be skipped.
- */
-notrace bool entry_rs_hrtimer_rearm_deferred_user_irq(unsigned long *ti_work)
-{
-	return hrtimer_rearm_deferred_user_irq(ti_work, EXIT_TO_USER_MODE_WORK_IRQ);
-}
-
-/*
  * tick_nohz_user_enter_prepare(): tick_nohz_full_cpu() +
  * rcu_nocb_flush_deferred_wakeup().
  */

@@ -202,6 +202,26 @@ pub fn read_thread_flags() -> usize {
     }
 }
 
+/// Atomically clears the bits of `mask` in the current task's thread flags (C
+/// `clear_thread_flag()`, a `lock and` on x86).
+///
+/// The C version is an instrumented atomic bitop (KASAN/KCSAN see it); this one is not, like
+/// every access of the Rust entry object.
+#[inline(always)]
+pub fn clear_thread_flags(mask: usize) {
+    // SAFETY: `current()` is a valid task whose `thread_info.flags` is an `unsigned long`
+    // (layout checked by `entry_field!()`), suitably aligned, and written by other CPUs only
+    // atomically, so an atomic view of it is sound.
+    let flags = unsafe {
+        core::sync::atomic::AtomicUsize::from_ptr(crate::entry_field!(
+            current(),
+            task_struct,
+            thread_info_flags: thread_info.flags
+        ))
+    };
+    flags.fetch_and(!mask, core::sync::atomic::Ordering::Relaxed);
+}
+
 /// Returns true if `TIF_NEED_RESCHED` is set for the current task (C `need_resched()`).
 #[inline(always)]
 pub fn need_resched() -> bool {

@@ -99,18 +99,6 @@ pub unsafe fn ftrace_nmi_exit(_ins: &Instr) {
     };
 }
 instr_shim!(
-    /// C `hrtimer_rearm_deferred()`.
-    hrtimer_rearm_deferred => entry_rs_hrtimer_rearm_deferred()
-);
-instr_shim!(
-    /// C `hrtimer_rearm_deferred_user_irq(ti_work, EXIT_TO_USER_MODE_WORK_IRQ)`.
-    ///
-    /// Returns true if the loop must be skipped (the rearm was the only work).
-    hrtimer_rearm_deferred_user_irq => entry_rs_hrtimer_rearm_deferred_user_irq(
-        ti_work: &mut usize => ti_work
-    ) -> bool
-);
-instr_shim!(
     /// C `tick_nohz_user_enter_prepare()`.
     tick_nohz_user_enter_prepare => entry_rs_tick_nohz_user_enter_prepare()
 );

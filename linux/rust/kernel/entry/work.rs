@@ -50,5 +50,13 @@ pub const TIF_SLICE_EXT_SCHED: usize = TIF_NEED_RESCHED | TIF_NEED_RESCHED_LAZY;
 /// `TIF_SLICE_EXT_DENY` (`kernel/entry/common.c`): work bits that forbid a slice extension.
 pub const TIF_SLICE_EXT_DENY: usize = EXIT_TO_USER_MODE_WORK & !TIF_SLICE_EXT_SCHED;
 
+/// `_TIF_HRTIMER_REARM` (`include/asm-generic/thread_info_tif.h`): the timer interrupt deferred
+/// the rearm of the hrtimer hardware to the return path.
+pub const TIF_HRTIMER_REARM: usize = 1 << bindings::TIF_HRTIMER_REARM;
+
+/// `TIF_REARM_MASK` (`include/linux/hrtimer_rearm.h`): the flags that decide whether the rearm
+/// runs before the exit loop.
+pub const TIF_REARM_MASK: usize = TIF_NEED_RESCHED | TIF_NEED_RESCHED_LAZY | TIF_HRTIMER_REARM;
+
 #[cfg(all(CONFIG_RUST_GENERIC_ENTRY, not(CONFIG_HAVE_GENERIC_TIF_BITS)))]
 compile_error!("kernel::entry requires CONFIG_HAVE_GENERIC_TIF_BITS");
