@@ -90,7 +90,7 @@ pub fn ct_state_raw() -> u32 {
 
 /// C `CT_WARN_ON(__ct_state() != CT_STATE_USER)`, as used by `enter_from_user_mode()`.
 #[inline(always)]
-pub fn ct_warn_on_not_user() {
+pub(crate) fn ct_warn_on_not_user() {
     #[cfg(CONFIG_CONTEXT_TRACKING_USER)]
     {
         // C: `WARN_ON(context_tracking_enabled() && (cond))`. Note: `WARN_ON`, not `_ONCE`.
@@ -106,7 +106,7 @@ pub fn ct_warn_on_not_user() {
 ///
 /// Interrupts must be disabled and the CPU must have come from user mode.
 #[inline(always)]
-pub unsafe fn user_exit_irqoff() {
+pub(crate) unsafe fn user_exit_irqoff() {
     #[cfg(CONFIG_CONTEXT_TRACKING_USER)]
     if context_tracking_enabled() {
         // SAFETY: `__ct_user_exit()` is `noinstr`; precondition from the caller.
@@ -123,7 +123,7 @@ pub unsafe fn user_exit_irqoff() {
 /// Interrupts must be disabled and the CPU must be about to return to user mode; no
 /// instrumentable code may run afterwards.
 #[inline(always)]
-pub unsafe fn user_enter_irqoff() {
+pub(crate) unsafe fn user_enter_irqoff() {
     #[cfg(CONFIG_CONTEXT_TRACKING_USER)]
     if context_tracking_enabled() {
         // SAFETY: `__ct_user_enter()` is `noinstr`; precondition from the caller.
@@ -137,7 +137,7 @@ pub unsafe fn user_enter_irqoff() {
 ///
 /// Interrupts disabled; balanced by [`ct_irq_exit`].
 #[inline(always)]
-pub unsafe fn ct_irq_enter() {
+pub(crate) unsafe fn ct_irq_enter() {
     #[cfg(CONFIG_CONTEXT_TRACKING_IDLE)]
     // SAFETY: `ct_irq_enter()` is `noinstr`; precondition from the caller.
     unsafe {
@@ -151,7 +151,7 @@ pub unsafe fn ct_irq_enter() {
 ///
 /// Balances a previous [`ct_irq_enter`]; no instrumentable code may run afterwards.
 #[inline(always)]
-pub unsafe fn ct_irq_exit() {
+pub(crate) unsafe fn ct_irq_exit() {
     #[cfg(CONFIG_CONTEXT_TRACKING_IDLE)]
     // SAFETY: `ct_irq_exit()` is `noinstr`; precondition from the caller.
     unsafe {
@@ -166,7 +166,7 @@ pub unsafe fn ct_irq_exit() {
 /// In NMI context (after [`super::percpu::preempt_count_nmi_enter`]); balanced by
 /// [`ct_nmi_exit`].
 #[inline(always)]
-pub unsafe fn ct_nmi_enter() {
+pub(crate) unsafe fn ct_nmi_enter() {
     #[cfg(CONFIG_CONTEXT_TRACKING_IDLE)]
     // SAFETY: `ct_nmi_enter()` is `noinstr`; precondition from the caller.
     unsafe {
@@ -180,7 +180,7 @@ pub unsafe fn ct_nmi_enter() {
 ///
 /// Balances a previous [`ct_nmi_enter`]; no instrumentable code may run afterwards.
 #[inline(always)]
-pub unsafe fn ct_nmi_exit() {
+pub(crate) unsafe fn ct_nmi_exit() {
     #[cfg(CONFIG_CONTEXT_TRACKING_IDLE)]
     // SAFETY: `ct_nmi_exit()` is `noinstr`; precondition from the caller.
     unsafe {
@@ -215,7 +215,7 @@ pub fn rcu_is_watching_curr_cpu() -> bool {
 ///
 /// Interrupts disabled, RCU watching, called on interrupt entry from kernel mode.
 #[inline(always)]
-pub unsafe fn rcu_irq_enter_check_tick(_ins: &Instr) {
+pub(crate) unsafe fn rcu_irq_enter_check_tick(_ins: &Instr) {
     #[cfg(CONFIG_NO_HZ_FULL)]
     if context_tracking_enabled() {
         // SAFETY: Inside an instrumentation region; precondition from the caller.

@@ -33,7 +33,7 @@ use super::Instr;
 ///
 /// Interrupts must be disabled.
 #[inline(always)]
-pub unsafe fn lockdep_hardirqs_off(ip: usize) {
+pub(crate) unsafe fn lockdep_hardirqs_off(ip: usize) {
     #[cfg(CONFIG_PROVE_LOCKING)]
     // SAFETY: `lockdep_hardirqs_off()` is `noinstr`; the caller guarantees IRQs are off.
     unsafe {
@@ -50,7 +50,7 @@ pub unsafe fn lockdep_hardirqs_off(ip: usize) {
 /// Must be preceded by [`lockdep_hardirqs_on_prepare`] and followed by the return to a context
 /// with interrupts enabled.
 #[inline(always)]
-pub unsafe fn lockdep_hardirqs_on(ip: usize) {
+pub(crate) unsafe fn lockdep_hardirqs_on(ip: usize) {
     #[cfg(CONFIG_PROVE_LOCKING)]
     // SAFETY: `lockdep_hardirqs_on()` is `noinstr`; ordering guaranteed by the caller.
     unsafe {
@@ -64,7 +64,7 @@ pub unsafe fn lockdep_hardirqs_on(ip: usize) {
 ///
 /// Interrupts must be disabled and about to be enabled.
 #[inline(always)]
-pub unsafe fn lockdep_hardirqs_on_prepare(_ins: &Instr) {
+pub(crate) unsafe fn lockdep_hardirqs_on_prepare(_ins: &Instr) {
     #[cfg(CONFIG_PROVE_LOCKING)]
     // SAFETY: Inside an instrumentation region (`_ins`); precondition from the caller.
     unsafe {
@@ -78,7 +78,7 @@ pub unsafe fn lockdep_hardirqs_on_prepare(_ins: &Instr) {
 ///
 /// Interrupts must be disabled and about to be enabled.
 #[inline(always)]
-pub unsafe fn trace_hardirqs_on_prepare(_ins: &Instr) {
+pub(crate) unsafe fn trace_hardirqs_on_prepare(_ins: &Instr) {
     #[cfg(CONFIG_TRACE_IRQFLAGS)]
     // SAFETY: Inside an instrumentation region (`_ins`); precondition from the caller.
     unsafe {
@@ -92,7 +92,7 @@ pub unsafe fn trace_hardirqs_on_prepare(_ins: &Instr) {
 ///
 /// Interrupts must be disabled and lockdep must already know (via [`lockdep_hardirqs_off`]).
 #[inline(always)]
-pub unsafe fn trace_hardirqs_off_finish(_ins: &Instr) {
+pub(crate) unsafe fn trace_hardirqs_off_finish(_ins: &Instr) {
     #[cfg(CONFIG_TRACE_IRQFLAGS)]
     // SAFETY: Inside an instrumentation region (`_ins`); precondition from the caller.
     unsafe {
@@ -107,7 +107,7 @@ pub unsafe fn trace_hardirqs_off_finish(_ins: &Instr) {
 /// Interrupts must be disabled and the code must return directly to a context with interrupts
 /// enabled.
 #[inline(always)]
-pub unsafe fn trace_hardirqs_on(_ins: &Instr) {
+pub(crate) unsafe fn trace_hardirqs_on(_ins: &Instr) {
     #[cfg(CONFIG_TRACE_IRQFLAGS)]
     // SAFETY: Inside an instrumentation region (`_ins`); precondition from the caller.
     unsafe {
@@ -187,7 +187,7 @@ pub unsafe fn lockdep_hardirq_exit() {
 ///
 /// Must be balanced by [`lockdep_on`] in the same task.
 #[inline(always)]
-pub unsafe fn lockdep_off() {
+pub(crate) unsafe fn lockdep_off() {
     #[cfg(CONFIG_LOCKDEP)]
     // SAFETY: `current()` is valid, and only the current task (or an NMI on top of it, which
     // restores the value) modifies its `lockdep_recursion`.
@@ -203,7 +203,7 @@ pub unsafe fn lockdep_off() {
 ///
 /// Must balance a previous [`lockdep_off`].
 #[inline(always)]
-pub unsafe fn lockdep_on() {
+pub(crate) unsafe fn lockdep_on() {
     #[cfg(CONFIG_LOCKDEP)]
     // SAFETY: See `lockdep_off()`.
     unsafe {

@@ -33,11 +33,13 @@
 //!
 //! [`macros::noinstr`]: ../../macros/attr.noinstr.html
 
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 pub mod ct;
 pub mod instr;
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 pub mod irq;
 pub mod layout;
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 pub mod lockdep;
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 pub mod nmi;

@@ -118,8 +118,9 @@ pub fn in_nmi() -> bool {
 /// # Safety
 ///
 /// Must be balanced by [`preempt_count_nmi_exit`] on the same CPU, with interrupts disabled.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 #[inline(always)]
-pub unsafe fn preempt_count_nmi_enter() {
+pub(crate) unsafe fn preempt_count_nmi_enter() {
     // SAFETY: Single read-modify-write of this CPU's `__preempt_count`. The default memory clobber
     // orders it against the surrounding code, like the compiler barrier implied by the C
     // `raw_cpu_add_8()` asm.
@@ -139,8 +140,9 @@ pub unsafe fn preempt_count_nmi_enter() {
 /// # Safety
 ///
 /// Must balance a previous [`preempt_count_nmi_enter`] on the same CPU.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 #[inline(always)]
-pub unsafe fn preempt_count_nmi_exit() {
+pub(crate) unsafe fn preempt_count_nmi_exit() {
     // SAFETY: See `preempt_count_nmi_enter()`.
     unsafe {
         crate::asm!(concat!("subq ${val}, ", pcpu!("pc"));

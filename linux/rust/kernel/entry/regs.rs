@@ -120,6 +120,7 @@ impl IrqEntryState {
     /// State for `irqentry_enter()`/`irqentry_exit()`: whether the exit has to call
     /// `ct_irq_exit()`. Crate-private: the entry code gets it from `irq::Irq::into_state()`,
     /// which derives it from the steps taken, and cannot write it by hand.
+    #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
     #[inline(always)]
     pub(crate) const fn with_exit_rcu(exit_rcu: bool) -> Self {
         Self { flag: exit_rcu }
@@ -132,12 +133,14 @@ impl IrqEntryState {
     }
 
     /// The byte, whatever it means (`exit_rcu` here, `lockdep` in `nmi::NmiState`).
+    #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
     #[inline(always)]
     pub(crate) const fn flag(self) -> bool {
         self.flag
     }
 
     /// A state with the byte set to `flag`, for `nmi::NmiState`.
+    #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
     #[inline(always)]
     pub(crate) const fn from_flag(flag: bool) -> Self {
         Self { flag }

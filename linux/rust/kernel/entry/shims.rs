@@ -17,7 +17,7 @@ use crate::bindings;
 ///
 /// Interrupts disabled, entry from user mode, before any other state is established.
 #[inline(always)]
-pub unsafe fn arch_enter_from_user_mode(regs: &PtRegs) {
+pub(crate) unsafe fn arch_enter_from_user_mode(regs: &PtRegs) {
     // The x86 version is empty without DEBUG_ENTRY; skip the call then.
     #[cfg(CONFIG_DEBUG_ENTRY)]
     // SAFETY: `noinstr` shim; `regs` is valid.
@@ -32,14 +32,14 @@ pub unsafe fn arch_enter_from_user_mode(regs: &PtRegs) {
 ///
 /// Interrupts disabled, immediately before returning to user mode.
 #[inline(always)]
-pub unsafe fn arch_exit_to_user_mode() {
+pub(crate) unsafe fn arch_exit_to_user_mode() {
     // SAFETY: `noinstr` shim.
     unsafe { bindings::entry_rs_arch_exit_to_user_mode() };
 }
 
 /// The `BUG()` of `__nmi_exit()`'s `BUG_ON(!in_nmi())`. `noinstr`, does not return.
 #[inline(always)]
-pub fn nmi_exit_bug() -> ! {
+pub(crate) fn nmi_exit_bug() -> ! {
     // SAFETY: `noinstr` shim without preconditions; it does not return.
     unsafe { bindings::entry_rs_nmi_exit_bug() }
 }
@@ -75,7 +75,7 @@ macro_rules! instr_shim {
 ///
 /// In NMI context with RCU watching, in an instrumentation region (`_ins`).
 #[inline(always)]
-pub unsafe fn ftrace_nmi_enter(_ins: &Instr) {
+pub(crate) unsafe fn ftrace_nmi_enter(_ins: &Instr) {
     #[cfg(any(CONFIG_HWLAT_TRACER, CONFIG_OSNOISE_TRACER))]
     // SAFETY: Inside an instrumentation region (`_ins`), NMI context; preconditions from the
     // caller.
@@ -90,7 +90,7 @@ pub unsafe fn ftrace_nmi_enter(_ins: &Instr) {
 ///
 /// In NMI context with RCU still watching, in an instrumentation region (`_ins`).
 #[inline(always)]
-pub unsafe fn ftrace_nmi_exit(_ins: &Instr) {
+pub(crate) unsafe fn ftrace_nmi_exit(_ins: &Instr) {
     #[cfg(any(CONFIG_HWLAT_TRACER, CONFIG_OSNOISE_TRACER))]
     // SAFETY: Inside an instrumentation region (`_ins`), NMI context; preconditions from the
     // caller.
