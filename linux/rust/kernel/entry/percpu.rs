@@ -34,6 +34,7 @@ macro_rules! pcpu {
 
 /// Like [`pcpu!`] for a field at constant offset `{$off}` inside the per-CPU variable `{$name}`.
 #[cfg(CONFIG_SMP)]
+#[cfg_attr(not(CONFIG_RUST_GENERIC_ENTRY), allow(unused_macros))]
 macro_rules! pcpu_off {
     ($name:literal, $off:literal) => {
         concat!("%gs:{", $name, "}+{", $off, "}(%rip)")
@@ -41,6 +42,7 @@ macro_rules! pcpu_off {
 }
 
 #[cfg(not(CONFIG_SMP))]
+#[cfg_attr(not(CONFIG_RUST_GENERIC_ENTRY), allow(unused_macros))]
 macro_rules! pcpu_off {
     ($name:literal, $off:literal) => {
         concat!("{", $name, "}+{", $off, "}(%rip)")
@@ -50,6 +52,8 @@ macro_rules! pcpu_off {
 // Used by `lockdep.rs` only when `CONFIG_TRACE_IRQFLAGS` compiles its per-CPU accesses in.
 #[cfg_attr(not(CONFIG_TRACE_IRQFLAGS), allow(unused_imports))]
 pub(crate) use pcpu;
+// Used by `this_cpu_read_u32!()`, which only the entry code (`ct.rs`, `lockdep.rs`) uses.
+#[cfg_attr(not(CONFIG_RUST_GENERIC_ENTRY), allow(unused_imports, unused_macros))]
 pub(crate) use pcpu_off;
 
 // ---------------------------------------------------------------------------------------------
@@ -250,6 +254,7 @@ pub fn is_idle_task_current() -> bool {
 /// of the member are checked against C at build time (`layout.rs`).
 ///
 /// A macro rather than a function because the symbol must be a `sym` operand.
+#[cfg_attr(not(CONFIG_RUST_GENERIC_ENTRY), allow(unused_macros))]
 macro_rules! this_cpu_read_u32 {
     ($v:ident) => {{
         $crate::entry_var_size!($v, 4);
@@ -287,6 +292,7 @@ macro_rules! this_cpu_read_u32 {
     }};
 }
 
+#[cfg_attr(not(CONFIG_RUST_GENERIC_ENTRY), allow(unused_imports))]
 pub(crate) use this_cpu_read_u32;
 
 /// Returns true if interrupts are disabled on this CPU according to the hardware flags
