@@ -49,6 +49,42 @@ pub const STATE_OPS: &[&str] = &[
     "bindings::",
     ".instrumentation(",
     "entry_field!(",
+    // The typed steps of `rust/kernel/entry/irq.rs` and `nmi.rs`.
+    "let irq = irq.",
+    "let nmi = nmi.",
+    "irq.",
+    "nmi.",
+];
+
+/// Statements that move a typed entry context (`Irq`, `Nmi`) into its
+/// next state or end it. They are compiled in whatever the configuration:
+/// without them the types do not line up, so dropping or moving one is a
+/// compile error (the mutant is stillborn), which is the point of the
+/// types.
+pub const TYPED_TRANSITIONS: &[&str] = &[
+    "let irq = irq.",
+    "let nmi = nmi.",
+    ".into_state(",
+    ".lockdep_on()",
+    ".lockdep_hardirqs_on()",
+    ".return_irqs_off()",
+    ".return_watching()",
+];
+
+/// The `&self` methods of the typed contexts and the building block each
+/// one calls: a statement that only calls such a method does something
+/// exactly when the building block is not empty in the configuration.
+pub const TYPED_METHODS: &[(&str, &str)] = &[
+    (".trace_hardirqs_off_finish(", "lockdep::trace_hardirqs_off_finish"),
+    (".trace_hardirqs_on_prepare(", "lockdep::trace_hardirqs_on_prepare"),
+    (".lockdep_hardirqs_on_prepare(", "lockdep::lockdep_hardirqs_on_prepare"),
+    (".trace_hardirqs_on(", "lockdep::trace_hardirqs_on"),
+    (".ftrace_nmi_enter(", "shims::ftrace_nmi_enter"),
+    (".ftrace_nmi_exit(", "shims::ftrace_nmi_exit"),
+    (".rcu_irq_enter_check_tick(", "ct::rcu_irq_enter_check_tick"),
+    (".arch_enter_from_user_mode(", "shims::arch_enter_from_user_mode"),
+    (".arch_exit_to_user_mode(", "shims::arch_exit_to_user_mode"),
+    (".ct_warn_on_not_user(", "ct::ct_warn_on_not_user"),
 ];
 
 /// The mutation operators.
@@ -230,6 +266,12 @@ fn calls(code: &str, name: &str) -> bool {
     })
 }
 
+/// `let irq = irq.STEP(...);`: a typed step that rebinds its context (a
+/// statement to mutate, unlike other `let`s).
+fn typed_step(header: &str) -> bool {
+    header.starts_with("let irq = irq.") || header.starts_with("let nmi = nmi.")
+}
+
 /// The kinds of items of a block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
@@ -312,7 +354,10 @@ fn parse_block(lines: &[Line], range: std::ops::Range<usize>) -> Vec<Item> {
         }
         let kind = if header.starts_with("if ") && header.ends_with('{') {
             Kind::If(first)
-        } else if lines[last].code.ends_with(';') && !header.starts_with("let ") && !header.starts_with("return") {
+        } else if lines[last].code.ends_with(';')
+            && (!header.starts_with("let ") || typed_step(header))
+            && !header.starts_with("return")
+        {
             Kind::Stmt
         } else {
             Kind::Other
@@ -555,6 +600,12 @@ impl KConfig {
     /// not empty, a binding, or store through `entry_field!`?
     fn live_code(&self, code: &str) -> bool {
         if code.contains("bindings::") || code.contains("entry_field!(") || code.contains("return") {
+            return true;
+        }
+        if TYPED_TRANSITIONS.iter().any(|t| code.contains(t)) {
+            return true;
+        }
+        if TYPED_METHODS.iter().any(|(m, block)| code.contains(m) && !self.empty.contains(*block)) {
             return true;
         }
         BLOCK_MODULES.iter().any(|m| {
@@ -935,6 +986,24 @@ pub unsafe extern "C" fn irqentry_enter(
         // The negated `if` calls a live helper: compiled.
         assert_eq!(not_compiled(by_id(&ms, "irqentry_enter-negate1"), &ms, &off), None);
         assert_eq!(not_compiled(by_id(&ms, "helper-drop2"), &ms, &off), None);
+    }
+
+    #[test]
+    fn typed_steps_are_mutated_and_always_compiled_in() {
+        let src = "pub unsafe extern \"C\" fn irqentry_nmi_exit() {\n    let nmi = unsafe { Nmi::resume(&ni, s, ip) };\n    let nmi = nmi.ct_nmi_exit();\n    let x = 1;\n    nmi.ftrace_nmi_exit(ins);\n    nmi.lockdep_on();\n}\n";
+        let ms = generate(src);
+        let whats: Vec<&str> = ms.iter().map(|m| m.what.as_str()).collect();
+        assert!(whats.contains(&"drop `let nmi = nmi.ct_nmi_exit();`"), "{whats:?}");
+        assert!(whats.contains(&"drop `nmi.lockdep_on();`"), "{whats:?}");
+        assert!(!whats.iter().any(|w| w.contains("let x") || w.contains("Nmi::resume")), "{whats:?}");
+        // A transition is compiled in whatever the config; an `&self` step
+        // only when its building block is not empty.
+        let mut cfg = KConfig::parse("");
+        cfg.empty.insert("shims::ftrace_nmi_exit".into());
+        let by_what = |w: &str| ms.iter().find(|m| m.what == w).unwrap();
+        assert_eq!(not_compiled(by_what("drop `let nmi = nmi.ct_nmi_exit();`"), &ms, &cfg), None);
+        assert_eq!(not_compiled(by_what("drop `nmi.lockdep_on();`"), &ms, &cfg), None);
+        assert!(not_compiled(by_what("drop `nmi.ftrace_nmi_exit(ins);`"), &ms, &cfg).is_some());
     }
 
     #[test]
