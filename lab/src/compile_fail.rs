@@ -110,24 +110,15 @@ pub fn rustc_line(cmd_file_text: &str) -> Result<String> {
     if !src.ends_with("entry_rs.rs") {
         bail!("the command does not end with entry_rs.rs: {src}");
     }
-    let kept: Vec<&str> =
-        words.into_iter().filter(|w| !w.starts_with("--emit=") && !w.starts_with("--out-dir")).collect();
-    // `--out-dir kernel/entry/` is two words.
+    // Drop the outputs: `--emit=...` and `--out-dir DIR` (two words).
     let mut out = Vec::new();
-    let mut skip = false;
-    for w in kept {
-        if skip {
-            skip = false;
-            continue;
-        }
-        if w == "kernel/entry/" {
-            continue;
-        }
+    let mut words = words.into_iter();
+    while let Some(w) = words.next() {
         if w == "--out-dir" {
-            skip = true;
-            continue;
+            words.next();
+        } else if !w.starts_with("--emit=") {
+            out.push(w);
         }
-        out.push(w);
     }
     if !out.contains(&"--extern") || !out.iter().any(|w| w.starts_with("--target")) {
         bail!("the command has no --extern or --target: not a kernel rustc line");
