@@ -55,6 +55,10 @@ impl KunitResult {
     pub fn ok(&self) -> bool {
         self.error.is_none() && self.complete && self.count(Status::Fail) == 0 && !self.cases.is_empty()
     }
+    /// [`failure_details`] of the run's log (empty if the log is gone).
+    pub fn failures(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log).map_or_else(|_| vec![], |t| failure_details(&t, 6))
+    }
     pub fn summary(&self) -> String {
         format!(
             "{} passed, {} failed, {} skipped in {} suites",
@@ -116,6 +120,55 @@ pub fn parse_ktap(text: &str) -> (Vec<Case>, Vec<Case>, bool) {
     }
     let complete = plan.is_some_and(|p| p == suites.len());
     (cases, suites, complete)
+}
+
+/// The diagnostics of each failed case: `suite.case: line; line` with the
+/// `#` lines KUnit printed for the case (expectations, `kunit_info()`),
+/// at most `max_lines` per case, so that a failure seen only in CI says
+/// what failed even when the log file is gone.
+pub fn failure_details(text: &str, max_lines: usize) -> Vec<String> {
+    let mut out = vec![];
+    let mut suite_name: Option<String> = None;
+    let mut diag: Vec<String> = vec![];
+    for raw in text.lines() {
+        let (level, t) = split_level(raw);
+        if let Some(n) = t.strip_prefix("# Subtest: ") {
+            if level == 1 {
+                suite_name = Some(n.trim().to_string());
+            }
+            diag.clear();
+            continue;
+        }
+        if level < 1 {
+            continue;
+        }
+        let failed = if t.starts_with("not ok ") {
+            true
+        } else if t.starts_with("ok ") {
+            false
+        } else {
+            // KUnit prints `# case: EXPECTATION FAILED at f:l` and the
+            // `Expected ...` lines after it at the case's own level.
+            let d = t.strip_prefix("# ").unwrap_or(t).trim();
+            let noise =
+                d.is_empty() || d.starts_with("speed:") || d.starts_with("KTAP version") || d.starts_with("1..");
+            if !noise && level == 1 || level >= 2 && t.starts_with("# ") {
+                diag.push(d.to_string());
+            }
+            continue;
+        };
+        if level == 1 && failed {
+            let rest = t.trim_start_matches("not ok ");
+            let rest = rest.split_once(' ').map_or("", |(_, r)| r);
+            let name = rest.split_once(" # ").map_or(rest, |(n, _)| n).trim();
+            let lines: Vec<&str> = diag.iter().take(max_lines).map(String::as_str).collect();
+            out.push(format!("{}.{name}: {}", suite_name.as_deref().unwrap_or("?"), lines.join("; ")));
+        }
+        if level == 1 {
+            diag.clear();
+        }
+    }
+    out
 }
 
 /// KTAP nesting level of a line (4 spaces per level, counted after a printk
@@ -261,6 +314,34 @@ pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_cases_come_with_their_diagnostics() {
+        let log = "\
+[    1.0] KTAP version 1
+[    1.0] 1..1
+[    1.0]     KTAP version 1
+[    1.0]     # Subtest: rust_entry
+[    1.0]     # speed: normal
+[    1.0]     1..3
+[    1.1]     ok 1 irqentry_kernel_mode_pair
+[    1.2]     # context_switch_counts_move: ASSERTION FAILED at kernel/entry/entry_kunit.rs:281
+[    1.2]     Expected involuntary <= 1000 to be true, but is false
+[    1.2]     not ok 2 context_switch_counts_move
+[    1.3]     # other: run 1: enter: task_struct+0xe0: c 00->01, rust 00->00
+[    1.3]     ok 3 other
+[    1.4] # rust_entry: pass:2 fail:1 skip:0 total:3
+[    1.4] not ok 1 rust_entry
+";
+        assert_eq!(
+            failure_details(log, 4),
+            vec![
+                "rust_entry.context_switch_counts_move: context_switch_counts_move: ASSERTION FAILED at \
+                 kernel/entry/entry_kunit.rs:281; Expected involuntary <= 1000 to be true, but is false"
+            ]
+        );
+        assert_eq!(failure_details(&log.replace("not ok 2", "ok 2"), 4), Vec::<String>::new());
+    }
 
     #[test]
     fn a_command_line_for_the_shell() {

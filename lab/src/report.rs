@@ -16,6 +16,9 @@ pub fn print_kunit(r: &KunitResult) {
     for c in r.cases.iter().filter(|c| c.status == Status::Fail) {
         println!("{}: KUnit FAIL {}", r.flavor, c.name);
     }
+    for d in r.failures() {
+        println!("{}: {d}", r.flavor);
+    }
     if let Some(e) = &r.error {
         println!("{}: KUnit error: {e}", r.flavor);
     }

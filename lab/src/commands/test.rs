@@ -62,10 +62,18 @@ fn from<T>(r: Result<T>) -> std::result::Result<T, String> {
 pub fn run(lab: &Lab) -> Result<bool> {
     let start = Instant::now();
     let mut t = Tally { passed: 0, failed: 0, last: start };
+    // Setup first: some CLI tests boot a fake QEMU with the initramfs made
+    // from busybox, which a fresh machine has only after setup.
+    let setup = crate::setup::setup(lab);
     let (n, r) = unit_tests(lab)?;
     t.check(&format!("lab: {n} unit and CLI tests (cargo test)"), r);
-    if let Err(e) = steps(lab, &mut t) {
-        t.check("lab steps", Err(format!("{e:#}")));
+    match setup {
+        Err(e) => t.check("lab: setup", Err(format!("{e:#}"))),
+        Ok(()) => {
+            if let Err(e) = steps(lab, &mut t) {
+                t.check("lab steps", Err(format!("{e:#}")));
+            }
+        }
     }
     println!("(took {})", crate::util::fmt_dur(start.elapsed()));
     println!("{} passed, {} failed", t.passed, t.failed);
@@ -73,7 +81,6 @@ pub fn run(lab: &Lab) -> Result<bool> {
 }
 
 fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
-    crate::setup::setup(lab)?;
     let s1 = crate::series::assemble_tree(lab)?;
     let sd = crate::series::SeriesDir::in_repo(&lab.repo);
     let m = crate::series::Manifest::load(&sd)?;
@@ -120,7 +127,10 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
             &format!("{}: KUnit via kunit.py passes", r.flavor),
             match &r.kunit {
                 Some(k) if k.ok() => Ok(()),
-                Some(k) => Err(k.error.clone().unwrap_or_else(|| format!("{} failed", k.count(Status::Fail)))),
+                Some(k) => Err(k.error.clone().unwrap_or_else(|| {
+                    let details: String = k.failures().iter().map(|d| format!("\n    FAILED {d}")).collect();
+                    format!("{} failed{details}", k.count(Status::Fail))
+                })),
                 None => Err("not run".into()),
             },
         );
@@ -280,13 +290,16 @@ fn printed_kunit_command(lab: &Lab, f: Flavor) -> Result<()> {
     say("test", &format!("running the printed kunit.py command (log: {})", log.display()));
     let _lock = crate::util::machine_lock("test")?;
     let ok = crate::util::run_logged(Command::new("sh").args(["-c", &line]), &log, |_| {})?;
-    let (cases, _, complete) = kunit::parse_ktap(&read(&log)?);
+    let text = read(&log)?;
+    let (cases, _, complete) = kunit::parse_ktap(&text);
     let failed = cases.iter().filter(|c| c.status == Status::Fail).count();
     if !ok || !complete || cases.is_empty() || failed > 0 {
+        let details = kunit::failure_details(&text, 6);
         anyhow::bail!(
-            "kunit.py: exit ok={ok}, {} cases, {failed} failed, complete={complete} (log: {})",
+            "kunit.py: exit ok={ok}, {} cases, {failed} failed, complete={complete} (log: {}){}",
             cases.len(),
-            log.display()
+            log.display(),
+            details.iter().map(|d| format!("\n    FAILED {d}")).collect::<String>()
         );
     }
     Ok(())
