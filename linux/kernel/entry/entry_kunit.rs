@@ -113,20 +113,25 @@ unsafe extern "C" fn rt_thread_fn(_data: *mut c_void) -> c_int {
 /// stays runnable (involuntary).
 fn nivcsw_across_preemption() -> Option<usize> {
     for _ in 0..10 {
-        let cpu = CpuId::current().as_u32();
         // SAFETY: `rt_thread_fn` has the signature of `threadfn`; the name is a format string
-        // with one `%u`, for `cpu`.
+        // without conversions.
         let t = from_err_ptr(unsafe {
-            bindings::kthread_create_on_cpu(
+            bindings::kthread_create_on_node(
                 Some(rt_thread_fn),
                 core::ptr::null_mut(),
-                cpu,
-                c"rust_entry_rt/%u".as_char_ptr(),
+                bindings::NUMA_NO_NODE,
+                c"rust_entry_rt".as_char_ptr(),
             )
         })
         .ok()?;
         // SAFETY: `t` is a valid kthread that has not run yet.
         unsafe { bindings::sched_set_fifo_low(t) };
+        // The CPU is read after the creation, which sleeps until kthreadd has made the thread:
+        // the wakeup may move this task to another CPU, and read before, every attempt could
+        // find the task on the other CPU (seen under TCG with two CPUs: all ten attempts).
+        let cpu = CpuId::current().as_u32();
+        // SAFETY: `t` is a valid kthread that has not run yet.
+        unsafe { bindings::kthread_bind(t, cpu) };
 
         let irqs = local_interrupt_disable();
         let on_cpu = CpuId::current().as_u32() == cpu;
