@@ -46,6 +46,8 @@ pub const STATE_OPS: &[&str] = &[
     "shims::",
     "percpu::preempt_count_nmi_",
     "percpu::read_thread_flags(",
+    "percpu::clear_thread_flags(",
+    "work::",
     "bindings::",
     ".instrumentation(",
     "entry_field!(",
@@ -54,6 +56,8 @@ pub const STATE_OPS: &[&str] = &[
     "let nmi = nmi.",
     "irq.",
     "nmi.",
+    ".kmsan_unpoison_entry_regs(",
+    ".disable()",
 ];
 
 /// Statements that move a typed entry context (`Irq`, `Nmi`) into its
@@ -69,6 +73,8 @@ pub const TYPED_TRANSITIONS: &[&str] = &[
     ".lockdep_hardirqs_on()",
     ".return_irqs_off()",
     ".return_watching()",
+    // Interrupts enabled for the exit work, and disabled again.
+    ".disable()",
 ];
 
 /// The `&self` methods of the typed contexts and the building block each
@@ -85,6 +91,8 @@ pub const TYPED_METHODS: &[(&str, &str)] = &[
     (".arch_enter_from_user_mode(", "shims::arch_enter_from_user_mode"),
     (".arch_exit_to_user_mode(", "shims::arch_exit_to_user_mode"),
     (".ct_warn_on_not_user(", "ct::ct_warn_on_not_user"),
+    (".rseq_note_user_irq_entry(", "irq::rseq_note_user_irq_entry"),
+    (".kmsan_unpoison_entry_regs(", "regs::kmsan_unpoison_entry_regs"),
 ];
 
 /// The mutation operators.
@@ -556,7 +564,7 @@ pub fn generate(text: &str) -> Vec<Mutant> {
 
 /// The modules of building blocks (`linux/rust/kernel/entry/NAME.rs`)
 /// the entry functions call as `NAME::function(`.
-pub const BLOCK_MODULES: &[&str] = &["lockdep", "ct", "shims", "percpu"];
+pub const BLOCK_MODULES: &[&str] = &["lockdep", "ct", "shims", "percpu", "work", "irq", "regs"];
 
 /// A built kernel's configuration: the options set to `y`, and the
 /// building blocks ([`BLOCK_MODULES`]) whose whole body is under a `cfg`

@@ -59,12 +59,14 @@
 //!   `OSNOISE_TRACER` (empty otherwise: no call)
 //! - `hrtimer_rearm_deferred()`, `hrtimer_rearm_deferred_user_irq()` (AI): Rust thread-flag
 //!   tests and atomic clear, then a call of `__hrtimer_rearm_deferred()`, in region
-//! - `tick_nohz_user_enter_prepare()` (SI): C shim, in region / loop
+//! - `tick_nohz_user_enter_prepare()` (SI): Rust static branch, flag and cpumask test, then a
+//!   call of `rcu_nocb_flush_deferred_wakeup()` ([`ct`]), in region / loop
 //! - `arch_exit_to_user_mode_prepare()`, `arch_exit_to_user_mode_work()` (SI): C shim
 //! - `rseq_irqentry_exit_to_user_mode()`, `rseq_grant_slice_extension()`,
 //!   `rseq_exit_to_user_mode_restart()` (AI, uaccess): C shim
 //! - `futex_fixup_robust_unlock()`, `resume_user_mode_work()` (SI): C shim, in loop
-//! - `local_irq_enable/disable()` (M): `sti`/`cli` in Rust; C shim only with `PARAVIRT_XXL`
+//! - `local_irq_enable/disable()` (M): `sti`/`cli` in Rust ([`ToUser::enable`], dropping the
+//!   [`IrqsOn`]); C shim only with `PARAVIRT_XXL`
 //! - `kmap_assert_nomap()`, `unwind_reset_info()`, `on_thread_stack()` (SI/AI): C shim, in region
 //! - `rcu_irq_exit_check_preempt()` (OOL with Tree RCU, SI with Tiny RCU): C shim
 //! - `arch_in_rcu_eqs()`, `arch_irqentry_exit_need_resched()`, `arch_nmi_enter/exit()` (AI/SI/M):
@@ -73,10 +75,21 @@
 //! Out-of-line C functions are called through `bindings` (they need no shim): the `noinstr`
 //! ones (`lockdep_hardirqs_off/on()`, `ct_irq_enter/exit()`, `ct_nmi_enter/exit()`,
 //! `__ct_user_enter/exit()`) anywhere, the others only with an [`Instr`] token.
+//!
+//! # Where `unsafe` is
+//!
+//! Only where C hands this file raw pointers and promises: at the top of each exported
+//! function (the `noinstr` or instrumentable token, the `pt_regs` pointer, and the interrupt
+//! state the caller guarantees), the start of each typed context ([`Entry::begin`],
+//! [`Exit::resume`], [`Nmi::begin`], [`Nmi::resume`]), and the static call trampoline. Every
+//! other precondition is a token: [`Instr`] for "instrumentation allowed", [`IrqsOff`],
+//! [`ToUser`] and [`IrqsOn`] for the interrupt state (see `kernel::entry::irqflags`), and the
+//! state types of [`Irq`] and [`Nmi`] for the order of entry.rst.
 
 use kernel::{
     bindings,
     entry::{
+        ct,
         irq::{
             Entered,
             Entry,
@@ -87,6 +100,11 @@ use kernel::{
             User,
             Watching, //
         },
+        irqflags::{
+            IrqsOff,
+            IrqsOn,
+            ToUser, //
+        },
         lockdep,
         nmi::{
             Nmi,
@@ -95,7 +113,10 @@ use kernel::{
         percpu,
         shims,
         this_ip,
-        work::*,
+        work::{
+            self,
+            *, //
+        },
         Instr,
         IrqEntryState,
         Noinstr,
@@ -110,40 +131,6 @@ use kernel::{
 // -------------------------------------------------------------------------------------------
 // Shared building blocks (the header inlines of irq-entry-common.h), all #[inline(always)].
 // -------------------------------------------------------------------------------------------
-
-/// C `kmsan_unpoison_entry_regs(regs)`, out-of-line with `CONFIG_KMSAN`, empty otherwise.
-#[inline(always)]
-fn kmsan_unpoison_entry_regs(_ins: &Instr, _regs: &PtRegs) {
-    #[cfg(CONFIG_KMSAN)]
-    // SAFETY: Inside an instrumentation region; `regs` is valid.
-    unsafe {
-        bindings::kmsan_unpoison_entry_regs(_regs.as_raw())
-    };
-}
-
-/// C `rseq_note_user_irq_entry()`: `current->rseq.event.user_irq = true;`.
-///
-/// A store through `current` outside any instrumentation region, as in C. The member sits in
-/// nested anonymous unions and structs, which bindgen names `__bindgen_anon_N`.
-#[inline(always)]
-fn rseq_note_user_irq_entry() {
-    #[cfg(CONFIG_RSEQ)]
-    // SAFETY: `current()` is a valid task. Only the task itself writes its rseq event on entry,
-    // with interrupts disabled.
-    unsafe {
-        *kernel::entry_field!(
-            percpu::current(),
-            task_struct,
-            rseq_event_user_irq: rseq
-                .event
-                .__bindgen_anon_1
-                .__bindgen_anon_1
-                .__bindgen_anon_1
-                .__bindgen_anon_1
-                .user_irq
-        ) = 1
-    };
-}
 
 /// C `enter_from_user_mode(regs)` (`irq-entry-common.h`): the steps of [`Irq`] from
 /// `Entered` to `Watching`.
@@ -165,7 +152,7 @@ fn enter_from_user_mode<'a>(irq: Irq<'a, User, Entered>, regs: &PtRegs) -> Irq<'
     // C: instrumentation_begin();
     irq.instrumentation(|ins| {
         // C: kmsan_unpoison_entry_regs(regs);
-        kmsan_unpoison_entry_regs(ins, regs);
+        regs.kmsan_unpoison_entry_regs(ins);
         // C: trace_hardirqs_off_finish();
         irq.trace_hardirqs_off_finish(ins);
     });
@@ -180,7 +167,7 @@ fn irqentry_enter_from_user_mode(irq: Irq<'_, User, Entered>, regs: &PtRegs) -> 
     // C: enter_from_user_mode(regs);
     let irq = enter_from_user_mode(irq, regs);
     // C: rseq_note_user_irq_entry();
-    rseq_note_user_irq_entry();
+    irq.rseq_note_user_irq_entry();
     irq.into_state()
 }
 
@@ -212,7 +199,7 @@ fn irqentry_enter_from_kernel_mode(irq: Irq<'_, Kernel, Entered>, regs: &PtRegs)
         // C: instrumentation_begin();
         irq.instrumentation(|ins| {
             // C: kmsan_unpoison_entry_regs(regs);
-            kmsan_unpoison_entry_regs(ins, regs);
+            regs.kmsan_unpoison_entry_regs(ins);
             // C: trace_hardirqs_off_finish();
             irq.trace_hardirqs_off_finish(ins);
         });
@@ -231,7 +218,7 @@ fn irqentry_enter_from_kernel_mode(irq: Irq<'_, Kernel, Entered>, regs: &PtRegs)
     // C: instrumentation_begin();
     irq.instrumentation(|ins| {
         // C: kmsan_unpoison_entry_regs(regs);
-        kmsan_unpoison_entry_regs(ins, regs);
+        regs.kmsan_unpoison_entry_regs(ins);
         // C: rcu_irq_enter_check_tick();
         irq.rcu_irq_enter_check_tick(ins);
         // C: trace_hardirqs_off_finish();
@@ -253,8 +240,7 @@ fn exit_to_user_mode(irq: Irq<'_, User, Watching>) {
     // C: instrumentation_begin();
     irq.instrumentation(|ins| {
         // C: unwind_reset_info();
-        // SAFETY: Interrupts disabled, in a region.
-        unsafe { shims::unwind_reset_info(ins) };
+        shims::unwind_reset_info(ins, irq.irqs_off());
         // C: trace_hardirqs_on_prepare();
         irq.trace_hardirqs_on_prepare(ins);
         // C: lockdep_hardirqs_on_prepare();
@@ -271,12 +257,8 @@ fn exit_to_user_mode(irq: Irq<'_, User, Watching>) {
 }
 
 /// C `__exit_to_user_mode_prepare(regs, EXIT_TO_USER_MODE_WORK_IRQ)`.
-///
-/// # Safety
-///
-/// Interrupts disabled, returning to user mode.
 #[inline(always)]
-unsafe fn exit_to_user_mode_prepare_irq(ins: &Instr, regs: &PtRegs) {
+fn exit_to_user_mode_prepare_irq(ins: &Instr, to_user: &mut ToUser, regs: &PtRegs) {
     // mirror: include/linux/irq-entry-common.h __exit_to_user_mode_prepare()
     // C: unsigned long ti_work; /* declared by its first assignment */
     // C: lockdep_assert_irqs_disabled();
@@ -284,8 +266,7 @@ unsafe fn exit_to_user_mode_prepare_irq(ins: &Instr, regs: &PtRegs) {
 
     // Flush a pending rcuog wakeup before the last need_resched() test.
     // C: tick_nohz_user_enter_prepare();
-    // SAFETY: Interrupts disabled.
-    unsafe { shims::tick_nohz_user_enter_prepare(ins) };
+    ct::tick_nohz_user_enter_prepare(ins, to_user);
 
     // C: ti_work = read_thread_flags();
     let mut ti_work = percpu::read_thread_flags();
@@ -293,16 +274,14 @@ unsafe fn exit_to_user_mode_prepare_irq(ins: &Instr, regs: &PtRegs) {
     if ti_work & EXIT_TO_USER_MODE_WORK_IRQ != 0 {
         // C: if (!hrtimer_rearm_deferred_user_irq(&ti_work, work_mask))
         // C:         ti_work = exit_to_user_mode_loop(regs, ti_work);
-        if !hrtimer_rearm_deferred_user_irq(ins, &mut ti_work) {
-            // SAFETY: Interrupts disabled, returning to user mode.
-            ti_work = unsafe { exit_to_user_mode_loop_inner(ins, regs, ti_work) };
+        if !hrtimer_rearm_deferred_user_irq(ins, to_user, &mut ti_work) {
+            ti_work = exit_to_user_mode_loop_inner(ins, to_user, regs, ti_work);
         }
         // C: }
     }
 
     // C: arch_exit_to_user_mode_prepare(regs, ti_work);
-    // SAFETY: Interrupts disabled, after all work.
-    unsafe { shims::arch_exit_to_user_mode_prepare(ins, regs, ti_work) };
+    shims::arch_exit_to_user_mode_prepare(ins, to_user, regs, ti_work);
 }
 
 /// C `hrtimer_rearm_deferred_user_irq(&ti_work, EXIT_TO_USER_MODE_WORK_IRQ)`
@@ -313,12 +292,11 @@ unsafe fn exit_to_user_mode_prepare_irq(ins: &Instr, regs: &PtRegs) {
 /// re-enables interrupts; returns true when the rearm was the only work, so the loop is not
 /// entered.
 #[inline(always)]
-fn hrtimer_rearm_deferred_user_irq(_ins: &Instr, _ti_work: &mut usize) -> bool {
+fn hrtimer_rearm_deferred_user_irq(_ins: &Instr, _off: &IrqsOff, _ti_work: &mut usize) -> bool {
     #[cfg(CONFIG_HRTIMER_REARM_DEFERRED)]
     if *_ti_work & TIF_REARM_MASK == TIF_HRTIMER_REARM {
         percpu::clear_thread_flags(TIF_HRTIMER_REARM);
-        // SAFETY: Interrupts disabled (exit to user mode), in a region (`_ins`).
-        unsafe { bindings::__hrtimer_rearm_deferred() };
+        work::hrtimer_rearm(_ins, _off);
         // Don't go into the loop if HRTIMER_REARM was the only flag.
         *_ti_work &= !TIF_HRTIMER_REARM;
         return *_ti_work == 0;
@@ -330,32 +308,25 @@ fn hrtimer_rearm_deferred_user_irq(_ins: &Instr, _ti_work: &mut usize) -> bool {
 /// `hrtimer_rearm_deferred_tif(read_thread_flags())`, a test of the flag before the atomic
 /// clear, as C does, because the common case is that it is not set.
 #[inline(always)]
-fn hrtimer_rearm_deferred(_ins: &Instr) {
+fn hrtimer_rearm_deferred(_ins: &Instr, _off: &IrqsOff) {
     #[cfg(CONFIG_HRTIMER_REARM_DEFERRED)]
     {
         lockdep::lockdep_assert_irqs_disabled();
         if percpu::read_thread_flags() & TIF_HRTIMER_REARM != 0 {
             percpu::clear_thread_flags(TIF_HRTIMER_REARM);
-            // SAFETY: Interrupts disabled (asserted above), in a region (`_ins`).
-            unsafe { bindings::__hrtimer_rearm_deferred() };
+            work::hrtimer_rearm(_ins, _off);
         }
     }
 }
 
 /// C `irqentry_exit_to_user_mode_prepare(regs)`.
-///
-/// # Safety
-///
-/// Interrupts disabled, returning to user mode.
 #[inline(always)]
-unsafe fn irqentry_exit_to_user_mode_prepare(ins: &Instr, regs: &PtRegs) {
+fn irqentry_exit_to_user_mode_prepare(ins: &Instr, to_user: &mut ToUser, regs: &PtRegs) {
     // mirror: include/linux/irq-entry-common.h irqentry_exit_to_user_mode_prepare()
     // C: __exit_to_user_mode_prepare(regs, EXIT_TO_USER_MODE_WORK_IRQ);
-    // SAFETY: Forwarded from the caller.
-    unsafe { exit_to_user_mode_prepare_irq(ins, regs) };
+    exit_to_user_mode_prepare_irq(ins, to_user, regs);
     // C: rseq_irqentry_exit_to_user_mode();
-    // SAFETY: Interrupts disabled, after the work loop.
-    unsafe { shims::rseq_irqentry_exit_to_user_mode(ins) };
+    shims::rseq_irqentry_exit_to_user_mode(ins, to_user);
 
     // C: __exit_to_user_mode_validate();
     // mirror: include/linux/irq-entry-common.h __exit_to_user_mode_validate()
@@ -363,33 +334,25 @@ unsafe fn irqentry_exit_to_user_mode_prepare(ins: &Instr, regs: &PtRegs) {
     // C: kmap_assert_nomap();
     // (An empty inline without CONFIG_DEBUG_KMAP_LOCAL: no call then.)
     #[cfg(CONFIG_DEBUG_KMAP_LOCAL)]
-    // SAFETY: Interrupts disabled.
-    unsafe {
-        shims::kmap_assert_nomap(ins)
-    };
+    shims::kmap_assert_nomap(ins, to_user);
     // C: lockdep_assert_irqs_disabled();
     lockdep::lockdep_assert_irqs_disabled();
     // C: lockdep_sys_exit();
-    #[cfg(CONFIG_LOCKDEP)]
-    // SAFETY: Out-of-line, instrumentable; we are in a region (`ins`).
-    unsafe {
-        bindings::lockdep_sys_exit()
-    };
+    lockdep::lockdep_sys_exit(ins, to_user);
     // mirror end: __exit_to_user_mode_validate()
 }
 
 /// C `irqentry_exit_to_user_mode(regs)`.
 #[inline(always)]
-fn irqentry_exit_to_user_mode(irq: Irq<'_, User, Watching>, regs: &PtRegs) {
+fn irqentry_exit_to_user_mode(mut irq: Irq<'_, User, Watching>, regs: &PtRegs) {
     // mirror: include/linux/irq-entry-common.h irqentry_exit_to_user_mode()
     // C: lockdep_assert_irqs_disabled();
     lockdep::lockdep_assert_irqs_disabled();
 
     // C: instrumentation_begin();
-    irq.instrumentation(|ins| {
+    irq.instrumentation_to_user(|ins, to_user| {
         // C: irqentry_exit_to_user_mode_prepare(regs);
-        // SAFETY: Interrupts disabled (the exit's `Irq`), returning to user mode (`User`).
-        unsafe { irqentry_exit_to_user_mode_prepare(ins, regs) };
+        irqentry_exit_to_user_mode_prepare(ins, to_user, regs);
     });
     // C: instrumentation_end();
 
@@ -406,23 +369,19 @@ fn irqentry_exit_to_user_mode(irq: Irq<'_, User, Watching>, regs: &PtRegs) {
 /// `__SCK__irqentry_exit_cond_resched` in the same object; [`SCK_IRQENTRY_EXIT_COND_RESCHED`]
 /// provides that reference, like `__ADDRESSABLE(STATIC_CALL_KEY(name))` in `__static_call()`.
 ///
-/// # Safety
-///
-/// Interrupts disabled, returning to a preemptible kernel context.
+/// Interrupts disabled (`_off`), returning to a kernel context that can be preempted.
 #[inline(always)]
-unsafe fn irqentry_exit_cond_resched(_ins: &Instr) {
+fn irqentry_exit_cond_resched(_ins: &Instr, _off: &IrqsOff) {
     #[cfg(all(CONFIG_PREEMPT_DYNAMIC, CONFIG_HAVE_PREEMPT_DYNAMIC_CALL))]
-    // SAFETY: The trampoline has the signature of `raw_irqentry_exit_cond_resched()`; a static
-    // call trampoline is allowed from `noinstr` code, and we are in a region anyway.
+    // SAFETY: The trampoline has the signature of `raw_irqentry_exit_cond_resched()`, whose only
+    // precondition, interrupts disabled, `_off` proves; a static call trampoline is allowed
+    // from `noinstr` code, and we are in a region anyway (`_ins`).
     unsafe {
         bindings::__SCT__irqentry_exit_cond_resched()
     };
 
     #[cfg(not(CONFIG_PREEMPT_DYNAMIC))]
-    // SAFETY: Same preconditions.
-    unsafe {
-        raw_irqentry_exit_cond_resched()
-    };
+    irqentry_exit_cond_resched_checked(_ins, _off);
 
     #[cfg(all(CONFIG_PREEMPT_DYNAMIC, not(CONFIG_HAVE_PREEMPT_DYNAMIC_CALL)))]
     compile_error!("RUST_GENERIC_ENTRY supports PREEMPT_DYNAMIC only with static calls (x86)");
@@ -448,12 +407,8 @@ static SCK_IRQENTRY_EXIT_COND_RESCHED: KeyRef =
     KeyRef(&raw const bindings::__SCK__irqentry_exit_cond_resched);
 
 /// C `irqentry_exit_to_kernel_mode_preempt(regs, state)`.
-///
-/// # Safety
-///
-/// Interrupts disabled, CPU state allows kernel preemption.
 #[inline(always)]
-unsafe fn irqentry_exit_to_kernel_mode_preempt(ins: &Instr, regs: &PtRegs, state: &KernelExit<'_>) {
+fn irqentry_exit_to_kernel_mode_preempt(ins: &Instr, regs: &PtRegs, state: &KernelExit<'_>) {
     // mirror: include/linux/irq-entry-common.h irqentry_exit_to_kernel_mode_preempt()
     // No preemption when the interrupted context had interrupts disabled, nor when RCU was not
     // watching on entry (`exit_rcu`): scheduling is not possible after `ct_irq_enter()` without
@@ -467,18 +422,14 @@ unsafe fn irqentry_exit_to_kernel_mode_preempt(ins: &Instr, regs: &PtRegs, state
     // C: if (IS_ENABLED(CONFIG_PREEMPTION))
     // C:         irqentry_exit_cond_resched();
     if cfg!(CONFIG_PREEMPTION) {
-        // SAFETY: Interrupted context had interrupts enabled and RCU watching.
-        unsafe { irqentry_exit_cond_resched(ins) };
+        irqentry_exit_cond_resched(ins, state.irqs_off());
     }
 }
 
-/// C `irqentry_hrtimer_rearm_deferred()`.
-///
-/// # Safety
-///
-/// Interrupts disabled, on an `irqentry_exit()` path that will enable interrupts.
+/// C `irqentry_hrtimer_rearm_deferred()`, on an `irqentry_exit()` path that will enable
+/// interrupts.
 #[inline(always)]
-unsafe fn irqentry_hrtimer_rearm_deferred(ins: &Instr) {
+fn irqentry_hrtimer_rearm_deferred(ins: &Instr, off: &IrqsOff) {
     // mirror: include/linux/irq-entry-common.h irqentry_hrtimer_rearm_deferred()
     // The deferred rearm is the tail of the timer interrupt, moved to the return path so that it
     // runs after a possible reschedule. `irq_exit_rcu()` has left lockdep's hardirq context by
@@ -487,13 +438,11 @@ unsafe fn irqentry_hrtimer_rearm_deferred(ins: &Instr) {
     // chain for every lock stack an interrupt hits). The rearm on return to user mode holds no
     // locks and needs none of this.
     // C: lockdep_hardirq_enter();
-    // SAFETY: Interrupts disabled; balanced below.
-    unsafe { lockdep::lockdep_hardirq_enter() };
-    // C: hrtimer_rearm_deferred();
-    hrtimer_rearm_deferred(ins);
-    // C: lockdep_hardirq_exit();
-    // SAFETY: Balances the enter above.
-    unsafe { lockdep::lockdep_hardirq_exit() };
+    lockdep::in_hardirq_context(off, || {
+        // C: hrtimer_rearm_deferred();
+        hrtimer_rearm_deferred(ins, off);
+        // C: lockdep_hardirq_exit();
+    });
 }
 
 /// C `irqentry_exit_to_kernel_mode_after_preempt(regs, state)`: the steps of [`Irq`] from
@@ -511,8 +460,7 @@ fn irqentry_exit_to_kernel_mode_after_preempt(regs: &PtRegs, state: KernelExit<'
                 // C: instrumentation_begin();
                 irq.instrumentation(|ins| {
                     // C: irqentry_hrtimer_rearm_deferred();
-                    // SAFETY: Interrupts disabled, returning with interrupts enabled.
-                    unsafe { irqentry_hrtimer_rearm_deferred(ins) };
+                    irqentry_hrtimer_rearm_deferred(ins, irq.irqs_off());
                     // Tell the tracer that IRET will enable interrupts.
                     // C: trace_hardirqs_on_prepare();
                     irq.trace_hardirqs_on_prepare(ins);
@@ -534,8 +482,7 @@ fn irqentry_exit_to_kernel_mode_after_preempt(regs: &PtRegs, state: KernelExit<'
         // C: instrumentation_begin();
         irq.instrumentation(|ins| {
             // C: irqentry_hrtimer_rearm_deferred();
-            // SAFETY: Interrupts disabled, returning with interrupts enabled.
-            unsafe { irqentry_hrtimer_rearm_deferred(ins) };
+            irqentry_hrtimer_rearm_deferred(ins, irq.irqs_off());
             // Covers both tracing and lockdep.
             // C: trace_hardirqs_on();
             irq.trace_hardirqs_on(ins);
@@ -566,8 +513,7 @@ fn irqentry_exit_to_kernel_mode(regs: &PtRegs, state: KernelExit<'_>) {
     // C: instrumentation_begin();
     state.instrumentation(|ins| {
         // C: irqentry_exit_to_kernel_mode_preempt(regs, state);
-        // SAFETY: Interrupts disabled (the exit's `Irq`), returning to kernel mode.
-        unsafe { irqentry_exit_to_kernel_mode_preempt(ins, regs, &state) };
+        irqentry_exit_to_kernel_mode_preempt(ins, regs, &state);
     });
     // C: instrumentation_end();
 
@@ -581,16 +527,11 @@ fn irqentry_exit_to_kernel_mode(regs: &PtRegs, state: KernelExit<'_>) {
 
 /// C `rseq_grant_slice_extension(ti_work, TIF_SLICE_EXT_DENY)`: constant `false` without
 /// `CONFIG_RSEQ_SLICE_EXTENSION`.
-///
-/// # Safety
-///
-/// Interrupts enabled, in the exit loop.
 #[inline(always)]
-unsafe fn rseq_grant_slice_extension(_ins: &Instr, _ti_work: usize) -> bool {
+fn rseq_grant_slice_extension(_ins: &Instr, _on: &IrqsOn<'_>, _ti_work: usize) -> bool {
     #[cfg(CONFIG_RSEQ_SLICE_EXTENSION)]
     {
-        // SAFETY: Forwarded from the caller.
-        unsafe { shims::rseq_grant_slice_extension(_ins, _ti_work, TIF_SLICE_EXT_DENY) }
+        shims::rseq_grant_slice_extension(_ins, _on, _ti_work, TIF_SLICE_EXT_DENY)
     }
     #[cfg(not(CONFIG_RSEQ_SLICE_EXTENSION))]
     {
@@ -600,45 +541,44 @@ unsafe fn rseq_grant_slice_extension(_ins: &Instr, _ti_work: usize) -> bool {
 
 /// C `__exit_to_user_mode_loop(regs, ti_work)` (`common.c`, `static __always_inline`).
 ///
-/// # Safety
-///
-/// Interrupts disabled on entry (and on return), returning to user mode.
+/// Interrupts are disabled on entry and on return (`to_user`); the work runs with them enabled
+/// (`on`), and every path out of an iteration disables them again before the flags are read.
 #[inline(always)]
-unsafe fn __exit_to_user_mode_loop(ins: &Instr, regs: &PtRegs, mut ti_work: usize) -> usize {
+fn __exit_to_user_mode_loop(
+    ins: &Instr,
+    to_user: &mut ToUser,
+    regs: &PtRegs,
+    mut ti_work: usize,
+) -> usize {
     // mirror: kernel/entry/common.c __exit_to_user_mode_loop()
     // Complete all pending work before returning to user space.
     // C: while (ti_work & EXIT_TO_USER_MODE_WORK_LOOP) {
     while ti_work & EXIT_TO_USER_MODE_WORK_LOOP != 0 {
         // C: local_irq_enable();
-        // SAFETY: Interrupts are disabled here and the work below needs them enabled.
-        unsafe { shims::local_irq_enable(ins) };
+        let on = to_user.enable(ins);
 
         // C: if (ti_work & (_TIF_NEED_RESCHED | _TIF_NEED_RESCHED_LAZY)) {
         // C:         if (!rseq_grant_slice_extension(ti_work, TIF_SLICE_EXT_DENY))
         // C:                 schedule();
         // C: }
-        if ti_work & (TIF_NEED_RESCHED | TIF_NEED_RESCHED_LAZY) != 0 {
-            // SAFETY: Interrupts enabled, preemptible task context.
-            if !unsafe { rseq_grant_slice_extension(ins, ti_work) } {
-                // SAFETY: Preemptible task context with interrupts enabled.
-                unsafe { bindings::schedule() };
-            }
+        if ti_work & (TIF_NEED_RESCHED | TIF_NEED_RESCHED_LAZY) != 0
+            && !rseq_grant_slice_extension(ins, &on, ti_work)
+        {
+            work::schedule(ins, &on);
         }
 
         // C: if (ti_work & _TIF_UPROBE)
         // C:         uprobe_notify_resume(regs);
         #[cfg(CONFIG_UPROBES)]
         if ti_work & TIF_UPROBE != 0 {
-            // SAFETY: Task context, interrupts enabled, `regs` are the user regs.
-            unsafe { bindings::uprobe_notify_resume(regs.as_raw()) };
+            work::uprobe_notify_resume(ins, &on, regs);
         }
 
         // C: if (ti_work & _TIF_PATCH_PENDING)
         // C:         klp_update_patch_state(current);
         #[cfg(CONFIG_LIVEPATCH)]
         if ti_work & TIF_PATCH_PENDING != 0 {
-            // SAFETY: `current()` is valid; task context.
-            unsafe { bindings::klp_update_patch_state(percpu::current()) };
+            work::klp_update_patch_state_current(ins, &on);
         }
 
         // C: if (ti_work & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL)) {
@@ -646,38 +586,30 @@ unsafe fn __exit_to_user_mode_loop(ins: &Instr, regs: &PtRegs, mut ti_work: usiz
         // C:         arch_do_signal_or_restart(regs);
         // C: }
         if ti_work & (TIF_SIGPENDING | TIF_NOTIFY_SIGNAL) != 0 {
-            // SAFETY: Task context, interrupts enabled, before signal delivery.
-            unsafe { shims::futex_fixup_robust_unlock(ins, regs) };
-            // SAFETY: Task context, interrupts enabled, `regs` are the user regs.
-            unsafe { bindings::arch_do_signal_or_restart(regs.as_raw()) };
+            shims::futex_fixup_robust_unlock(ins, &on, regs);
+            work::arch_do_signal_or_restart(ins, &on, regs);
         }
 
         // C: if (ti_work & _TIF_NOTIFY_RESUME)
         // C:         resume_user_mode_work(regs);
         if ti_work & TIF_NOTIFY_RESUME != 0 {
-            // SAFETY: Task context, interrupts enabled.
-            unsafe { shims::resume_user_mode_work(ins, regs) };
+            shims::resume_user_mode_work(ins, &on, regs);
         }
 
         // Architecture specific TIF work. x86 does not define it: the generic empty inline of
         // irq-entry-common.h applies, so there is nothing to call on every iteration.
         // C: arch_exit_to_user_mode_work(regs, ti_work);
         #[cfg(not(CONFIG_X86))]
-        // SAFETY: Task context, interrupts enabled.
-        unsafe {
-            shims::arch_exit_to_user_mode_work(ins, regs, ti_work)
-        };
+        shims::arch_exit_to_user_mode_work(ins, &on, regs, ti_work);
 
         // Disable interrupts and read the work flags again: they may have changed while
         // interrupts and preemption were enabled above.
         // C: local_irq_disable();
-        // SAFETY: Re-disable interrupts before re-reading the work flags.
-        unsafe { shims::local_irq_disable(ins) };
+        on.disable();
 
         // Any of the work above may have queued a deferred wakeup.
         // C: tick_nohz_user_enter_prepare();
-        // SAFETY: Interrupts disabled.
-        unsafe { shims::tick_nohz_user_enter_prepare(ins) };
+        ct::tick_nohz_user_enter_prepare(ins, to_user);
 
         // C: ti_work = read_thread_flags();
         ti_work = percpu::read_thread_flags();
@@ -689,19 +621,20 @@ unsafe fn __exit_to_user_mode_loop(ins: &Instr, regs: &PtRegs, mut ti_work: usiz
     ti_work
 }
 
-/// C `exit_to_user_mode_loop(regs, ti_work)`.
-///
-/// # Safety
-///
-/// Interrupts disabled, returning to user mode.
+/// C `exit_to_user_mode_loop(regs, ti_work)`: interrupts disabled on entry and on return
+/// (`to_user`).
 #[inline(always)]
-unsafe fn exit_to_user_mode_loop_inner(ins: &Instr, regs: &PtRegs, mut ti_work: usize) -> usize {
+fn exit_to_user_mode_loop_inner(
+    ins: &Instr,
+    to_user: &mut ToUser,
+    regs: &PtRegs,
+    mut ti_work: usize,
+) -> usize {
     // mirror: kernel/entry/common.c exit_to_user_mode_loop()
     // C: for (;;) {
     loop {
         // C: ti_work = __exit_to_user_mode_loop(regs, ti_work);
-        // SAFETY: Forwarded from the caller.
-        ti_work = unsafe { __exit_to_user_mode_loop(ins, regs, ti_work) };
+        ti_work = __exit_to_user_mode_loop(ins, to_user, regs, ti_work);
 
         // C: if (likely(!rseq_exit_to_user_mode_restart(regs, ti_work)))
         // C:         return ti_work;
@@ -711,8 +644,7 @@ unsafe fn exit_to_user_mode_loop_inner(ins: &Instr, regs: &PtRegs, mut ti_work: 
         let nothing_to_do = cfg!(CONFIG_HAVE_GENERIC_TIF_BITS)
             && !cfg!(CONFIG_RSEQ_SLICE_EXTENSION)
             && ti_work & TIF_RSEQ == 0;
-        // SAFETY: Interrupts disabled, after the work loop.
-        if nothing_to_do || !unsafe { shims::rseq_exit_to_user_mode_restart(ins, regs, ti_work) } {
+        if nothing_to_do || !shims::rseq_exit_to_user_mode_restart(ins, to_user, regs, ti_work) {
             return ti_work;
         }
         // C: ti_work = read_thread_flags();
@@ -729,23 +661,53 @@ unsafe fn exit_to_user_mode_loop_inner(ins: &Instr, regs: &PtRegs, mut ti_work: 
 ///
 /// # Safety
 ///
-/// `regs` must be the current task's user `pt_regs`; interrupts must be disabled.
+/// `regs` must be the current task's user `pt_regs`; interrupts must be disabled; the task
+/// returns to user mode after the call.
 #[export]
 pub unsafe extern "C" fn exit_to_user_mode_loop(
     regs: *mut bindings::pt_regs,
     ti_work: usize,
 ) -> usize {
-    // SAFETY: This function is ordinary instrumentable `.text`.
-    let ins = unsafe { Instr::assume_instrumentable() };
-    // SAFETY: The caller passes valid `pt_regs`.
-    let regs = unsafe { PtRegs::from_raw(regs) };
-    // SAFETY: Forwarded from the caller.
-    unsafe { exit_to_user_mode_loop_inner(&ins, regs, ti_work) }
+    // SAFETY: This function is ordinary instrumentable `.text`; the caller passes the valid
+    // user `pt_regs` of the current task, with interrupts disabled, on its way to user mode.
+    let (ins, regs, mut to_user) = unsafe {
+        (
+            Instr::assume_instrumentable(),
+            PtRegs::from_raw(regs),
+            ToUser::assume(),
+        )
+    };
+    exit_to_user_mode_loop_inner(&ins, &mut to_user, regs, ti_work)
 }
 
 // -------------------------------------------------------------------------------------------
 // raw_irqentry_exit_cond_resched()
 // -------------------------------------------------------------------------------------------
+
+/// The body of [`raw_irqentry_exit_cond_resched`], interrupts disabled (`off`).
+#[inline(always)]
+fn irqentry_exit_cond_resched_checked(ins: &Instr, off: &IrqsOff) {
+    // mirror: kernel/entry/common.c raw_irqentry_exit_cond_resched()
+    // C: if (!preempt_count()) {
+    if percpu::preempt_count() == 0 {
+        // Sanity checks of RCU and the thread stack.
+        // C: rcu_irq_exit_check_preempt();
+        // (Empty without PROVE_RCU; a static inline with Tiny RCU, hence the shim.)
+        #[cfg(CONFIG_PROVE_RCU)]
+        shims::rcu_irq_exit_check_preempt(ins, off);
+        // C: if (IS_ENABLED(CONFIG_DEBUG_ENTRY))
+        // C:         WARN_ON_ONCE(!on_thread_stack());
+        #[cfg(CONFIG_DEBUG_ENTRY)]
+        kernel::entry_warn_on_once!(!shims::on_thread_stack(ins, off));
+        // C: if (need_resched() && arch_irqentry_exit_need_resched())
+        // C:         preempt_schedule_irq();
+        // (x86 does not override arch_irqentry_exit_need_resched(), which returns true.)
+        if percpu::need_resched() {
+            work::preempt_schedule_irq(ins, off);
+        }
+        // C: }
+    }
+}
 
 /// Preempts the interrupted kernel context if needed (C `raw_irqentry_exit_cond_resched()`).
 ///
@@ -758,35 +720,10 @@ pub unsafe extern "C" fn exit_to_user_mode_loop(
 /// enabled and RCU watching.
 #[export]
 pub unsafe extern "C" fn raw_irqentry_exit_cond_resched() {
-    // SAFETY: This function is ordinary instrumentable `.text`.
-    let _ins = unsafe { Instr::assume_instrumentable() };
-
-    // mirror: kernel/entry/common.c raw_irqentry_exit_cond_resched()
-    // C: if (!preempt_count()) {
-    if percpu::preempt_count() == 0 {
-        // Sanity checks of RCU and the thread stack.
-        // C: rcu_irq_exit_check_preempt();
-        // (Empty without PROVE_RCU; a static inline with Tiny RCU, hence the shim.)
-        #[cfg(CONFIG_PROVE_RCU)]
-        // SAFETY: Instrumentable context, interrupts disabled.
-        unsafe {
-            shims::rcu_irq_exit_check_preempt(&_ins)
-        };
-        // C: if (IS_ENABLED(CONFIG_DEBUG_ENTRY))
-        // C:         WARN_ON_ONCE(!on_thread_stack());
-        #[cfg(CONFIG_DEBUG_ENTRY)]
-        // SAFETY: Instrumentable context.
-        kernel::entry_warn_on_once!(!unsafe { shims::on_thread_stack(&_ins) });
-        // C: if (need_resched() && arch_irqentry_exit_need_resched())
-        // C:         preempt_schedule_irq();
-        // (x86 does not override arch_irqentry_exit_need_resched(), which returns true.)
-        if percpu::need_resched() {
-            // SAFETY: preempt_count() is 0, interrupts disabled, as `preempt_schedule_irq()`
-            // requires.
-            unsafe { bindings::preempt_schedule_irq() };
-        }
-        // C: }
-    }
+    // SAFETY: This function is ordinary instrumentable `.text`, called with interrupts
+    // disabled.
+    let (ins, off) = unsafe { (Instr::assume_instrumentable(), IrqsOff::assume()) };
+    irqentry_exit_cond_resched_checked(&ins, &off);
 }
 
 // -------------------------------------------------------------------------------------------
@@ -814,10 +751,9 @@ pub unsafe extern "C" fn raw_irqentry_exit_cond_resched() {
 pub unsafe extern "C" fn irqentry_enter(
     regs: *mut bindings::pt_regs,
 ) -> bindings::irqentry_state_t {
-    // SAFETY: This function is `#[noinstr]` and not inside a region.
-    let ni = unsafe { Noinstr::assume() };
-    // SAFETY: The entry code passes the valid `pt_regs` of this entry.
-    let regs = unsafe { PtRegs::from_raw(regs) };
+    // SAFETY: This function is `#[noinstr]` and not inside a region; the entry code passes the
+    // valid `pt_regs` of this entry.
+    let (ni, regs) = unsafe { (Noinstr::assume(), PtRegs::from_raw(regs)) };
 
     // mirror: kernel/entry/common.c irqentry_enter()
     // C: if (user_mode(regs)) {
@@ -851,10 +787,9 @@ pub unsafe extern "C" fn irqentry_exit(
     regs: *mut bindings::pt_regs,
     state: bindings::irqentry_state_t,
 ) {
-    // SAFETY: This function is `#[noinstr]` and not inside a region.
-    let ni = unsafe { Noinstr::assume() };
-    // SAFETY: The entry code passes the valid `pt_regs` of this entry.
-    let regs = unsafe { PtRegs::from_raw(regs) };
+    // SAFETY: This function is `#[noinstr]` and not inside a region; the entry code passes the
+    // valid `pt_regs` of this entry.
+    let (ni, regs) = unsafe { (Noinstr::assume(), PtRegs::from_raw(regs)) };
     let state = IrqEntryState::from_raw(state);
 
     // mirror: kernel/entry/common.c irqentry_exit()
@@ -887,10 +822,9 @@ pub unsafe extern "C" fn irqentry_exit(
 pub unsafe extern "C" fn irqentry_nmi_enter(
     regs: *mut bindings::pt_regs,
 ) -> bindings::irqentry_state_t {
-    // SAFETY: This function is `#[noinstr]` and not inside a region.
-    let ni = unsafe { Noinstr::assume() };
-    // SAFETY: The entry code passes the valid `pt_regs` of this entry.
-    let regs = unsafe { PtRegs::from_raw(regs) };
+    // SAFETY: This function is `#[noinstr]` and not inside a region; the entry code passes the
+    // valid `pt_regs` of this entry.
+    let (ni, regs) = unsafe { (Noinstr::assume(), PtRegs::from_raw(regs)) };
 
     // mirror: kernel/entry/common.c irqentry_nmi_enter()
     // `irq_state.lockdep` keeps lockdep's view of the interrupted context, so that
@@ -922,7 +856,7 @@ pub unsafe extern "C" fn irqentry_nmi_enter(
     // C: instrumentation_begin();
     nmi.instrumentation(|ins| {
         // C: kmsan_unpoison_entry_regs(regs);
-        kmsan_unpoison_entry_regs(ins, regs);
+        regs.kmsan_unpoison_entry_regs(ins);
         // C: trace_hardirqs_off_finish();
         nmi.trace_hardirqs_off_finish(ins);
         // C: ftrace_nmi_enter();

@@ -67,6 +67,12 @@ ENTRY_RS_FIELD(irq_work, node_u_flags, node.u_flags);
 
 ENTRY_RS_VAR(__preempt_count);
 ENTRY_RS_VAR(current_task);
+#ifdef CONFIG_NO_HZ_FULL
+ENTRY_RS_VAR(cpu_number);
+ENTRY_RS_VAR(tick_nohz_full_running);
+ENTRY_RS_STRUCT(cpumask);
+ENTRY_RS_FIELD(cpumask, bits, bits);
+#endif
 #ifdef CONFIG_TRACE_IRQFLAGS
 ENTRY_RS_VAR(hardirqs_enabled);
 ENTRY_RS_VAR(hardirq_context);

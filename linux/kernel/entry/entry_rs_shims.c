@@ -76,15 +76,6 @@ notrace void entry_rs_ftrace_nmi_exit(void)
 #endif
 
 /*
- * tick_nohz_user_enter_prepare(): tick_nohz_full_cpu() +
- * rcu_nocb_flush_deferred_wakeup().
- */
-notrace void entry_rs_tick_nohz_user_enter_prepare(void)
-{
-	tick_nohz_user_enter_prepare();
-}
-
-/*
  * x86 arch_exit_to_user_mode_prepare(): FPU state assert, arch_exit_work()
  * (user return notifiers, IO bitmap, switch_fpu_return()), fred_update_rsp0()
  * (cpu_feature_enabled() + wrmsrns), TS_COMPAT clearing, IBPB on exit.

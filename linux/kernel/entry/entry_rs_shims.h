@@ -37,7 +37,6 @@ void __noreturn entry_rs_nmi_exit_bug(void);
 void entry_rs_ftrace_nmi_enter(void);
 void entry_rs_ftrace_nmi_exit(void);
 #endif
-void entry_rs_tick_nohz_user_enter_prepare(void);
 void entry_rs_arch_exit_to_user_mode_prepare(struct pt_regs *regs, unsigned long ti_work);
 void entry_rs_arch_exit_to_user_mode_work(struct pt_regs *regs, unsigned long ti_work);
 void entry_rs_rseq_irqentry_exit_to_user_mode(void);

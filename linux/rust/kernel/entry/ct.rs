@@ -19,12 +19,18 @@
 //! - `rcu_is_watching_curr_cpu()` (`__always_inline`): `%gs` asm
 //! - `rcu_irq_enter_check_tick()` (`__always_inline` → `__rcu_irq_enter_check_tick()`
 //!   (`NO_HZ_FULL`, instrumentable)): static branch + call, needs [`Instr`]
+//! - `tick_nohz_user_enter_prepare()` (`static inline`, `include/linux/tick.h`): static branch,
+//!   flag, cpumask bit, then a call of `rcu_nocb_flush_deferred_wakeup()` (out-of-line,
+//!   instrumentable (`RCU_NOCB_CPU`)), needs [`Instr`] and [`IrqsOff`]
 //!
 //! [`static_branch_unlikely!`]: crate::static_branch_unlikely
 
 #![allow(unused_imports)]
 
-use super::Instr;
+use super::{
+    irqflags::IrqsOff,
+    Instr, //
+};
 use crate::bindings;
 
 /// C `context_tracking_enabled()`.
@@ -221,4 +227,58 @@ pub(crate) unsafe fn rcu_irq_enter_check_tick(_ins: &Instr) {
         // SAFETY: Inside an instrumentation region; precondition from the caller.
         unsafe { bindings::__rcu_irq_enter_check_tick() };
     }
+}
+
+/// C `tick_nohz_user_enter_prepare()` (`include/linux/tick.h`): on a `nohz_full` CPU, flush a
+/// deferred wakeup of RCU's callback-offload kthread before the return to user mode, where the
+/// CPU may run without a tick. Empty without `CONFIG_NO_HZ_FULL`.
+///
+/// As in C, the static key of `context_tracking_enabled()` is tested first and the CPU number
+/// is read only after it, so that with context tracking off this is one patched jump.
+#[inline(always)]
+pub fn tick_nohz_user_enter_prepare(_ins: &Instr, _off: &IrqsOff) {
+    #[cfg(CONFIG_NO_HZ_FULL)]
+    if tick_nohz_full_this_cpu(_off) {
+        #[cfg(CONFIG_RCU_NOCB_CPU)]
+        // SAFETY: Out-of-line and instrumentable (`_ins`); interrupts are disabled (`_off`), as
+        // the flush of this CPU's deferred wakeup requires.
+        unsafe {
+            bindings::rcu_nocb_flush_deferred_wakeup()
+        };
+    }
+}
+
+/// C `tick_nohz_full_cpu(smp_processor_id())`: `tick_nohz_full_enabled()`, then the CPU's bit
+/// in `tick_nohz_full_mask`.
+#[cfg(CONFIG_NO_HZ_FULL)]
+#[inline(always)]
+fn tick_nohz_full_this_cpu(_off: &IrqsOff) -> bool {
+    // C: tick_nohz_full_enabled(): the static key, then the flag.
+    if !context_tracking_enabled() {
+        return false;
+    }
+    crate::entry_var_size!(tick_nohz_full_running, 1);
+    // SAFETY: A `bool` set during boot, before any task returns to user mode; C reads it plainly.
+    if !unsafe { (&raw const bindings::tick_nohz_full_running).read() } {
+        return false;
+    }
+    // C: cpumask_test_cpu(smp_processor_id(), tick_nohz_full_mask). The CPU number is stable:
+    // interrupts are disabled (`_off`).
+    let cpu = super::percpu::this_cpu_read_u32!(cpu_number) as usize;
+    #[cfg(not(CONFIG_CPUMASK_OFFSTACK))]
+    let mask = (&raw const bindings::tick_nohz_full_mask).cast::<bindings::cpumask>();
+    #[cfg(CONFIG_CPUMASK_OFFSTACK)]
+    // SAFETY: The pointer is allocated during boot, before any task returns to user mode, and
+    // never freed.
+    let mask = unsafe { (&raw const bindings::tick_nohz_full_mask).read() }.cast_const();
+    // SAFETY: `mask` points to the valid `struct cpumask` of nohz_full CPUs, which has a bit
+    // for each of the `NR_CPUS` possible CPUs, so the word of `cpu` (below `nr_cpu_ids`) is in
+    // it. The mask is written once during boot; C reads it plainly (`test_bit()`).
+    let word = unsafe {
+        crate::entry_field!(mask.cast_mut(), cpumask, bits)
+            .cast::<usize>()
+            .add(cpu / usize::BITS as usize)
+            .read()
+    };
+    word.wrapping_shr(cpu as u32) & 1 != 0
 }

@@ -41,10 +41,27 @@
 //! - **Nothing instrumentable after RCU's exit step.** `user_enter_irqoff()` and
 //!   `ct_irq_exit()` consume the context the region borrows (`E0505`), and `RcuLeft` has no
 //!   region.
+//! - **Interrupts stay disabled, except for the exit work.** A context holds an
+//!   [`IrqsOff`] ([`Irq::irqs_off`]) for the calls that need it. Only an exit to user mode lends
+//!   a [`ToUser`] ([`Irq::instrumentation_to_user`]), which can enable interrupts for the work
+//!   loop; it borrows the context mutably, so its [`IrqsOff`] cannot be used meanwhile (`E0502`).
 //!
 //! Every step is `#[inline(always)]`; the markers are zero-sized.
 
-use super::{ct, lockdep, shims, Instr, IrqEntryState, Noinstr, PtRegs};
+use super::{
+    ct,
+    irqflags::{
+        IrqsOff,
+        ToUser, //
+    },
+    lockdep,
+    percpu,
+    shims,
+    Instr,
+    IrqEntryState,
+    Noinstr,
+    PtRegs, //
+};
 use core::{marker::PhantomData, mem::ManuallyDrop};
 
 mod private {
@@ -114,6 +131,8 @@ pub struct Irq<'a, M: Mode, S: Step> {
     ni: &'a Noinstr,
     /// The entry function's address, for lockdep's `ip` arguments (C `CALLER_ADDR0`).
     ip: usize,
+    /// Interrupts are disabled from the start of the entry to the end of the exit.
+    off: IrqsOff,
     _state: PhantomData<(M, S)>,
 }
 
@@ -134,24 +153,37 @@ impl<'a> Entry<'a> {
     /// hardware and `regs` the registers of this entry.
     #[inline(always)]
     pub unsafe fn begin(ni: &'a Noinstr, regs: &PtRegs, ip: usize) -> Self {
+        // SAFETY: Interrupts are disabled (the caller) and stay disabled for as long as the
+        // context lives: only `ToUser::enable()` enables them, and the one `ToUser` of a context
+        // is lent by `instrumentation_to_user()`, which borrows the context mutably.
+        let off = unsafe { IrqsOff::assume() };
         // INVARIANT: Nothing is established yet (`Entered`); the mode is the one of `regs`.
         if regs.user_mode() {
-            Entry::User(Irq {
-                ni,
-                ip,
-                _state: PhantomData,
-            })
+            Entry::User(Irq::start(ni, ip, off))
         } else {
-            Entry::Kernel(Irq {
-                ni,
-                ip,
-                _state: PhantomData,
-            })
+            Entry::Kernel(Irq::start(ni, ip, off))
         }
     }
 }
 
 impl<'a, M: Mode, S: Step> Irq<'a, M, S> {
+    /// A context at the start of `irqentry_enter()` or `irqentry_exit()`.
+    #[inline(always)]
+    fn start(ni: &'a Noinstr, ip: usize, off: IrqsOff) -> Self {
+        Irq {
+            ni,
+            ip,
+            off,
+            _state: PhantomData,
+        }
+    }
+
+    /// The proof that interrupts are disabled, for the calls that need it.
+    #[inline(always)]
+    pub fn irqs_off(&self) -> &IrqsOff {
+        &self.off
+    }
+
     /// Moves the context into the next state without running `Drop` for this one.
     #[inline(always)]
     fn step<T: Step>(self) -> Irq<'a, M, T> {
@@ -159,6 +191,7 @@ impl<'a, M: Mode, S: Step> Irq<'a, M, S> {
         Irq {
             ni: this.ni,
             ip: this.ip,
+            off: this.off.carry(),
             _state: PhantomData,
         }
     }
@@ -259,6 +292,47 @@ impl<M: Mode, S: Watches> Irq<'_, M, S> {
     }
 }
 
+impl Irq<'_, User, Watching> {
+    /// C `rseq_note_user_irq_entry()`: `current->rseq.event.user_irq = true;`, so that the
+    /// return to user mode checks the task's restartable sequence.
+    ///
+    /// A store through `current` outside any instrumentation region, as in C. The member sits
+    /// in nested anonymous unions and structs, which bindgen names `__bindgen_anon_N`.
+    #[inline(always)]
+    pub fn rseq_note_user_irq_entry(&self) {
+        #[cfg(CONFIG_RSEQ)]
+        // SAFETY: `current()` is a valid task, and the member's offset is checked against C
+        // (`entry_field!`). Only the task itself writes its rseq event on entry, with
+        // interrupts disabled (`self`).
+        unsafe {
+            crate::entry_field!(
+                percpu::current(),
+                task_struct,
+                rseq_event_user_irq: rseq
+                    .event
+                    .__bindgen_anon_1
+                    .__bindgen_anon_1
+                    .__bindgen_anon_1
+                    .__bindgen_anon_1
+                    .user_irq
+            )
+            .write(1)
+        };
+    }
+
+    /// Runs `f` inside an instrumentation region with the proof that the task returns to user
+    /// mode with interrupts disabled, which `f` may use to enable them for the exit work
+    /// ([`ToUser::enable`]).
+    ///
+    /// The context stays borrowed mutably meanwhile, so `f` cannot use its
+    /// [`Irq::irqs_off`] while interrupts are enabled.
+    #[inline(always)]
+    pub fn instrumentation_to_user<R>(&mut self, f: impl FnOnce(&Instr, &mut ToUser) -> R) -> R {
+        let mut to_user = ToUser::carry(&self.off);
+        self.ni.instrumentation(|ins| f(ins, &mut to_user))
+    }
+}
+
 impl Irq<'_, Kernel, Watching> {
     /// C `rcu_irq_enter_check_tick()`: with NO_HZ, restarts the tick if RCU needs it, and
     /// warns if RCU was not watching after all.
@@ -303,24 +377,14 @@ impl<'a> Exit<'a> {
     pub unsafe fn resume(ni: &'a Noinstr, regs: &PtRegs, state: IrqEntryState, ip: usize) -> Self {
         // INVARIANT: By the safety requirements, the entry reached the state that `state`
         // records, in the mode of `regs`.
+        // SAFETY: As in `Entry::begin()`: interrupts are still disabled (the caller).
+        let off = unsafe { IrqsOff::assume() };
         if regs.user_mode() {
-            Exit::User(Irq {
-                ni,
-                ip,
-                _state: PhantomData,
-            })
+            Exit::User(Irq::start(ni, ip, off))
         } else if state.exit_rcu() {
-            Exit::Kernel(KernelExit::CtIrq(Irq {
-                ni,
-                ip,
-                _state: PhantomData,
-            }))
+            Exit::Kernel(KernelExit::CtIrq(Irq::start(ni, ip, off)))
         } else {
-            Exit::Kernel(KernelExit::Watching(Irq {
-                ni,
-                ip,
-                _state: PhantomData,
-            }))
+            Exit::Kernel(KernelExit::Watching(Irq::start(ni, ip, off)))
         }
     }
 }
@@ -330,6 +394,15 @@ impl KernelExit<'_> {
     #[inline(always)]
     pub fn exit_rcu(&self) -> bool {
         matches!(self, KernelExit::CtIrq(_))
+    }
+
+    /// The proof that interrupts are disabled, for the calls that need it.
+    #[inline(always)]
+    pub fn irqs_off(&self) -> &IrqsOff {
+        match self {
+            KernelExit::Watching(irq) => irq.irqs_off(),
+            KernelExit::CtIrq(irq) => irq.irqs_off(),
+        }
     }
 
     /// Runs `f` inside an instrumentation region; RCU watches in both kinds of exit.

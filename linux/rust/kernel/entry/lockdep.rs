@@ -15,6 +15,8 @@
 //!   `current->hardirq_threaded`): `%gs` asm + store
 //! - `lockdep_off()`, `lockdep_on()` (macros: `current->lockdep_recursion`): plain
 //!   read-modify-write
+//! - `lockdep_sys_exit()` (out-of-line, instrumentable (`LOCKDEP`)): call, needs [`Instr`] and
+//!   [`IrqsOff`]
 //! - `lockdep_assert_irqs_disabled()` (macro: `WARN_ON_ONCE(__lockdep_enabled &&
 //!   hardirqs_enabled)`): `%gs` asm + `ud2` WARN
 //!
@@ -23,7 +25,10 @@
 
 #![allow(unused_variables)]
 
-use super::Instr;
+use super::{
+    irqflags::IrqsOff,
+    Instr, //
+};
 
 /// Tells lockdep that hardware interrupts are now disabled (C `lockdep_hardirqs_off(ip)`).
 ///
@@ -139,7 +144,7 @@ pub fn lockdep_hardirqs_enabled() -> bool {
 ///
 /// Interrupts must be disabled; must be balanced by [`lockdep_hardirq_exit`].
 #[inline(always)]
-pub unsafe fn lockdep_hardirq_enter() {
+pub(crate) unsafe fn lockdep_hardirq_enter() {
     #[cfg(CONFIG_TRACE_IRQFLAGS)]
     {
         crate::entry_var_size!(hardirq_context, 4);
@@ -169,7 +174,7 @@ pub unsafe fn lockdep_hardirq_enter() {
 ///
 /// Must balance a previous [`lockdep_hardirq_enter`].
 #[inline(always)]
-pub unsafe fn lockdep_hardirq_exit() {
+pub(crate) unsafe fn lockdep_hardirq_exit() {
     #[cfg(CONFIG_TRACE_IRQFLAGS)]
     // SAFETY: Single decrement of this CPU's `hardirq_context` (32 bits, checked in
     // `lockdep_hardirq_enter()`).
@@ -179,6 +184,32 @@ pub unsafe fn lockdep_hardirq_exit() {
             options(nostack)
         );
     }
+}
+
+/// Runs `f` in lockdep's hardirq context: C `lockdep_hardirq_enter(); f();
+/// lockdep_hardirq_exit();`.
+///
+/// The pair is balanced by construction; interrupts are disabled throughout (`_off`).
+#[inline(always)]
+pub fn in_hardirq_context<R>(_off: &IrqsOff, f: impl FnOnce() -> R) -> R {
+    // SAFETY: Interrupts are disabled (`_off`); balanced by the exit below.
+    unsafe { lockdep_hardirq_enter() };
+    let ret = f();
+    // SAFETY: Balances the enter above.
+    unsafe { lockdep_hardirq_exit() };
+    ret
+}
+
+/// C `lockdep_sys_exit()`: complains if the task returns to user mode holding locks. An empty
+/// inline without `CONFIG_LOCKDEP`.
+#[inline(always)]
+pub fn lockdep_sys_exit(_ins: &Instr, _off: &IrqsOff) {
+    #[cfg(CONFIG_LOCKDEP)]
+    // SAFETY: Out-of-line and instrumentable (`_ins`); interrupts disabled (`_off`), on the way
+    // to user mode; it only reads the task's lock stack.
+    unsafe {
+        crate::bindings::lockdep_sys_exit()
+    };
 }
 
 /// C `lockdep_off()`: `current->lockdep_recursion += LOCKDEP_OFF`.

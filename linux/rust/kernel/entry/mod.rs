@@ -38,6 +38,8 @@ pub mod ct;
 pub mod instr;
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 pub mod irq;
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+pub mod irqflags;
 pub mod layout;
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 pub mod lockdep;

@@ -48,6 +48,18 @@ impl PtRegs {
         self.0.get()
     }
 
+    /// C `kmsan_unpoison_entry_regs(regs)`: tells KMSAN that the frame the entry code wrote is
+    /// initialised. Out-of-line and instrumentable with `CONFIG_KMSAN`, empty otherwise.
+    #[inline(always)]
+    pub fn kmsan_unpoison_entry_regs(&self, _ins: &super::Instr) {
+        #[cfg(CONFIG_KMSAN)]
+        // SAFETY: Inside an instrumentation region (`_ins`); the frame is valid (type
+        // invariant) and the function only marks its bytes as initialised.
+        unsafe {
+            bindings::kmsan_unpoison_entry_regs(self.as_raw())
+        };
+    }
+
     /// Returns the saved `cs` selector.
     ///
     /// In `struct pt_regs` (x86_64), `cs` is a `u16` inside an anonymous union with `csx` and

@@ -60,3 +60,67 @@ pub const TIF_REARM_MASK: usize = TIF_NEED_RESCHED | TIF_NEED_RESCHED_LAZY | TIF
 
 #[cfg(all(CONFIG_RUST_GENERIC_ENTRY, not(CONFIG_HAVE_GENERIC_TIF_BITS)))]
 compile_error!("kernel::entry requires CONFIG_HAVE_GENERIC_TIF_BITS");
+
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+use super::{
+    irqflags::{
+        IrqsOff,
+        IrqsOn, //
+    },
+    Instr,
+    PtRegs, //
+};
+
+/// C `schedule()`, for `_TIF_NEED_RESCHED` in the exit work loop.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub fn schedule(_ins: &Instr, _on: &IrqsOn<'_>) {
+    // SAFETY: Task context with interrupts enabled, on the way to user mode (`_on`): the task
+    // may sleep; instrumentable code is allowed (`_ins`).
+    unsafe { bindings::schedule() };
+}
+
+/// C `uprobe_notify_resume(regs)`, for `_TIF_UPROBE`.
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_UPROBES))]
+#[inline(always)]
+pub fn uprobe_notify_resume(_ins: &Instr, _on: &IrqsOn<'_>, regs: &PtRegs) {
+    // SAFETY: As for `schedule()`; `regs` are the current task's user registers.
+    unsafe { bindings::uprobe_notify_resume(regs.as_raw()) };
+}
+
+/// C `klp_update_patch_state(current)`, for `_TIF_PATCH_PENDING`.
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_LIVEPATCH))]
+#[inline(always)]
+pub fn klp_update_patch_state_current(_ins: &Instr, _on: &IrqsOn<'_>) {
+    // SAFETY: As for `schedule()`; `current()` is the valid current task.
+    unsafe { bindings::klp_update_patch_state(super::percpu::current()) };
+}
+
+/// C `arch_do_signal_or_restart(regs)`, for `_TIF_SIGPENDING` and `_TIF_NOTIFY_SIGNAL`.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub fn arch_do_signal_or_restart(_ins: &Instr, _on: &IrqsOn<'_>, regs: &PtRegs) {
+    // SAFETY: As for `schedule()`; `regs` are the current task's user registers, which signal
+    // delivery rewrites.
+    unsafe { bindings::arch_do_signal_or_restart(regs.as_raw()) };
+}
+
+/// C `__hrtimer_rearm_deferred()`: reprograms the clock event device for the next hrtimer.
+/// The callers test and clear `_TIF_HRTIMER_REARM` first.
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_HRTIMER_REARM_DEFERRED))]
+#[inline(always)]
+pub fn hrtimer_rearm(_ins: &Instr, _off: &IrqsOff) {
+    // SAFETY: Interrupts disabled (`_off`), as the rearm of this CPU's clock event device
+    // requires; instrumentable code is allowed (`_ins`).
+    unsafe { bindings::__hrtimer_rearm_deferred() };
+}
+
+/// C `preempt_schedule_irq()`: schedules on the way back to an interrupted kernel context.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub fn preempt_schedule_irq(_ins: &Instr, _off: &IrqsOff) {
+    // SAFETY: Interrupts disabled (`_off`), instrumentable code allowed (`_ins`). The other
+    // precondition, `preempt_count() == 0`, the function checks itself (`BUG_ON()`), and it
+    // returns with interrupts disabled again.
+    unsafe { bindings::preempt_schedule_irq() };
+}

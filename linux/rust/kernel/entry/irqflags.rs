@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The interrupt state of this CPU, as proofs.
+//!
+//! C header: [`include/linux/irqflags.h`](srctree/include/linux/irqflags.h).
+//!
+//! Most of the entry code may only run with interrupts disabled, and the exit work loop runs its
+//! work with interrupts enabled, then disables them again before it reads the work flags once
+//! more. In C these rules are comments and `lockdep_assert_irqs_disabled()`; here they are
+//! tokens, and the wrappers of C functions that need one of the states take the token by
+//! reference instead of being `unsafe`:
+//!
+//! - [`IrqsOff`]: interrupts are disabled on this CPU, in the task context of an entry or an
+//!   exit. The typed contexts of [`super::irq`] hold one from the moment the entry function
+//!   starts; the out-of-line functions whose C callers promise it create one at their start.
+//! - [`ToUser`]: an [`IrqsOff`] of a task on its way back to user mode, the only place where
+//!   the entry code enables interrupts for a while ([`ToUser::enable`]).
+//! - [`IrqsOn`]: interrupts are enabled, in the exit work loop of such a task: it may sleep.
+//!   Made by [`ToUser::enable`] (C `local_irq_enable()`), which borrows the [`ToUser`] mutably
+//!   for as long as the [`IrqsOn`] lives, so nothing that needs interrupts disabled can be
+//!   called meanwhile. Ended by [`IrqsOn::disable`] (C `local_irq_disable()`), or by dropping
+//!   it, which disables them as well: no path can leave the loop with interrupts enabled.
+//!
+//! None of the tokens is `Copy`, `Clone`, `Send` or `Sync`.
+
+use super::Instr;
+use core::marker::PhantomData;
+
+/// Proof that interrupts are disabled on this CPU, in the task context of an entry or exit.
+pub struct IrqsOff {
+    _not_send_sync: PhantomData<*mut ()>,
+}
+
+impl IrqsOff {
+    /// Creates the proof.
+    ///
+    /// # Safety
+    ///
+    /// Interrupts are disabled on this CPU and stay disabled for as long as the token lives
+    /// (the only way to enable them in between is [`ToUser::enable`], which borrows the
+    /// token), in the task context of an entry or an exit.
+    #[inline(always)]
+    pub const unsafe fn assume() -> Self {
+        Self {
+            _not_send_sync: PhantomData,
+        }
+    }
+
+    /// Carries the proof of a typed context into its next state.
+    ///
+    /// Only for the contexts of this module's siblings, which hold a token already: the new one
+    /// replaces it.
+    #[inline(always)]
+    pub(super) const fn carry(&self) -> Self {
+        Self {
+            _not_send_sync: PhantomData,
+        }
+    }
+}
+
+/// Proof that interrupts are disabled on this CPU, in a task that returns to user mode.
+///
+/// Dereferences to [`IrqsOff`].
+pub struct ToUser {
+    off: IrqsOff,
+}
+
+impl ToUser {
+    /// Creates the proof.
+    ///
+    /// # Safety
+    ///
+    /// The requirements of [`IrqsOff::assume`], and the current task returns to user mode
+    /// (from a system call, an interrupt or an exception of user mode) once the token is gone.
+    #[inline(always)]
+    pub const unsafe fn assume() -> Self {
+        Self {
+            // SAFETY: The caller promises what `IrqsOff::assume()` requires.
+            off: unsafe { IrqsOff::assume() },
+        }
+    }
+
+    /// Carries the proof of a typed context of a return to user mode (see [`IrqsOff::carry`]).
+    #[inline(always)]
+    pub(super) const fn carry(off: &IrqsOff) -> Self {
+        Self { off: off.carry() }
+    }
+
+    /// C `local_irq_enable()`: tracing first (`trace_hardirqs_on()`), then
+    /// `raw_local_irq_enable()`.
+    ///
+    /// Without `PARAVIRT_XXL`, `raw_local_irq_enable()` is `native_irq_enable()`, a `sti` with a
+    /// memory clobber, emitted here as the same instruction (no call, as C inlines it). With
+    /// `PARAVIRT_XXL` it is a patched `pv_ops` call, which only C can emit: a shim then.
+    ///
+    /// The returned [`IrqsOn`] borrows `self` until interrupts are disabled again.
+    #[inline(always)]
+    pub fn enable<'a>(&'a mut self, ins: &'a Instr) -> IrqsOn<'a> {
+        #[cfg(not(CONFIG_PARAVIRT_XXL))]
+        {
+            // C: tracing first, while interrupts are still off.
+            #[cfg(CONFIG_TRACE_IRQFLAGS)]
+            // SAFETY: Out-of-line and instrumentable: `ins` allows it. Interrupts are disabled
+            // (`self`) and are enabled right below.
+            unsafe {
+                crate::bindings::trace_hardirqs_on()
+            };
+            // SAFETY: `sti` has no operands. Interrupts may be enabled: the task returns to
+            // user mode (`self`), and nothing that needs them disabled can run until the
+            // `IrqsOn` that borrows `self` is gone. No `nomem`, so that the compiler neither
+            // moves memory accesses across it nor caches values in registers over it (C's
+            // "memory" clobber).
+            unsafe { crate::asm!("sti"; options(nostack)) };
+        }
+        #[cfg(CONFIG_PARAVIRT_XXL)]
+        // SAFETY: As above, in one C call.
+        unsafe {
+            crate::bindings::entry_rs_local_irq_enable()
+        };
+        IrqsOn {
+            _ins: ins,
+            _off: PhantomData,
+        }
+    }
+}
+
+impl core::ops::Deref for ToUser {
+    type Target = IrqsOff;
+
+    #[inline(always)]
+    fn deref(&self) -> &IrqsOff {
+        &self.off
+    }
+}
+
+/// Proof that interrupts are enabled, in the exit work loop of a task that returns to user
+/// mode: the task may sleep. See [`ToUser::enable`].
+#[must_use = "dropping it disables interrupts at once"]
+pub struct IrqsOn<'a> {
+    _ins: &'a Instr,
+    _off: PhantomData<&'a mut ToUser>,
+}
+
+impl IrqsOn<'_> {
+    /// C `local_irq_disable()`: `raw_local_irq_disable()`, then `trace_hardirqs_off()` if
+    /// interrupts were enabled before. Gives the [`ToUser`] back.
+    #[inline(always)]
+    pub fn disable(self) {
+        // `Drop` does it, so that no path leaves the loop with interrupts enabled.
+    }
+}
+
+impl Drop for IrqsOn<'_> {
+    /// See [`IrqsOn::disable`].
+    ///
+    /// Without `PARAVIRT_XXL`, `raw_local_irq_disable()` is a `cli` with a memory clobber,
+    /// emitted here; `raw_irqs_disabled()` reads EFLAGS. With `PARAVIRT_XXL` a C shim does it
+    /// (see [`ToUser::enable`]).
+    #[inline(always)]
+    fn drop(&mut self) {
+        #[cfg(not(CONFIG_PARAVIRT_XXL))]
+        {
+            #[cfg(CONFIG_TRACE_IRQFLAGS)]
+            let was_disabled = super::percpu::native_irqs_disabled();
+            // SAFETY: `cli` has no operands; no `nomem`, as C's "memory" clobber (see
+            // `ToUser::enable()`).
+            unsafe { crate::asm!("cli"; options(nostack)) };
+            #[cfg(CONFIG_TRACE_IRQFLAGS)]
+            if !was_disabled {
+                // SAFETY: Out-of-line and instrumentable: an `IrqsOn` is only made with an
+                // `Instr` (`_ins`). Interrupts are disabled now, as the function requires.
+                unsafe { crate::bindings::trace_hardirqs_off() };
+            }
+        }
+        #[cfg(CONFIG_PARAVIRT_XXL)]
+        // SAFETY: As above, in one C call.
+        unsafe {
+            crate::bindings::entry_rs_local_irq_disable()
+        };
+    }
+}
