@@ -55,7 +55,6 @@ use super::{
         ToUser, //
     },
     lockdep,
-    percpu,
     shims,
     Instr,
     IrqEntryState,
@@ -306,7 +305,7 @@ impl Irq<'_, User, Watching> {
         // interrupts disabled (`self`).
         unsafe {
             crate::entry_field!(
-                percpu::current(),
+                super::percpu::current(),
                 task_struct,
                 rseq_event_user_irq: rseq
                     .event
