@@ -64,7 +64,8 @@
 //! - `arch_exit_to_user_mode_prepare()`, `arch_exit_to_user_mode_work()` (SI): C shim
 //! - `rseq_irqentry_exit_to_user_mode()`, `rseq_grant_slice_extension()`,
 //!   `rseq_exit_to_user_mode_restart()` (AI, uaccess): C shim
-//! - `futex_fixup_robust_unlock()`, `resume_user_mode_work()` (SI): C shim, in loop
+//! - `futex_fixup_robust_unlock()` (SI): its `user_irq` test in Rust, the rest a C shim, in loop
+//! - `resume_user_mode_work()` (SI): C shim, in loop
 //! - `local_irq_enable/disable()` (M): `sti`/`cli` in Rust ([`ToUser::enable`], dropping the
 //!   [`IrqsOn`]); C shim only with `PARAVIRT_XXL`
 //! - `kmap_assert_nomap()`, `unwind_reset_info()`, `on_thread_stack()` (SI/AI): C shim, in region
@@ -539,6 +540,19 @@ fn rseq_grant_slice_extension(_ins: &Instr, _on: &IrqsOn<'_>, _ti_work: usize) -
     }
 }
 
+/// C `futex_fixup_robust_unlock(regs)` (`include/linux/futex.h`): its first test is done here,
+/// the rest in a shim. The fixup only matters when the task was interrupted in user mode
+/// (inside a robust unlock sequence), so C tests `current->rseq.event.user_irq` before it
+/// touches `current->mm`; a signal on the way out of a system call then costs no call. Empty
+/// without `CONFIG_FUTEX_ROBUST_UNLOCK`.
+#[inline(always)]
+fn futex_fixup_robust_unlock(_ins: &Instr, _on: &IrqsOn<'_>, _regs: &PtRegs) {
+    #[cfg(CONFIG_FUTEX_ROBUST_UNLOCK)]
+    if percpu::rseq_user_irq_noted() {
+        shims::futex_fixup_robust_unlock(_ins, _on, _regs);
+    }
+}
+
 /// C `__exit_to_user_mode_loop(regs, ti_work)` (`common.c`, `static __always_inline`).
 ///
 /// Interrupts are disabled on entry and on return (`to_user`); the work runs with them enabled
@@ -586,7 +600,7 @@ fn __exit_to_user_mode_loop(
         // C:         arch_do_signal_or_restart(regs);
         // C: }
         if ti_work & (TIF_SIGPENDING | TIF_NOTIFY_SIGNAL) != 0 {
-            shims::futex_fixup_robust_unlock(ins, &on, regs);
+            futex_fixup_robust_unlock(ins, &on, regs);
             work::arch_do_signal_or_restart(ins, &on, regs);
         }
 

@@ -234,6 +234,30 @@ pub fn need_resched() -> bool {
     read_thread_flags() & bindings::ENTRY_TIF_NEED_RESCHED != 0
 }
 
+/// C `current->rseq.event.user_irq`: the task entered the kernel from user mode through an
+/// interrupt or exception since its last return (set by `rseq_note_user_irq_entry()`).
+#[cfg(CONFIG_RSEQ)]
+#[inline(always)]
+pub fn rseq_user_irq_noted() -> bool {
+    // SAFETY: `current()` is a valid task and the member's offset is checked against C
+    // (`entry_field!`). Only the task itself writes it; C reads it plainly.
+    unsafe {
+        crate::entry_field!(
+            current(),
+            task_struct,
+            rseq_event_user_irq: rseq
+                .event
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .user_irq
+        )
+        .read()
+            != 0
+    }
+}
+
 /// Returns true if the current task is an idle task (C `is_idle_task(current)`).
 #[inline(always)]
 pub fn is_idle_task_current() -> bool {
