@@ -21,7 +21,10 @@
 //!   called meanwhile. Ended by [`IrqsOn::disable`] (C `local_irq_disable()`), or by dropping
 //!   it, which disables them as well: no path can leave the loop with interrupts enabled.
 //!
-//! None of the tokens is `Copy`, `Clone`, `Send` or `Sync`.
+//! None of the tokens is `Copy`, `Clone`, `Send` or `Sync`. As with any guard, leaking an
+//! [`IrqsOn`] (`core::mem::forget()`) would leave interrupts enabled with the [`ToUser`] usable
+//! again. The entry code never leaks one, and a loop round without its `disable()` does not
+//! compile: the next call needs the [`ToUser`] the [`IrqsOn`] still borrows.
 
 use super::Instr;
 use core::marker::PhantomData;
