@@ -68,7 +68,8 @@
 //! - `resume_user_mode_work()` (SI): C shim, in loop
 //! - `local_irq_enable/disable()` (M): `sti`/`cli` in Rust ([`ToUser::enable`], dropping the
 //!   [`IrqsOn`]); C shim only with `PARAVIRT_XXL`
-//! - `kmap_assert_nomap()`, `unwind_reset_info()`, `on_thread_stack()` (SI/AI): C shim, in region
+//! - `kmap_assert_nomap()`, `on_thread_stack()` (SI/AI): C shim, in region
+//! - `unwind_reset_info()` (AI): its `unwind_mask` test in Rust, the rest a C shim, in region
 //! - `rcu_irq_exit_check_preempt()` (OOL with Tree RCU, SI with Tiny RCU): C shim
 //! - `arch_in_rcu_eqs()`, `arch_irqentry_exit_need_resched()`, `arch_nmi_enter/exit()` (AI/SI/M):
 //!   not overridden by x86: `false`, `true`, empty
@@ -231,6 +232,18 @@ fn irqentry_enter_from_kernel_mode(irq: Irq<'_, Kernel, Entered>, regs: &PtRegs)
     irq.into_state()
 }
 
+/// C `unwind_reset_info()` (`include/linux/unwind_deferred.h`): its first test is done here,
+/// the rest in a shim. The reset only has work when a deferred user stack unwind was requested
+/// (`unwind_mask` non-zero), which C tests first (`likely(!bits)`); the common return then
+/// costs no call. Empty without `CONFIG_UNWIND_USER`.
+#[inline(always)]
+fn unwind_reset_info(_ins: &Instr, _off: &IrqsOff) {
+    #[cfg(CONFIG_UNWIND_USER)]
+    if percpu::unwind_mask() != 0 {
+        shims::unwind_reset_info(_ins, _off);
+    }
+}
+
 /// C `exit_to_user_mode()`: the steps of [`Irq`] from `Watching` to the end.
 #[inline(always)]
 fn exit_to_user_mode(irq: Irq<'_, User, Watching>) {
@@ -241,7 +254,7 @@ fn exit_to_user_mode(irq: Irq<'_, User, Watching>) {
     // C: instrumentation_begin();
     irq.instrumentation(|ins| {
         // C: unwind_reset_info();
-        shims::unwind_reset_info(ins, irq.irqs_off());
+        unwind_reset_info(ins, irq.irqs_off());
         // C: trace_hardirqs_on_prepare();
         irq.trace_hardirqs_on_prepare(ins);
         // C: lockdep_hardirqs_on_prepare();

@@ -43,6 +43,9 @@ ENTRY_RS_FIELD(task_struct, lockdep_recursion, lockdep_recursion);
 #ifdef CONFIG_RSEQ
 ENTRY_RS_FIELD(task_struct, rseq_event_user_irq, rseq.event.user_irq);
 #endif
+#ifdef CONFIG_UNWIND_USER
+ENTRY_RS_FIELD(task_struct, unwind_mask, unwind_info.unwind_mask.counter);
+#endif
 
 ENTRY_RS_STRUCT(pt_regs);
 ENTRY_RS_FIELD(pt_regs, cs, cs);

@@ -258,6 +258,24 @@ pub fn rseq_user_irq_noted() -> bool {
     }
 }
 
+/// C `atomic_long_read(&current->unwind_info.unwind_mask)`: non-zero once a deferred user
+/// stack unwind was requested for the task.
+#[cfg(CONFIG_UNWIND_USER)]
+#[inline(always)]
+pub fn unwind_mask() -> i64 {
+    // SAFETY: `current()` is a valid task and the member's offset is checked against C
+    // (`entry_field!`). Other tasks change the mask with atomic operations; a volatile read is
+    // `atomic_long_read()`.
+    unsafe {
+        crate::entry_field!(
+            current(),
+            task_struct,
+            unwind_mask: unwind_info.unwind_mask.counter
+        )
+        .read_volatile()
+    }
+}
+
 /// Returns true if the current task is an idle task (C `is_idle_task(current)`).
 #[inline(always)]
 pub fn is_idle_task_current() -> bool {
