@@ -43,10 +43,9 @@ pub const ROOTS: &[&str] = &crate::symbols::ENTRY_SYMBOLS;
 pub const STATE_OPS: &[&str] = &[
     "lockdep::",
     "ct::",
-    "shims::",
-    "percpu::preempt_count_nmi_",
-    "percpu::read_thread_flags(",
-    "percpu::clear_thread_flags(",
+    "arch::",
+    "rseq::",
+    "preempt::preempt_count_nmi_",
     "work::",
     "bindings::",
     ".instrumentation(",
@@ -85,13 +84,13 @@ pub const TYPED_METHODS: &[(&str, &str)] = &[
     (".trace_hardirqs_on_prepare(", "lockdep::trace_hardirqs_on_prepare"),
     (".lockdep_hardirqs_on_prepare(", "lockdep::lockdep_hardirqs_on_prepare"),
     (".trace_hardirqs_on(", "lockdep::trace_hardirqs_on"),
-    (".ftrace_nmi_enter(", "shims::ftrace_nmi_enter"),
-    (".ftrace_nmi_exit(", "shims::ftrace_nmi_exit"),
+    (".ftrace_nmi_enter(", "nmi::ftrace_nmi_callbacks"),
+    (".ftrace_nmi_exit(", "nmi::ftrace_nmi_callbacks"),
     (".rcu_irq_enter_check_tick(", "ct::rcu_irq_enter_check_tick"),
-    (".arch_enter_from_user_mode(", "shims::arch_enter_from_user_mode"),
-    (".arch_exit_to_user_mode(", "shims::arch_exit_to_user_mode"),
+    (".arch_enter_from_user_mode(", "arch::arch_enter_from_user_mode"),
+    (".arch_exit_to_user_mode(", "arch::arch_exit_to_user_mode"),
     (".ct_warn_on_not_user(", "ct::ct_warn_on_not_user"),
-    (".rseq_note_user_irq_entry(", "irq::rseq_note_user_irq_entry"),
+    (".rseq_note_user_irq_entry(", "rseq::note_user_irq_entry"),
     (".kmsan_unpoison_entry_regs(", "regs::kmsan_unpoison_entry_regs"),
 ];
 
@@ -564,7 +563,17 @@ pub fn generate(text: &str) -> Vec<Mutant> {
 
 /// The modules of building blocks (`linux/rust/kernel/entry/NAME.rs`)
 /// the entry functions call as `NAME::function(`.
-pub const BLOCK_MODULES: &[&str] = &["lockdep", "ct", "shims", "percpu", "work", "irq", "regs"];
+pub const BLOCK_MODULES: &[(&str, &str)] = &[
+    ("lockdep", "lockdep"),
+    ("ct", "ct"),
+    ("arch", "arch/x86"),
+    ("preempt", "preempt"),
+    ("rseq", "rseq"),
+    ("work", "work"),
+    ("nmi", "nmi"),
+    ("irq", "irq"),
+    ("regs", "regs"),
+];
 
 /// A built kernel's configuration: the options set to `y`, and the
 /// building blocks ([`BLOCK_MODULES`]) whose whole body is under a `cfg`
@@ -616,7 +625,7 @@ impl KConfig {
         if TYPED_METHODS.iter().any(|(m, block)| code.contains(m) && !self.empty.contains(*block)) {
             return true;
         }
-        BLOCK_MODULES.iter().any(|m| {
+        BLOCK_MODULES.iter().any(|(m, _)| {
             let pat = format!("{m}::");
             code.match_indices(&pat).any(|(i, _)| {
                 let name: String =
@@ -1007,7 +1016,7 @@ pub unsafe extern "C" fn irqentry_enter(
         // A transition is compiled in whatever the config; an `&self` step
         // only when its building block is not empty.
         let mut cfg = KConfig::parse("");
-        cfg.empty.insert("shims::ftrace_nmi_exit".into());
+        cfg.empty.insert("nmi::ftrace_nmi_callbacks".into());
         let by_what = |w: &str| ms.iter().find(|m| m.what == w).unwrap();
         assert_eq!(not_compiled(by_what("drop `let nmi = nmi.ct_nmi_exit();`"), &ms, &cfg), None);
         assert_eq!(not_compiled(by_what("drop `nmi.lockdep_on();`"), &ms, &cfg), None);

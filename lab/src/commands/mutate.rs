@@ -178,8 +178,8 @@ pub fn run(lab: &Lab, list: bool, only: &[String], limit: Option<usize>) -> Resu
 /// The rust .config and the building blocks that are empty with it.
 fn kconfig(lab: &Lab, dotconfig: &str) -> KConfig {
     let mut c = KConfig::parse(dotconfig);
-    for m in mutate::BLOCK_MODULES {
-        if let Ok(t) = read(&lab.repo.join(format!("linux/rust/kernel/entry/{m}.rs"))) {
+    for (m, file) in mutate::BLOCK_MODULES {
+        if let Ok(t) = read(&lab.repo.join(format!("linux/rust/kernel/entry/{file}.rs"))) {
             c.add_blocks(m, &t);
         }
     }

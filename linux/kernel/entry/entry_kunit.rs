@@ -25,8 +25,14 @@
 
 use core::ffi::{c_int, c_void};
 use kernel::{
-    bindings, cpu::CpuId, entry::percpu, entry_field, error::from_err_ptr,
-    interrupt::local_interrupt_disable, macros::kunit_tests, str::CStrExt,
+    bindings,
+    cpu::CpuId,
+    entry::{self, preempt, work},
+    entry_field,
+    error::from_err_ptr,
+    interrupt::local_interrupt_disable,
+    macros::kunit_tests,
+    str::CStrExt,
 };
 
 /// Builds a kernel-mode register frame with interrupts disabled in the saved flags.
@@ -61,13 +67,13 @@ fn state_byte(mut s: bindings::irqentry_state_t) -> u8 {
 fn nvcsw() -> usize {
     // SAFETY: `current()` is the valid current task; the scheduler updates the count on this
     // CPU only, a volatile read is `READ_ONCE()`.
-    unsafe { entry_field!(percpu::current(), task_struct, nvcsw).read_volatile() }
+    unsafe { entry_field!(entry::current(), task_struct, nvcsw).read_volatile() }
 }
 
 /// The current task's count of involuntary context switches (`current->nivcsw`).
 fn nivcsw() -> usize {
     // SAFETY: As for `nvcsw()`.
-    unsafe { entry_field!(percpu::current(), task_struct, nivcsw).read_volatile() }
+    unsafe { entry_field!(entry::current(), task_struct, nivcsw).read_volatile() }
 }
 
 /// The current task's voluntary and involuntary context switch counts (`nvcsw + nivcsw`).
@@ -161,7 +167,7 @@ mod tests {
         let mut regs = kernel_regs();
         let irqs = local_interrupt_disable();
 
-        let pc_before = percpu::preempt_count();
+        let pc_before = preempt::preempt_count();
         // SAFETY: Interrupts are disabled, `regs` is a valid kernel-mode frame, and this task is
         // not the idle task, so RCU is watching (the precondition of `irqentry_enter()`).
         let state = unsafe { bindings::irqentry_enter(&mut regs) };
@@ -169,8 +175,8 @@ mod tests {
         let watching_inside = unsafe { bindings::rcu_is_watching() };
         // SAFETY: Matching exit for the enter above, same frame and state.
         unsafe { bindings::irqentry_exit(&mut regs, state) };
-        let pc_after = percpu::preempt_count();
-        let disabled_after = percpu::native_irqs_disabled();
+        let pc_after = preempt::preempt_count();
+        let disabled_after = entry::native_irqs_disabled();
         // SAFETY: As above.
         let watching_after = unsafe { bindings::rcu_is_watching() };
 
@@ -189,32 +195,32 @@ mod tests {
         let mut regs = kernel_regs();
         let irqs = local_interrupt_disable();
 
-        let pc0 = percpu::preempt_count();
-        let nmi0 = percpu::in_nmi();
+        let pc0 = preempt::preempt_count();
+        let nmi0 = preempt::in_nmi();
 
         // SAFETY: Interrupts disabled; an NMI-like entry on top of task context. Balanced below.
         let s1 = unsafe { bindings::irqentry_nmi_enter(&mut regs) };
-        let pc1 = percpu::preempt_count();
-        let nmi1 = percpu::in_nmi();
+        let pc1 = preempt::preempt_count();
+        let nmi1 = preempt::in_nmi();
 
         // SAFETY: Nested NMI-like entry (as #DB/#BP inside an NMI). Balanced below.
         let s2 = unsafe { bindings::irqentry_nmi_enter(&mut regs) };
-        let pc2 = percpu::preempt_count();
-        let nmi2 = percpu::in_nmi();
+        let pc2 = preempt::preempt_count();
+        let nmi2 = preempt::in_nmi();
 
         // SAFETY: Matching exits, innermost first.
         unsafe { bindings::irqentry_nmi_exit(&mut regs, s2) };
-        let pc3 = percpu::preempt_count();
-        let nmi3 = percpu::in_nmi();
+        let pc3 = preempt::preempt_count();
+        let nmi3 = preempt::in_nmi();
         // SAFETY: As above.
         unsafe { bindings::irqentry_nmi_exit(&mut regs, s1) };
-        let pc4 = percpu::preempt_count();
-        let nmi4 = percpu::in_nmi();
-        let disabled_after = percpu::native_irqs_disabled();
+        let pc4 = preempt::preempt_count();
+        let nmi4 = preempt::in_nmi();
+        let disabled_after = entry::native_irqs_disabled();
 
         drop(irqs);
 
-        let step = percpu::NMI_OFFSET + percpu::HARDIRQ_OFFSET;
+        let step = preempt::NMI_OFFSET + preempt::HARDIRQ_OFFSET;
         assert!(!nmi0);
         assert!(nmi1);
         assert!(nmi2);
@@ -235,7 +241,7 @@ mod tests {
         // `local_interrupt_disable()` disables interrupts and raises the hardirq-disable count
         // in `preempt_count()`, so preemption is disabled as well.
         let irqs = local_interrupt_disable();
-        let pc_before = percpu::preempt_count();
+        let pc_before = preempt::preempt_count();
 
         // Request a reschedule, so that only the preempt count check stands between the call
         // and `preempt_schedule_irq()`. A spurious TIF_NEED_RESCHED is harmless: the task just
@@ -244,7 +250,7 @@ mod tests {
         // that other CPUs only modify with atomic bit operations.
         unsafe {
             core::sync::atomic::AtomicUsize::from_ptr(entry_field!(
-                percpu::current(),
+                entry::current(),
                 task_struct,
                 thread_info_flags: thread_info.flags
             ))
@@ -260,8 +266,8 @@ mod tests {
         unsafe { bindings::raw_irqentry_exit_cond_resched() };
 
         let switches_after = switch_count();
-        let pc_after = percpu::preempt_count();
-        let need_resched_seen = percpu::need_resched();
+        let pc_after = preempt::preempt_count();
+        let need_resched_seen = work::need_resched();
 
         drop(irqs);
 
@@ -295,7 +301,7 @@ mod tests {
     #[test]
     fn irqentry_nmi_enter_clears_hardirq_threaded() {
         let mut regs = kernel_regs();
-        let task = percpu::current();
+        let task = entry::current();
         let irqs = local_interrupt_disable();
 
         // SAFETY: `task` is the current task; with interrupts disabled, only this code and NMI

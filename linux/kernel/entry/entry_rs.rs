@@ -38,10 +38,11 @@
 //!
 //! # Static inlines of the C headers and how they are reached
 //!
-//! - `user_mode()`, `regs_irqs_disabled()` (AI): Rust ([`PtRegs`])
-//! - `current`, `is_idle_task()`, `read_thread_flags()`, `need_resched()` (AI/M): Rust `%gs` asm
-//!   ([`percpu`])
-//! - `preempt_count()`, `in_nmi()`, `__preempt_count_nmi_enter/exit()` (AI/M): Rust `%gs` asm
+//! - `user_mode()`, `regs_irqs_disabled()` (AI): Rust ([`PtRegs`], from the arch module)
+//! - `current`, `is_idle_task()`, `read_thread_flags()`, `need_resched()` (AI/M): Rust, `current`
+//!   from the arch module (`%gs` asm on x86) ([`work`])
+//! - `preempt_count()`, `in_nmi()`, `__preempt_count_nmi_enter/exit()` (AI/M): Rust, the per-CPU
+//!   instructions from the arch module ([`preempt`])
 //! - `lockdep_hardirqs_enabled()`, `lockdep_hardirq_enter/exit()`, `lockdep_off/on()`,
 //!   `lockdep_assert_irqs_disabled()` (M): Rust ([`lockdep`])
 //! - `context_tracking_enabled()`, `user_exit_irqoff()`, `user_enter_irqoff()`,
@@ -49,9 +50,10 @@
 //! - `rcu_irq_enter_check_tick()` (AI): Rust static branch + call in region
 //! - `rseq_note_user_irq_entry()` (AI): Rust store through `current` (layout checked)
 //! - `CALLER_ADDR0` (M): the entry function's own address, like `_THIS_IP_` ([`this_ip`])
-//! - `instrumentation_begin/end()` (M): Rust asm ([`Noinstr::instrumentation`])
+//! - `instrumentation_begin/end()` (M): Rust asm (`instrumentation()` of [`Irq`] and [`Nmi`])
 //! - `irqentry_exit_cond_resched()` (static call): direct call of the trampoline
 //!   `__SCT__irqentry_exit_cond_resched` in a region, key referenced from `.discard.addressable`
+//!   ([`arch`])
 //! - `arch_enter_from_user_mode()` (DEBUG_ENTRY) (AI, alternatives): `noinstr` C shim
 //! - `arch_exit_to_user_mode()` (`amd_clear_divider()`) (AI, ALTERNATIVE): `noinstr` C shim
 //! - `BUG()` in `__nmi_exit()` (M): `noinstr` C shim
@@ -61,18 +63,22 @@
 //!   tests and atomic clear, then a call of `__hrtimer_rearm_deferred()`, in region
 //! - `tick_nohz_user_enter_prepare()` (SI): Rust static branch, flag and cpumask test, then a
 //!   call of `rcu_nocb_flush_deferred_wakeup()` ([`ct`]), in region / loop
-//! - `arch_exit_to_user_mode_prepare()`, `arch_exit_to_user_mode_work()` (SI): C shim
-//! - `rseq_irqentry_exit_to_user_mode()`, `rseq_grant_slice_extension()`,
-//!   `rseq_exit_to_user_mode_restart()` (AI, uaccess): C shim
+//! - `arch_exit_to_user_mode_prepare()` (SI, alternatives): C shim ([`arch`])
+//! - `arch_exit_to_user_mode_work()` (SI): the generic empty inline on x86 ([`arch`])
+//! - `rseq_irqentry_exit_to_user_mode()` (AI): Rust store ([`rseq`]); C shim with `RSEQ_STATS`
+//!   or `LOCKDEP`
+//! - `rseq_grant_slice_extension()`, `rseq_exit_to_user_mode_restart()` (AI, uaccess): C shim
 //! - `futex_fixup_robust_unlock()` (SI): its `user_irq` test in Rust, the rest a C shim, in loop
 //! - `resume_user_mode_work()` (SI): C shim, in loop
-//! - `local_irq_enable/disable()` (M): `sti`/`cli` in Rust ([`ToUser::enable`], dropping the
-//!   [`IrqsOn`]); C shim only with `PARAVIRT_XXL`
-//! - `kmap_assert_nomap()`, `on_thread_stack()` (SI/AI): C shim, in region
+//! - `local_irq_enable/disable()` (M): tracing in Rust, `sti`/`cli` from the arch module
+//!   ([`ToUser::enable`], dropping the [`IrqsOn`]); C shims for the `pv_ops` with `PARAVIRT_XXL`
+//! - `kmap_assert_nomap()` (SI): C shim, in region, only with `DEBUG_KMAP_LOCAL`
+//! - `on_thread_stack()` (AI): Rust ([`arch`]), `DEBUG_ENTRY` only
 //! - `unwind_reset_info()` (AI): its `unwind_mask` test in Rust, the rest a C shim, in region
 //! - `rcu_irq_exit_check_preempt()` (OOL with Tree RCU, SI with Tiny RCU): C shim
-//! - `arch_in_rcu_eqs()`, `arch_irqentry_exit_need_resched()`, `arch_nmi_enter/exit()` (AI/SI/M):
-//!   not overridden by x86: `false`, `true`, empty
+//! - `arch_in_rcu_eqs()`, `arch_irqentry_exit_need_resched()` (AI/SI): from the arch module
+//!   (x86 does not override them: `false`, `true`)
+//! - `arch_nmi_enter/exit()` (M): not overridden by x86: empty
 //!
 //! Out-of-line C functions are called through `bindings` (they need no shim): the `noinstr`
 //! ones (`lockdep_hardirqs_off/on()`, `ct_irq_enter/exit()`, `ct_nmi_enter/exit()`,
@@ -91,6 +97,7 @@
 use kernel::{
     bindings,
     entry::{
+        arch,
         ct,
         irq::{
             Entered,
@@ -112,8 +119,8 @@ use kernel::{
             Nmi,
             NmiState, //
         },
-        percpu,
-        shims,
+        preempt,
+        rseq,
         this_ip,
         work::{
             self,
@@ -187,11 +194,10 @@ fn irqentry_enter_from_kernel_mode(irq: Irq<'_, Kernel, Entered>, regs: &PtRegs)
     // enable interrupts for softirq processing on its way out, and a tick nested there would skip
     // `ct_irq_enter()`, so `rcu_flavor_sched_clock_irq()` would take it for the first interrupt,
     // report a quiescent state and end a grace period too early. Tiny RCU has no extended
-    // quiescent states, so the whole branch goes away with it. x86 does not define
-    // `arch_in_rcu_eqs()`, which is `false` then.
+    // quiescent states, so the whole branch goes away with it.
     // C: if (!IS_ENABLED(CONFIG_TINY_RCU) &&
     // C:     (is_idle_task(current) || arch_in_rcu_eqs())) {
-    if !cfg!(CONFIG_TINY_RCU) && percpu::is_idle_task_current() {
+    if !cfg!(CONFIG_TINY_RCU) && (work::is_idle_task_current() || arch::arch_in_rcu_eqs()) {
         // RCU may not be watching: the same careful order of lockdep, RCU and tracing as on
         // entry from user mode.
         // C: lockdep_hardirqs_off(CALLER_ADDR0);
@@ -232,18 +238,6 @@ fn irqentry_enter_from_kernel_mode(irq: Irq<'_, Kernel, Entered>, regs: &PtRegs)
     irq.into_state()
 }
 
-/// C `unwind_reset_info()` (`include/linux/unwind_deferred.h`): its first test is done here,
-/// the rest in a shim. The reset only has work when a deferred user stack unwind was requested
-/// (`unwind_mask` non-zero), which C tests first (`likely(!bits)`); the common return then
-/// costs no call. Empty without `CONFIG_UNWIND_USER`.
-#[inline(always)]
-fn unwind_reset_info(_ins: &Instr, _off: &IrqsOff) {
-    #[cfg(CONFIG_UNWIND_USER)]
-    if percpu::unwind_mask() != 0 {
-        shims::unwind_reset_info(_ins, _off);
-    }
-}
-
 /// C `exit_to_user_mode()`: the steps of [`Irq`] from `Watching` to the end.
 #[inline(always)]
 fn exit_to_user_mode(irq: Irq<'_, User, Watching>) {
@@ -254,7 +248,7 @@ fn exit_to_user_mode(irq: Irq<'_, User, Watching>) {
     // C: instrumentation_begin();
     irq.instrumentation(|ins| {
         // C: unwind_reset_info();
-        unwind_reset_info(ins, irq.irqs_off());
+        work::unwind_reset_info(ins, irq.irqs_off());
         // C: trace_hardirqs_on_prepare();
         irq.trace_hardirqs_on_prepare(ins);
         // C: lockdep_hardirqs_on_prepare();
@@ -283,7 +277,7 @@ fn exit_to_user_mode_prepare_irq(ins: &Instr, to_user: &mut ToUser, regs: &PtReg
     ct::tick_nohz_user_enter_prepare(ins, to_user);
 
     // C: ti_work = read_thread_flags();
-    let mut ti_work = percpu::read_thread_flags();
+    let mut ti_work = work::read_thread_flags();
     // C: if (unlikely(ti_work & work_mask)) {
     if ti_work & EXIT_TO_USER_MODE_WORK_IRQ != 0 {
         // C: if (!hrtimer_rearm_deferred_user_irq(&ti_work, work_mask))
@@ -295,7 +289,7 @@ fn exit_to_user_mode_prepare_irq(ins: &Instr, to_user: &mut ToUser, regs: &PtReg
     }
 
     // C: arch_exit_to_user_mode_prepare(regs, ti_work);
-    shims::arch_exit_to_user_mode_prepare(ins, to_user, regs, ti_work);
+    arch::arch_exit_to_user_mode_prepare(ins, to_user, regs, ti_work);
 }
 
 /// C `hrtimer_rearm_deferred_user_irq(&ti_work, EXIT_TO_USER_MODE_WORK_IRQ)`
@@ -309,7 +303,7 @@ fn exit_to_user_mode_prepare_irq(ins: &Instr, to_user: &mut ToUser, regs: &PtReg
 fn hrtimer_rearm_deferred_user_irq(_ins: &Instr, _off: &IrqsOff, _ti_work: &mut usize) -> bool {
     #[cfg(CONFIG_HRTIMER_REARM_DEFERRED)]
     if *_ti_work & TIF_REARM_MASK == TIF_HRTIMER_REARM {
-        percpu::clear_thread_flags(TIF_HRTIMER_REARM);
+        work::clear_thread_flags(TIF_HRTIMER_REARM);
         work::hrtimer_rearm(_ins, _off);
         // Don't go into the loop if HRTIMER_REARM was the only flag.
         *_ti_work &= !TIF_HRTIMER_REARM;
@@ -326,8 +320,8 @@ fn hrtimer_rearm_deferred(_ins: &Instr, _off: &IrqsOff) {
     #[cfg(CONFIG_HRTIMER_REARM_DEFERRED)]
     {
         lockdep::lockdep_assert_irqs_disabled();
-        if percpu::read_thread_flags() & TIF_HRTIMER_REARM != 0 {
-            percpu::clear_thread_flags(TIF_HRTIMER_REARM);
+        if work::read_thread_flags() & TIF_HRTIMER_REARM != 0 {
+            work::clear_thread_flags(TIF_HRTIMER_REARM);
             work::hrtimer_rearm(_ins, _off);
         }
     }
@@ -340,7 +334,7 @@ fn irqentry_exit_to_user_mode_prepare(ins: &Instr, to_user: &mut ToUser, regs: &
     // C: __exit_to_user_mode_prepare(regs, EXIT_TO_USER_MODE_WORK_IRQ);
     exit_to_user_mode_prepare_irq(ins, to_user, regs);
     // C: rseq_irqentry_exit_to_user_mode();
-    shims::rseq_irqentry_exit_to_user_mode(ins, to_user);
+    rseq::irqentry_exit_to_user_mode(ins, to_user);
 
     // C: __exit_to_user_mode_validate();
     // mirror: include/linux/irq-entry-common.h __exit_to_user_mode_validate()
@@ -348,7 +342,7 @@ fn irqentry_exit_to_user_mode_prepare(ins: &Instr, to_user: &mut ToUser, regs: &
     // C: kmap_assert_nomap();
     // (An empty inline without CONFIG_DEBUG_KMAP_LOCAL: no call then.)
     #[cfg(CONFIG_DEBUG_KMAP_LOCAL)]
-    shims::kmap_assert_nomap(ins, to_user);
+    work::kmap_assert_nomap(ins, to_user);
     // C: lockdep_assert_irqs_disabled();
     lockdep::lockdep_assert_irqs_disabled();
     // C: lockdep_sys_exit();
@@ -374,51 +368,19 @@ fn irqentry_exit_to_user_mode(mut irq: Irq<'_, User, Watching>, regs: &PtRegs) {
     exit_to_user_mode(irq);
 }
 
-/// C `irqentry_exit_cond_resched()` on x86: `static_call(irqentry_exit_cond_resched)()`.
-///
-/// The trampoline `__SCT__irqentry_exit_cond_resched` is called directly. objtool
-/// (`--static-call`) turns the call into a `.static_call_sites` entry, so with
-/// `HAVE_STATIC_CALL_INLINE` the call site itself is patched (to `raw_irqentry_exit_cond_resched`
-/// or a NOP for `preempt=none|voluntary`), exactly as for C. objtool requires the key symbol
-/// `__SCK__irqentry_exit_cond_resched` in the same object; [`SCK_IRQENTRY_EXIT_COND_RESCHED`]
-/// provides that reference, like `__ADDRESSABLE(STATIC_CALL_KEY(name))` in `__static_call()`.
+/// C `irqentry_exit_cond_resched()`: with `PREEMPT_DYNAMIC`, the architecture's dynamic call of
+/// `raw_irqentry_exit_cond_resched()` (x86: a static call, see
+/// `arch::irqentry_exit_cond_resched_dynamic()`); without it, a direct call.
 ///
 /// Interrupts disabled (`_off`), returning to a kernel context that can be preempted.
 #[inline(always)]
 fn irqentry_exit_cond_resched(_ins: &Instr, _off: &IrqsOff) {
-    #[cfg(all(CONFIG_PREEMPT_DYNAMIC, CONFIG_HAVE_PREEMPT_DYNAMIC_CALL))]
-    // SAFETY: The trampoline has the signature of `raw_irqentry_exit_cond_resched()`, whose only
-    // precondition, interrupts disabled, `_off` proves; a static call trampoline is allowed
-    // from `noinstr` code, and we are in a region anyway (`_ins`).
-    unsafe {
-        bindings::__SCT__irqentry_exit_cond_resched()
-    };
+    #[cfg(CONFIG_PREEMPT_DYNAMIC)]
+    arch::irqentry_exit_cond_resched_dynamic(_ins, _off);
 
     #[cfg(not(CONFIG_PREEMPT_DYNAMIC))]
     irqentry_exit_cond_resched_checked(_ins, _off);
-
-    #[cfg(all(CONFIG_PREEMPT_DYNAMIC, not(CONFIG_HAVE_PREEMPT_DYNAMIC_CALL)))]
-    compile_error!("RUST_GENERIC_ENTRY supports PREEMPT_DYNAMIC only with static calls (x86)");
 }
-
-/// Wrapper making a pointer to the static call key `Sync`, for the `#[used]` reference below.
-#[cfg(all(CONFIG_PREEMPT_DYNAMIC, CONFIG_HAVE_PREEMPT_DYNAMIC_CALL))]
-#[repr(transparent)]
-struct KeyRef(*const bindings::static_call_key);
-
-// SAFETY: The pointer is never dereferenced; it only exists to emit a relocation.
-#[cfg(all(CONFIG_PREEMPT_DYNAMIC, CONFIG_HAVE_PREEMPT_DYNAMIC_CALL))]
-unsafe impl Sync for KeyRef {}
-
-/// Reference to `__SCK__irqentry_exit_cond_resched` in `.discard.addressable`, the Rust spelling
-/// of `__ADDRESSABLE(__SCK__irqentry_exit_cond_resched)`. It makes the key symbol appear in this
-/// object's symbol table, which objtool's `--static-call` pass requires for every call to a
-/// `__SCT__*` trampoline. The section is discarded at link time.
-#[cfg(all(CONFIG_PREEMPT_DYNAMIC, CONFIG_HAVE_PREEMPT_DYNAMIC_CALL))]
-#[used]
-#[unsafe(link_section = ".discard.addressable")]
-static SCK_IRQENTRY_EXIT_COND_RESCHED: KeyRef =
-    KeyRef(&raw const bindings::__SCK__irqentry_exit_cond_resched);
 
 /// C `irqentry_exit_to_kernel_mode_preempt(regs, state)`.
 #[inline(always)]
@@ -545,24 +507,11 @@ fn irqentry_exit_to_kernel_mode(regs: &PtRegs, state: KernelExit<'_>) {
 fn rseq_grant_slice_extension(_ins: &Instr, _on: &IrqsOn<'_>, _ti_work: usize) -> bool {
     #[cfg(CONFIG_RSEQ_SLICE_EXTENSION)]
     {
-        shims::rseq_grant_slice_extension(_ins, _on, _ti_work, TIF_SLICE_EXT_DENY)
+        rseq::grant_slice_extension(_ins, _on, _ti_work, TIF_SLICE_EXT_DENY)
     }
     #[cfg(not(CONFIG_RSEQ_SLICE_EXTENSION))]
     {
         false
-    }
-}
-
-/// C `futex_fixup_robust_unlock(regs)` (`include/linux/futex.h`): its first test is done here,
-/// the rest in a shim. The fixup only matters when the task was interrupted in user mode
-/// (inside a robust unlock sequence), so C tests `current->rseq.event.user_irq` before it
-/// touches `current->mm`; a signal on the way out of a system call then costs no call. Empty
-/// without `CONFIG_FUTEX_ROBUST_UNLOCK`.
-#[inline(always)]
-fn futex_fixup_robust_unlock(_ins: &Instr, _on: &IrqsOn<'_>, _regs: &PtRegs) {
-    #[cfg(CONFIG_FUTEX_ROBUST_UNLOCK)]
-    if percpu::rseq_user_irq_noted() {
-        shims::futex_fixup_robust_unlock(_ins, _on, _regs);
     }
 }
 
@@ -613,21 +562,19 @@ fn __exit_to_user_mode_loop(
         // C:         arch_do_signal_or_restart(regs);
         // C: }
         if ti_work & (TIF_SIGPENDING | TIF_NOTIFY_SIGNAL) != 0 {
-            futex_fixup_robust_unlock(ins, &on, regs);
+            work::futex_fixup_robust_unlock(ins, &on, regs);
             work::arch_do_signal_or_restart(ins, &on, regs);
         }
 
         // C: if (ti_work & _TIF_NOTIFY_RESUME)
         // C:         resume_user_mode_work(regs);
         if ti_work & TIF_NOTIFY_RESUME != 0 {
-            shims::resume_user_mode_work(ins, &on, regs);
+            work::resume_user_mode_work(ins, &on, regs);
         }
 
-        // Architecture specific TIF work. x86 does not define it: the generic empty inline of
-        // irq-entry-common.h applies, so there is nothing to call on every iteration.
+        // Architecture specific TIF work (empty on x86: nothing to call on every iteration).
         // C: arch_exit_to_user_mode_work(regs, ti_work);
-        #[cfg(not(CONFIG_X86))]
-        shims::arch_exit_to_user_mode_work(ins, &on, regs, ti_work);
+        arch::arch_exit_to_user_mode_work(ins, &on, regs, ti_work);
 
         // Disable interrupts and read the work flags again: they may have changed while
         // interrupts and preemption were enabled above.
@@ -639,7 +586,7 @@ fn __exit_to_user_mode_loop(
         ct::tick_nohz_user_enter_prepare(ins, to_user);
 
         // C: ti_work = read_thread_flags();
-        ti_work = percpu::read_thread_flags();
+        ti_work = work::read_thread_flags();
         // C: }
     }
 
@@ -671,11 +618,11 @@ fn exit_to_user_mode_loop_inner(
         let nothing_to_do = cfg!(CONFIG_HAVE_GENERIC_TIF_BITS)
             && !cfg!(CONFIG_RSEQ_SLICE_EXTENSION)
             && ti_work & TIF_RSEQ == 0;
-        if nothing_to_do || !shims::rseq_exit_to_user_mode_restart(ins, to_user, regs, ti_work) {
+        if nothing_to_do || !rseq::exit_to_user_mode_restart(ins, to_user, regs, ti_work) {
             return ti_work;
         }
         // C: ti_work = read_thread_flags();
-        ti_work = percpu::read_thread_flags();
+        ti_work = work::read_thread_flags();
         // C: }
     }
 }
@@ -716,20 +663,19 @@ pub unsafe extern "C" fn exit_to_user_mode_loop(
 fn irqentry_exit_cond_resched_checked(ins: &Instr, off: &IrqsOff) {
     // mirror: kernel/entry/common.c raw_irqentry_exit_cond_resched()
     // C: if (!preempt_count()) {
-    if percpu::preempt_count() == 0 {
+    if preempt::preempt_count() == 0 {
         // Sanity checks of RCU and the thread stack.
         // C: rcu_irq_exit_check_preempt();
         // (Empty without PROVE_RCU; a static inline with Tiny RCU, hence the shim.)
         #[cfg(CONFIG_PROVE_RCU)]
-        shims::rcu_irq_exit_check_preempt(ins, off);
+        ct::rcu_irq_exit_check_preempt(ins, off);
         // C: if (IS_ENABLED(CONFIG_DEBUG_ENTRY))
         // C:         WARN_ON_ONCE(!on_thread_stack());
         #[cfg(CONFIG_DEBUG_ENTRY)]
-        kernel::entry_warn_on_once!(!shims::on_thread_stack(ins, off));
+        kernel::entry_warn_on_once!(!arch::on_thread_stack());
         // C: if (need_resched() && arch_irqentry_exit_need_resched())
         // C:         preempt_schedule_irq();
-        // (x86 does not override arch_irqentry_exit_need_resched(), which returns true.)
-        if percpu::need_resched() {
+        if work::need_resched() && arch::arch_irqentry_exit_need_resched() {
             work::preempt_schedule_irq(ins, off);
         }
         // C: }

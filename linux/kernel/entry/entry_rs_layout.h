@@ -42,6 +42,7 @@ ENTRY_RS_FIELD(task_struct, lockdep_recursion, lockdep_recursion);
 #endif
 #ifdef CONFIG_RSEQ
 ENTRY_RS_FIELD(task_struct, rseq_event_user_irq, rseq.event.user_irq);
+ENTRY_RS_FIELD(task_struct, rseq_events, rseq.event.events);
 #endif
 #ifdef CONFIG_UNWIND_USER
 ENTRY_RS_FIELD(task_struct, unwind_mask, unwind_info.unwind_mask.counter);
@@ -70,6 +71,7 @@ ENTRY_RS_FIELD(irq_work, node_u_flags, node.u_flags);
 
 ENTRY_RS_VAR(__preempt_count);
 ENTRY_RS_VAR(current_task);
+ENTRY_RS_VAR(cpu_current_top_of_stack);
 #ifdef CONFIG_NO_HZ_FULL
 ENTRY_RS_VAR(cpu_number);
 ENTRY_RS_VAR(tick_nohz_full_running);

@@ -55,25 +55,9 @@ noinstr void __noreturn entry_rs_nmi_exit_bug(void)
 /*
  * Instrumentable tier: called only inside instrumentation regions or from
  * exit_to_user_mode_loop(). notrace because in C these bodies are inlined into
- * notrace (noinstr or inline) code; tracing them would add ftrace callbacks in
- * NMI context (ftrace_nmi_*) or with inconsistent irq state.
+ * notrace (noinstr or inline) code; tracing them would add ftrace callbacks
+ * with inconsistent irq state.
  */
-
-#if defined(CONFIG_HWLAT_TRACER) || defined(CONFIG_OSNOISE_TRACER)
-/*
- * ftrace_nmi_enter()/exit(): static inlines testing hwlat/osnoise globals.
- * Empty without either tracer; the Rust side then makes no call at all.
- */
-notrace void entry_rs_ftrace_nmi_enter(void)
-{
-	ftrace_nmi_enter();
-}
-
-notrace void entry_rs_ftrace_nmi_exit(void)
-{
-	ftrace_nmi_exit();
-}
-#endif
 
 /*
  * x86 arch_exit_to_user_mode_prepare(): FPU state assert, arch_exit_work()
@@ -85,13 +69,10 @@ notrace void entry_rs_arch_exit_to_user_mode_prepare(struct pt_regs *regs, unsig
 	arch_exit_to_user_mode_prepare(regs, ti_work);
 }
 
-/* arch_exit_to_user_mode_work(): empty on x86; kept so the loop mirrors C. */
-notrace void entry_rs_arch_exit_to_user_mode_work(struct pt_regs *regs, unsigned long ti_work)
-{
-	arch_exit_to_user_mode_work(regs, ti_work);
-}
-
-/* rseq_irqentry_exit_to_user_mode(): rseq stats, lockdep_assert_once(), events = 0. */
+/*
+ * rseq_irqentry_exit_to_user_mode(): rseq stats, lockdep_assert_once(), events = 0.
+ * Called only with RSEQ_STATS or LOCKDEP; otherwise Rust does the store.
+ */
 notrace void entry_rs_rseq_irqentry_exit_to_user_mode(void)
 {
 	rseq_irqentry_exit_to_user_mode();
@@ -103,7 +84,10 @@ notrace void entry_rs_kmap_assert_nomap(void)
 	kmap_assert_nomap();
 }
 
-/* unwind_reset_info(): UNWIND_USER, atomics on current->unwind_info. */
+/*
+ * unwind_reset_info(): UNWIND_USER, a cmpxchg loop on current->unwind_info.
+ * Called only when the unwind mask is not zero, which Rust tests first.
+ */
 notrace void entry_rs_unwind_reset_info(void)
 {
 	unwind_reset_info();
@@ -111,19 +95,26 @@ notrace void entry_rs_unwind_reset_info(void)
 
 #ifdef CONFIG_PARAVIRT_XXL
 /*
- * local_irq_enable()/local_irq_disable() with PARAVIRT_XXL: trace_hardirqs_on()/off()
- * around a patched pv_ops call, which Rust cannot emit. Without PARAVIRT_XXL they are
- * sti/cli, emitted by the Rust side itself.
+ * raw_local_irq_enable()/_disable() and raw_irqs_disabled() with PARAVIRT_XXL:
+ * patched pv_ops calls, which Rust cannot emit. Without PARAVIRT_XXL they are
+ * sti, cli and pushf, emitted by the Rust side itself; the irq tracing around
+ * them is Rust in both cases.
  */
-notrace void entry_rs_local_irq_enable(void)
+notrace void entry_rs_raw_local_irq_enable(void)
 {
-	local_irq_enable();
+	raw_local_irq_enable();
 }
 
-notrace void entry_rs_local_irq_disable(void)
+notrace void entry_rs_raw_local_irq_disable(void)
 {
-	local_irq_disable();
+	raw_local_irq_disable();
 }
+
+notrace bool entry_rs_raw_irqs_disabled(void)
+{
+	return raw_irqs_disabled();
+}
+
 #endif
 
 /*
@@ -160,12 +151,6 @@ notrace void entry_rs_resume_user_mode_work(struct pt_regs *regs)
 notrace bool entry_rs_rseq_exit_to_user_mode_restart(struct pt_regs *regs, unsigned long ti_work)
 {
 	return rseq_exit_to_user_mode_restart(regs, ti_work);
-}
-
-/* on_thread_stack(): x86 cpu_current_top_of_stack vs. current_stack_pointer. */
-notrace bool entry_rs_on_thread_stack(void)
-{
-	return on_thread_stack();
 }
 
 /*

@@ -33,24 +33,19 @@ void entry_rs_arch_exit_to_user_mode(void);
 void __noreturn entry_rs_nmi_exit_bug(void);
 
 /* instrumentable tier */
-#if defined(CONFIG_HWLAT_TRACER) || defined(CONFIG_OSNOISE_TRACER)
-void entry_rs_ftrace_nmi_enter(void);
-void entry_rs_ftrace_nmi_exit(void);
-#endif
 void entry_rs_arch_exit_to_user_mode_prepare(struct pt_regs *regs, unsigned long ti_work);
-void entry_rs_arch_exit_to_user_mode_work(struct pt_regs *regs, unsigned long ti_work);
 void entry_rs_rseq_irqentry_exit_to_user_mode(void);
 void entry_rs_kmap_assert_nomap(void);
 void entry_rs_unwind_reset_info(void);
 #ifdef CONFIG_PARAVIRT_XXL
-void entry_rs_local_irq_enable(void);
-void entry_rs_local_irq_disable(void);
+void entry_rs_raw_local_irq_enable(void);
+void entry_rs_raw_local_irq_disable(void);
+bool entry_rs_raw_irqs_disabled(void);
 #endif
 bool entry_rs_rseq_grant_slice_extension(unsigned long ti_work, unsigned long mask);
 void entry_rs_futex_fixup_robust_unlock(struct pt_regs *regs);
 void entry_rs_resume_user_mode_work(struct pt_regs *regs);
 bool entry_rs_rseq_exit_to_user_mode_restart(struct pt_regs *regs, unsigned long ti_work);
-bool entry_rs_on_thread_stack(void);
 void entry_rs_rcu_irq_exit_check_preempt(void);
 
 #endif /* _KERNEL_ENTRY_ENTRY_RS_SHIMS_H */

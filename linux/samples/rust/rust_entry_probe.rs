@@ -41,7 +41,7 @@ use kernel::{
     bindings,
     cpu::nr_cpu_ids,
     debugfs::{Dir, File},
-    entry::percpu,
+    entry::{self, preempt, work},
     error::from_err_ptr,
     impl_has_hr_timer,
     prelude::*,
@@ -73,7 +73,7 @@ const IRQS: u64 = 20;
 /// How long each preemption spinner runs, in milliseconds.
 const SPIN_MS: i64 = 100;
 /// `HARDIRQ_MASK`: `HARDIRQ_BITS` (4) bits from `HARDIRQ_SHIFT` (include/linux/preempt.h).
-const HARDIRQ_MASK: usize = percpu::HARDIRQ_OFFSET * 0xf;
+const HARDIRQ_MASK: usize = preempt::HARDIRQ_OFFSET * 0xf;
 
 /// What the callbacks of one entry path saw.
 struct PathStats {
@@ -119,11 +119,11 @@ impl PathStats {
                 a.fetch_add(1, Relaxed);
             }
         };
-        let hardirq = percpu::preempt_count() & HARDIRQ_MASK != 0;
+        let hardirq = preempt::preempt_count() & HARDIRQ_MASK != 0;
         count(&self.hardirq, hardirq);
-        count(&self.polled, !hardirq && percpu::is_idle_task_current());
-        count(&self.irqs_off, percpu::native_irqs_disabled());
-        count(&self.nmi, percpu::in_nmi());
+        count(&self.polled, !hardirq && work::is_idle_task_current());
+        count(&self.irqs_off, entry::native_irqs_disabled());
+        count(&self.nmi, preempt::in_nmi());
         // SAFETY: `rcu_is_watching()` has no preconditions.
         count(&self.rcu, unsafe { bindings::rcu_is_watching() });
         self.runs.fetch_add(1, Relaxed);
@@ -447,13 +447,13 @@ fn spin() -> i32 {
     while GO.load(Relaxed) == 0 {
         fsleep(Delta::from_millis(1));
     }
-    store_max(&SPIN_PREEMPT_COUNT, percpu::preempt_count() as u64);
-    let before = percpu::current_nivcsw();
+    store_max(&SPIN_PREEMPT_COUNT, preempt::preempt_count() as u64);
+    let before = work::current_nivcsw();
     let start = Instant::<Monotonic>::now();
     while start.elapsed() < Delta::from_millis(SPIN_MS) {
         core::hint::spin_loop();
     }
-    let after = percpu::current_nivcsw();
+    let after = work::current_nivcsw();
     INVOLUNTARY.fetch_add(after.wrapping_sub(before) as u64, Relaxed);
     SPINNERS.fetch_add(1, Relaxed);
     0

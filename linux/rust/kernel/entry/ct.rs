@@ -22,6 +22,8 @@
 //! - `tick_nohz_user_enter_prepare()` (`static inline`, `include/linux/tick.h`): static branch,
 //!   flag, cpumask bit, then a call of `rcu_nocb_flush_deferred_wakeup()` (out-of-line,
 //!   instrumentable (`RCU_NOCB_CPU`)), needs [`Instr`] and [`IrqsOff`]
+//! - `rcu_irq_exit_check_preempt()` (out-of-line with Tree RCU, `static inline` with Tiny RCU,
+//!   `PROVE_RCU` only): C shim, needs [`Instr`] and [`IrqsOff`]
 //!
 //! [`static_branch_unlikely!`]: crate::static_branch_unlikely
 
@@ -90,7 +92,7 @@ pub const CT_STATE_USER: u32 = bindings::ctx_state_CT_STATE_USER as u32;
 #[cfg(CONFIG_CONTEXT_TRACKING_USER)]
 #[inline(always)]
 pub fn ct_state_raw() -> u32 {
-    super::percpu::this_cpu_read_u32!(context_tracking, context_tracking.state)
+    super::arch::this_cpu_read_u32!(context_tracking, context_tracking.state)
         & bindings::ENTRY_CT_STATE_MASK
 }
 
@@ -169,7 +171,7 @@ pub(crate) unsafe fn ct_irq_exit() {
 ///
 /// # Safety
 ///
-/// In NMI context (after [`super::percpu::preempt_count_nmi_enter`]); balanced by
+/// In NMI context (after `preempt_count_nmi_enter()`); balanced by
 /// [`ct_nmi_exit`].
 #[inline(always)]
 pub(crate) unsafe fn ct_nmi_enter() {
@@ -202,7 +204,7 @@ pub(crate) unsafe fn ct_nmi_exit() {
 pub fn rcu_is_watching_curr_cpu() -> bool {
     #[cfg(CONFIG_CONTEXT_TRACKING_IDLE)]
     {
-        super::percpu::this_cpu_read_u32!(context_tracking, context_tracking.state)
+        super::arch::this_cpu_read_u32!(context_tracking, context_tracking.state)
             & bindings::ENTRY_CT_RCU_WATCHING
             != 0
     }
@@ -264,7 +266,7 @@ fn tick_nohz_full_this_cpu(_off: &IrqsOff) -> bool {
     }
     // C: cpumask_test_cpu(smp_processor_id(), tick_nohz_full_mask). The CPU number is stable:
     // interrupts are disabled (`_off`).
-    let cpu = super::percpu::this_cpu_read_u32!(cpu_number) as usize;
+    let cpu = super::arch::this_cpu_read_u32!(cpu_number) as usize;
     #[cfg(not(CONFIG_CPUMASK_OFFSTACK))]
     let mask = (&raw const bindings::tick_nohz_full_mask).cast::<bindings::cpumask>();
     #[cfg(CONFIG_CPUMASK_OFFSTACK)]
@@ -282,3 +284,12 @@ fn tick_nohz_full_this_cpu(_off: &IrqsOff) -> bool {
     };
     word.wrapping_shr(cpu as u32) & 1 != 0
 }
+
+crate::entry::instr::instr_shim!(
+    /// C `rcu_irq_exit_check_preempt()`: lockdep checks that RCU is in a state that allows
+    /// preemption on the return from an interrupt (`PROVE_RCU` only).
+    ///
+    /// Why C: out of line with Tree RCU, but a static inline of `rcutiny.h` with Tiny RCU (and
+    /// of `rcutree.h` under some options), which has no binding.
+    rcu_irq_exit_check_preempt(IrqsOff) => entry_rs_rcu_irq_exit_check_preempt()
+);

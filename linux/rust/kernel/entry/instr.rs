@@ -7,7 +7,7 @@
 //! In C, `instrumentation_begin()` and `instrumentation_end()` bracket the parts of a `noinstr`
 //! function that may call instrumentable code; objtool (`--noinstr`) checks every call against
 //! those brackets. Here the brackets are the entry and exit of
-//! [`Noinstr::instrumentation`], and the permission to call instrumentable code is the [`Instr`]
+//! `Noinstr::instrumentation()`, and the permission to call instrumentable code is the [`Instr`]
 //! token the closure receives. Wrappers of instrumentable C functions take `&Instr`, so calling
 //! one outside a region does not compile.
 //!
@@ -18,6 +18,7 @@
 //! pinned error code next to a twin that compiles. The shape of a region:
 //!
 //! ```ignore
+//! // Inside the `kernel` crate: `Noinstr::instrumentation()` is crate-private.
 //! use kernel::entry::{lockdep, Noinstr};
 //!
 //! fn noinstr_body(ni: &Noinstr) {
@@ -57,7 +58,7 @@ pub struct Noinstr {
 
 /// Permission to call instrumentable code.
 ///
-/// Obtained from [`Noinstr::instrumentation`] inside a `noinstr` function, or with
+/// Obtained from `Noinstr::instrumentation()` inside a `noinstr` function, or with
 /// [`Instr::assume_instrumentable`] in ordinary `.text` code (e.g. `exit_to_user_mode_loop()`).
 pub struct Instr {
     _not_send_sync: PhantomData<*mut ()>,
@@ -134,8 +135,12 @@ impl Noinstr {
     /// `f` is expected to be inlined (it is called exactly once). If the compiler outlines it,
     /// the call is still inside the region, so objtool accepts it, but its body is then in
     /// `.text` rather than `.noinstr.text` (kprobe-able), like an instrumentable callee.
+    ///
+    /// Crate-private: the entry code opens regions only through the typed contexts of
+    /// [`super::irq`] and [`super::nmi`], whose `instrumentation()` exists only while RCU watches.
+    #[cfg_attr(not(CONFIG_RUST_GENERIC_ENTRY), allow(dead_code))]
     #[inline(always)]
-    pub fn instrumentation<R>(&self, f: impl FnOnce(&Instr) -> R) -> R {
+    pub(crate) fn instrumentation<R>(&self, f: impl FnOnce(&Instr) -> R) -> R {
         instrumentation_begin();
         let ret = f(&Instr {
             _not_send_sync: PhantomData,
@@ -159,3 +164,40 @@ impl Instr {
         }
     }
 }
+
+/// Defines the wrapper of a C shim that is instrumentable and needs nothing but a region and
+/// the interrupt state a token proves: the wrapper is safe, the tokens are its preconditions.
+///
+/// ```ignore
+/// instr_shim!(
+///     /// What the C function does, and why it is C.
+///     name(TokenType) => entry_rs_c_function(arg: RustType => expression_for_c),
+/// );
+/// ```
+///
+/// The generated `pub fn name(_ins: &Instr, _irqs: &TokenType, arg: RustType)` calls
+/// `bindings::entry_rs_c_function(expression_for_c)`.
+#[cfg_attr(not(CONFIG_RUST_GENERIC_ENTRY), allow(unused_macros))]
+macro_rules! instr_shim {
+    (
+        $(#[$m:meta])*
+        $name:ident($tok:ty) => $c:ident ( $($arg:ident : $ty:ty => $conv:expr),* ) $(-> $ret:ty)?
+    ) => {
+        $(#[$m])*
+        ///
+        /// Instrumentable: needs an [`Instr`](crate::entry::Instr) token.
+        #[inline(always)]
+        pub fn $name(
+            _ins: &$crate::entry::Instr,
+            _irqs: &$tok
+            $(, $arg: $ty)*
+        ) $(-> $ret)? {
+            // SAFETY: Inside an instrumentation region (`_ins`), interrupts as the C function
+            // needs them (`_irqs`); the C function has no other precondition.
+            unsafe { $crate::bindings::$c($($conv),*) }
+        }
+    };
+}
+
+#[cfg_attr(not(CONFIG_RUST_GENERIC_ENTRY), allow(unused_imports))]
+pub(crate) use instr_shim;

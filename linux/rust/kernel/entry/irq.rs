@@ -49,13 +49,14 @@
 //! Every step is `#[inline(always)]`; the markers are zero-sized.
 
 use super::{
+    arch,
     ct,
     irqflags::{
         IrqsOff,
         ToUser, //
     },
     lockdep,
-    shims,
+    rseq,
     Instr,
     IrqEntryState,
     Noinstr,
@@ -214,7 +215,7 @@ impl<'a> Irq<'a, User, Entered> {
     pub fn arch_enter_from_user_mode(&self, regs: &PtRegs) {
         // SAFETY: Interrupts disabled, entry from user mode (`User`), nothing established yet
         // (`Entered`).
-        unsafe { shims::arch_enter_from_user_mode(regs) };
+        unsafe { arch::arch_enter_from_user_mode(regs) };
     }
 }
 
@@ -293,30 +294,10 @@ impl<M: Mode, S: Watches> Irq<'_, M, S> {
 
 impl Irq<'_, User, Watching> {
     /// C `rseq_note_user_irq_entry()`: `current->rseq.event.user_irq = true;`, so that the
-    /// return to user mode checks the task's restartable sequence.
-    ///
-    /// A store through `current` outside any instrumentation region, as in C. The member sits
-    /// in nested anonymous unions and structs, which bindgen names `__bindgen_anon_N`.
+    /// return to user mode checks the task's restartable sequence ([`rseq`]).
     #[inline(always)]
     pub fn rseq_note_user_irq_entry(&self) {
-        #[cfg(CONFIG_RSEQ)]
-        // SAFETY: `current()` is a valid task, and the member's offset is checked against C
-        // (`entry_field!`). Only the task itself writes its rseq event on entry, with
-        // interrupts disabled (`self`).
-        unsafe {
-            crate::entry_field!(
-                super::percpu::current(),
-                task_struct,
-                rseq_event_user_irq: rseq
-                    .event
-                    .__bindgen_anon_1
-                    .__bindgen_anon_1
-                    .__bindgen_anon_1
-                    .__bindgen_anon_1
-                    .user_irq
-            )
-            .write(1)
-        };
+        rseq::note_user_irq_entry(&self.off);
     }
 
     /// Runs `f` inside an instrumentation region with the proof that the task returns to user
@@ -450,7 +431,7 @@ impl Irq<'_, User, RcuLeft> {
     pub fn arch_exit_to_user_mode(&self) {
         // SAFETY: Interrupts disabled, right before the return to user mode (`User`, RCU no
         // longer needed).
-        unsafe { shims::arch_exit_to_user_mode() };
+        unsafe { arch::arch_exit_to_user_mode() };
     }
 }
 

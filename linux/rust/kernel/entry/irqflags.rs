@@ -92,34 +92,23 @@ impl ToUser {
     /// C `local_irq_enable()`: tracing first (`trace_hardirqs_on()`), then
     /// `raw_local_irq_enable()`.
     ///
-    /// Without `PARAVIRT_XXL`, `raw_local_irq_enable()` is `native_irq_enable()`, a `sti` with a
-    /// memory clobber, emitted here as the same instruction (no call, as C inlines it). With
-    /// `PARAVIRT_XXL` it is a patched `pv_ops` call, which only C can emit: a shim then.
+    /// `raw_local_irq_enable()` is the architecture's ([`super::arch`]): on x86 a `sti` without
+    /// `PARAVIRT_XXL`, a C shim with it.
     ///
     /// The returned [`IrqsOn`] borrows `self` until interrupts are disabled again.
     #[inline(always)]
     pub fn enable<'a>(&'a mut self, ins: &'a Instr) -> IrqsOn<'a> {
-        #[cfg(not(CONFIG_PARAVIRT_XXL))]
-        {
-            // C: tracing first, while interrupts are still off.
-            #[cfg(CONFIG_TRACE_IRQFLAGS)]
-            // SAFETY: Out-of-line and instrumentable: `ins` allows it. Interrupts are disabled
-            // (`self`) and are enabled right below.
-            unsafe {
-                crate::bindings::trace_hardirqs_on()
-            };
-            // SAFETY: `sti` has no operands. Interrupts may be enabled: the task returns to
-            // user mode (`self`), and nothing that needs them disabled can run until the
-            // `IrqsOn` that borrows `self` is gone. No `nomem`, so that the compiler neither
-            // moves memory accesses across it nor caches values in registers over it (C's
-            // "memory" clobber).
-            unsafe { crate::asm!("sti"; options(nostack)) };
-        }
-        #[cfg(CONFIG_PARAVIRT_XXL)]
-        // SAFETY: As above, in one C call.
+        // C: tracing first, while interrupts are still off.
+        #[cfg(CONFIG_TRACE_IRQFLAGS)]
+        // SAFETY: Out-of-line and instrumentable: `ins` allows it. Interrupts are disabled
+        // (`self`) and are enabled right below.
         unsafe {
-            crate::bindings::entry_rs_local_irq_enable()
+            crate::bindings::trace_hardirqs_on()
         };
+        // SAFETY: Interrupts may be enabled: the task returns to user mode (`self`), and nothing
+        // that needs them disabled can run until the `IrqsOn` that borrows `self` is gone,
+        // whose drop disables them.
+        unsafe { super::arch::raw_local_irq_enable() };
         IrqsOn {
             _ins: ins,
             _off: PhantomData,
@@ -156,29 +145,20 @@ impl IrqsOn<'_> {
 impl Drop for IrqsOn<'_> {
     /// See [`IrqsOn::disable`].
     ///
-    /// Without `PARAVIRT_XXL`, `raw_local_irq_disable()` is a `cli` with a memory clobber,
-    /// emitted here; `raw_irqs_disabled()` reads EFLAGS. With `PARAVIRT_XXL` a C shim does it
-    /// (see [`ToUser::enable`]).
+    /// `raw_local_irq_disable()` is the architecture's, as in [`ToUser::enable`]; the test of
+    /// the previous state reads the hardware flags (`raw_irqs_disabled()`).
     #[inline(always)]
     fn drop(&mut self) {
-        #[cfg(not(CONFIG_PARAVIRT_XXL))]
-        {
-            #[cfg(CONFIG_TRACE_IRQFLAGS)]
-            let was_disabled = super::percpu::native_irqs_disabled();
-            // SAFETY: `cli` has no operands; no `nomem`, as C's "memory" clobber (see
-            // `ToUser::enable()`).
-            unsafe { crate::asm!("cli"; options(nostack)) };
-            #[cfg(CONFIG_TRACE_IRQFLAGS)]
-            if !was_disabled {
-                // SAFETY: Out-of-line and instrumentable: an `IrqsOn` is only made with an
-                // `Instr` (`_ins`). Interrupts are disabled now, as the function requires.
-                unsafe { crate::bindings::trace_hardirqs_off() };
-            }
+        #[cfg(CONFIG_TRACE_IRQFLAGS)]
+        let was_disabled = super::arch::raw_irqs_disabled();
+        // SAFETY: Disabling interrupts is always allowed; the `ToUser` this borrowed says so
+        // again once `self` is gone.
+        unsafe { super::arch::raw_local_irq_disable() };
+        #[cfg(CONFIG_TRACE_IRQFLAGS)]
+        if !was_disabled {
+            // SAFETY: Out-of-line and instrumentable: an `IrqsOn` is only made with an
+            // `Instr` (`_ins`). Interrupts are disabled now, as the function requires.
+            unsafe { crate::bindings::trace_hardirqs_off() };
         }
-        #[cfg(CONFIG_PARAVIRT_XXL)]
-        // SAFETY: As above, in one C call.
-        unsafe {
-            crate::bindings::entry_rs_local_irq_disable()
-        };
     }
 }

@@ -125,7 +125,7 @@ pub(crate) unsafe fn trace_hardirqs_on(_ins: &Instr) {
 pub fn lockdep_hardirqs_enabled() -> bool {
     #[cfg(CONFIG_TRACE_IRQFLAGS)]
     {
-        super::percpu::this_cpu_read_u32!(hardirqs_enabled) != 0
+        super::arch::this_cpu_read_u32!(hardirqs_enabled) != 0
     }
     #[cfg(not(CONFIG_TRACE_IRQFLAGS))]
     {
@@ -147,22 +147,11 @@ pub fn lockdep_hardirqs_enabled() -> bool {
 pub(crate) unsafe fn lockdep_hardirq_enter() {
     #[cfg(CONFIG_TRACE_IRQFLAGS)]
     {
-        crate::entry_var_size!(hardirq_context, 4);
-        let mut old: u32 = 1;
-        // SAFETY: `xadd` on this CPU's `hardirq_context` (C `raw_cpu_add_return_4()`); returns
-        // the old value in `old`. Interrupts are off; NMIs leave the counter balanced.
-        unsafe {
-            crate::asm!(concat!("xaddl {v:e}, ", super::percpu::pcpu!("hc"));
-                hc = sym crate::bindings::hardirq_context,
-                v = inout(reg) old,
-                options(nostack)
-            );
-        }
+        let old = super::arch::hardirq_context_inc();
         if old.wrapping_add(1) == 1 {
             // SAFETY: `current()` is valid; only the task itself writes `hardirq_threaded`.
             unsafe {
-                crate::entry_field!(super::percpu::current(), task_struct, hardirq_threaded)
-                    .write(0)
+                crate::entry_field!(super::arch::current(), task_struct, hardirq_threaded).write(0)
             };
         }
     }
@@ -176,14 +165,7 @@ pub(crate) unsafe fn lockdep_hardirq_enter() {
 #[inline(always)]
 pub(crate) unsafe fn lockdep_hardirq_exit() {
     #[cfg(CONFIG_TRACE_IRQFLAGS)]
-    // SAFETY: Single decrement of this CPU's `hardirq_context` (32 bits, checked in
-    // `lockdep_hardirq_enter()`).
-    unsafe {
-        crate::asm!(concat!("decl ", super::percpu::pcpu!("hc"));
-            hc = sym crate::bindings::hardirq_context,
-            options(nostack)
-        );
-    }
+    super::arch::hardirq_context_dec();
 }
 
 /// Runs `f` in lockdep's hardirq context: C `lockdep_hardirq_enter(); f();
@@ -223,7 +205,7 @@ pub(crate) unsafe fn lockdep_off() {
     // SAFETY: `current()` is valid, and only the current task (or an NMI on top of it, which
     // restores the value) modifies its `lockdep_recursion`.
     unsafe {
-        let r = crate::entry_field!(super::percpu::current(), task_struct, lockdep_recursion);
+        let r = crate::entry_field!(super::arch::current(), task_struct, lockdep_recursion);
         r.write(r.read().wrapping_add(crate::bindings::LOCKDEP_OFF));
     }
 }
@@ -238,7 +220,7 @@ pub(crate) unsafe fn lockdep_on() {
     #[cfg(CONFIG_LOCKDEP)]
     // SAFETY: See `lockdep_off()`.
     unsafe {
-        let r = crate::entry_field!(super::percpu::current(), task_struct, lockdep_recursion);
+        let r = crate::entry_field!(super::arch::current(), task_struct, lockdep_recursion);
         r.write(r.read().wrapping_sub(crate::bindings::LOCKDEP_OFF));
     }
 }
@@ -275,8 +257,8 @@ pub fn lockdep_assert_irqs_disabled() {
         let debug_locks =
             unsafe { core::ptr::read_volatile(&raw const crate::bindings::debug_locks) };
         let enabled = debug_locks != 0
-            && super::percpu::this_cpu_read_u32!(lockdep_recursion) == 0
-            && super::percpu::this_cpu_read_u32!(hardirqs_enabled) != 0;
+            && super::arch::this_cpu_read_u32!(lockdep_recursion) == 0
+            && super::arch::this_cpu_read_u32!(hardirqs_enabled) != 0;
         crate::entry_warn_on_once!(enabled);
     }
 }

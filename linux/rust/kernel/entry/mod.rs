@@ -13,7 +13,8 @@
 //!   module),
 //! * out-of-line C functions that are themselves `noinstr` (`ct_irq_enter()`,
 //!   `lockdep_hardirqs_off()`, ...),
-//! * and, inside an instrumentation region ([`Noinstr::instrumentation`]), anything.
+//! * and, inside an instrumentation region (opened by the typed contexts of `irq` and `nmi`),
+//!   anything.
 //!
 //! The types in [`instr`] turn the last rule into a compile-time check: every wrapper of an
 //! instrumentable C function takes an [`Instr`] token, which only exists inside an
@@ -22,8 +23,23 @@
 //! Nothing here may panic: no indexing, no `unwrap()`, and only `wrapping_*` arithmetic. A panic
 //! path is a call to `core::panicking`, which is in `.text`, and objtool reports it.
 //!
-//! All per-CPU accesses use `%gs`-relative inline assembly, exactly like the C accessors, so no
-//! `rust_helper_*` (which lives in `.text` and may be sanitized) is ever called from here.
+//! All per-CPU accesses are inline assembly of the architecture module ([`arch`]; `%gs`-relative
+//! on x86_64), exactly like the C accessors, so no `rust_helper_*` (which lives in `.text` and
+//! may be sanitized) is ever called from here.
+//!
+//! The modules, by concept:
+//!
+//! * [`instr`]: `noinstr` and instrumentation regions as tokens;
+//! * `irqflags`: the interrupt state as tokens (`IrqsOff`, `ToUser`, `IrqsOn`);
+//! * `irq` and `nmi`: the ordered steps of an interrupt and of an NMI as typed contexts;
+//! * `lockdep`: lockdep and irq tracing;
+//! * `ct`: context tracking and RCU;
+//! * [`preempt`]: the preemption count and its NMI accounting;
+//! * [`work`]: the current task's thread flags and the work done on the way to user mode;
+//! * [`rseq`]: restartable sequences on entry and exit;
+//! * [`regs`]: the saved registers and `irqentry_state_t`;
+//! * [`layout`]: the build-time check of every C layout used here;
+//! * [`arch`]: everything that differs between architectures.
 //!
 //! Members of C structs are only reached through [`entry_field!`] and [`entry_offset_of!`],
 //! which check bindgen's layout against the C compiler's at build time (see [`layout`]).
@@ -33,6 +49,10 @@
 //!
 //! [`macros::noinstr`]: ../../macros/attr.noinstr.html
 
+// By concept. What differs between architectures is in `arch`, nothing else holds `asm!`
+// other than `instr` (objtool's annotations). Only read-only queries are public without
+// `CONFIG_RUST_GENERIC_ENTRY` (the KUnit suite and the sample test the C implementation too).
+pub mod arch;
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 pub mod ct;
 pub mod instr;
@@ -45,33 +65,15 @@ pub mod layout;
 pub mod lockdep;
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 pub mod nmi;
-pub mod percpu;
+pub mod preempt;
 pub mod regs;
-#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
-pub mod shims;
+pub mod rseq;
 pub mod work;
 
+pub use arch::{
+    current,
+    native_irqs_disabled,
+    this_ip, //
+};
 pub use instr::{Instr, Noinstr};
 pub use regs::{IrqEntryState, PtRegs};
-
-/// The address of the current instruction, for the `ip` argument of
-/// `lockdep_hardirqs_off()`/`lockdep_hardirqs_on()` (C passes `CALLER_ADDR0`).
-///
-/// C uses `__builtin_return_address(0)`; Rust has no stable equivalent (`return_address` is not
-/// an allowed feature), and reading the return address through `%rbp` is wrong without frame
-/// pointers (x86 uses ORC: `%rbp` is then an ordinary register and `8(%rbp)` may fault, here in
-/// NMI entry). So the Rust entry functions report their own address, like `_THIS_IP_`: lockdep's
-/// "hardirqs last disabled at" names `irqentry_enter()` rather than its caller. Nothing else uses
-/// the value.
-#[inline(always)]
-pub fn this_ip() -> usize {
-    let ip: usize;
-    // SAFETY: `lea` of a RIP-relative address reads no memory and changes no flags.
-    unsafe {
-        crate::asm!("leaq 0(%rip), {ip}";
-            ip = out(reg) ip,
-            options(pure, nomem, nostack, preserves_flags)
-        );
-    }
-    ip
-}

@@ -50,7 +50,7 @@
 //! Every step is `#[inline(always)]` and compiles to what the C code does; the state markers
 //! are zero-sized.
 
-use super::{ct, lockdep, percpu, shims, Instr, IrqEntryState, Noinstr};
+use super::{ct, lockdep, preempt, Instr, IrqEntryState, Noinstr};
 use core::{marker::PhantomData, mem::ManuallyDrop};
 
 mod private {
@@ -207,7 +207,7 @@ impl<'a> Nmi<'a, LockdepOff> {
     pub fn preempt_count_nmi_enter(self) -> Nmi<'a, InNmi> {
         // SAFETY: Interrupts are disabled (NMI, `begin()`); balanced by
         // `preempt_count_nmi_exit()`, which `InNmi` being open requires.
-        unsafe { percpu::preempt_count_nmi_enter() };
+        unsafe { preempt::preempt_count_nmi_enter() };
         self.step()
     }
 }
@@ -251,18 +251,18 @@ impl<'a> Nmi<'a, Watching> {
         self.ni.instrumentation(f)
     }
 
-    /// C `ftrace_nmi_enter()`.
+    /// C `ftrace_nmi_enter()`: the hwlat and osnoise tracers' NMI callbacks.
+    ///
+    /// Empty without `HWLAT_TRACER` and `OSNOISE_TRACER` (no call, as the C inline).
     #[inline(always)]
     pub fn ftrace_nmi_enter(&self, ins: &Instr) {
-        // SAFETY: In NMI context with RCU watching (`Watching`), in a region (`ins`).
-        unsafe { shims::ftrace_nmi_enter(ins) };
+        ftrace_nmi_callbacks(ins, true);
     }
 
-    /// C `ftrace_nmi_exit()`.
+    /// C `ftrace_nmi_exit()`: see [`Nmi::ftrace_nmi_enter`].
     #[inline(always)]
     pub fn ftrace_nmi_exit(&self, ins: &Instr) {
-        // SAFETY: As for `ftrace_nmi_enter()`.
-        unsafe { shims::ftrace_nmi_exit(ins) };
+        ftrace_nmi_callbacks(ins, false);
     }
 
     /// C `trace_hardirqs_off_finish()`: the tracing part of "interrupts are off", once RCU
@@ -356,11 +356,11 @@ impl<'a> Nmi<'a, InNmi> {
     /// C `BUG_ON(!in_nmi()); __preempt_count_nmi_exit();`, the start of `__nmi_exit()`.
     #[inline(always)]
     pub fn preempt_count_nmi_exit(self) -> Nmi<'a, LockdepOff> {
-        if !percpu::in_nmi() {
-            shims::nmi_exit_bug();
+        if !preempt::in_nmi() {
+            nmi_exit_bug();
         }
         // SAFETY: Balances `preempt_count_nmi_enter()` (`InNmi`) on this CPU.
-        unsafe { percpu::preempt_count_nmi_exit() };
+        unsafe { preempt::preempt_count_nmi_exit() };
         self.step()
     }
 }
@@ -372,5 +372,37 @@ impl Nmi<'_, LockdepOff> {
         // SAFETY: Balances `lockdep_off()` (`LockdepOff`) in the same task.
         unsafe { lockdep::lockdep_on() };
         let _ = ManuallyDrop::new(self);
+    }
+}
+
+/// The `BUG()` of `__nmi_exit()`'s `BUG_ON(!in_nmi())`. `noinstr`, does not return.
+///
+/// Why C: the `kernel` crate's bug support only emits warnings (`BUGFLAG_WARNING` is forced
+/// into the `__bug_table` entry), so the fatal `BUG()` comes from C.
+#[inline(always)]
+fn nmi_exit_bug() -> ! {
+    // SAFETY: `noinstr` shim without preconditions; it does not return.
+    unsafe { crate::bindings::entry_rs_nmi_exit_bug() }
+}
+
+/// C `ftrace_nmi_enter()`/`ftrace_nmi_exit()` (`include/linux/ftrace_irq.h`): each tracer's
+/// callback if its flag is set, `enter` telling which. In NMI context with RCU watching, in an
+/// instrumentation region (`_ins`): the callbacks are ordinary instrumentable functions.
+#[inline(always)]
+fn ftrace_nmi_callbacks(_ins: &Instr, _enter: bool) {
+    // The flags are plain `bool`s the tracers set while they run; C reads them plainly.
+    #[cfg(CONFIG_HWLAT_TRACER)]
+    // SAFETY: A read of a global `bool` that is always valid; a racing update is benign, as in
+    // C (the callback checks its own state).
+    if unsafe { (&raw const crate::bindings::trace_hwlat_callback_enabled).read_volatile() } {
+        // SAFETY: Out-of-line and instrumentable: `_ins` allows it; NMI context, as the
+        // callback expects.
+        unsafe { crate::bindings::trace_hwlat_callback(_enter) };
+    }
+    #[cfg(CONFIG_OSNOISE_TRACER)]
+    // SAFETY: As for the hwlat flag above.
+    if unsafe { (&raw const crate::bindings::trace_osnoise_callback_enabled).read_volatile() } {
+        // SAFETY: As for the hwlat callback above.
+        unsafe { crate::bindings::trace_osnoise_callback(_enter) };
     }
 }

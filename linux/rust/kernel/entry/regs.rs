@@ -2,8 +2,10 @@
 
 //! `struct pt_regs` view and `irqentry_state_t` for entry code.
 //!
-//! C headers: [`arch/x86/include/asm/ptrace.h`](srctree/arch/x86/include/asm/ptrace.h),
-//! [`include/linux/irq-entry-common.h`](srctree/include/linux/irq-entry-common.h).
+//! C header: [`include/linux/irq-entry-common.h`](srctree/include/linux/irq-entry-common.h).
+//!
+//! The accessors of the saved registers that differ between architectures (`user_mode()`,
+//! `irqs_disabled()`) are in the architecture module ([`super::arch`]).
 
 use crate::bindings;
 use core::{
@@ -58,41 +60,6 @@ impl PtRegs {
         unsafe {
             bindings::kmsan_unpoison_entry_regs(self.as_raw())
         };
-    }
-
-    /// Returns the saved `cs` selector.
-    ///
-    /// In `struct pt_regs` (x86_64), `cs` is a `u16` inside an anonymous union with `csx` and
-    /// `fred_cs`; bindgen names that union `__bindgen_anon_1` (the second one, holding `ss`, is
-    /// `__bindgen_anon_2`).
-    #[inline(always)]
-    pub fn cs(&self) -> u16 {
-        // SAFETY: `self.0.get()` is valid (type invariant). All members of the union are plain
-        // integers or bitfields over the same bytes, so reading `cs` is always defined.
-        unsafe { crate::entry_field!(self.0.get(), pt_regs, cs: __bindgen_anon_1.cs).read() }
-    }
-
-    /// Returns the saved RFLAGS.
-    #[inline(always)]
-    pub fn flags(&self) -> usize {
-        // SAFETY: `self.0.get()` is valid (type invariant).
-        unsafe { crate::entry_field!(self.0.get(), pt_regs, flags).read() }
-    }
-
-    /// Returns true if the frame was created by an entry from user mode.
-    ///
-    /// C `user_mode()` on x86_64: `!!(regs->cs & 3)`.
-    #[inline(always)]
-    pub fn user_mode(&self) -> bool {
-        self.cs() & 3 != 0
-    }
-
-    /// Returns true if interrupts were disabled in the interrupted context.
-    ///
-    /// C `regs_irqs_disabled()`: `!(regs->flags & X86_EFLAGS_IF)`.
-    #[inline(always)]
-    pub fn irqs_disabled(&self) -> bool {
-        self.flags() & bindings::ENTRY_X86_EFLAGS_IF == 0
     }
 }
 
