@@ -289,8 +289,9 @@ pub fn native_irqs_disabled() -> bool {
 }
 
 /// C `raw_irqs_disabled()`: [`native_irqs_disabled`] without `PARAVIRT_XXL`; with it the
-/// paravirt view of the interrupt state (`pv_ops` `save_fl`), through a C shim.
-#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+/// paravirt view of the interrupt state (`pv_ops` `save_fl`), through a C shim. Only the irq
+/// tracing of `local_irq_disable()` needs it.
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_TRACE_IRQFLAGS))]
 #[inline(always)]
 pub(crate) fn raw_irqs_disabled() -> bool {
     #[cfg(not(CONFIG_PARAVIRT_XXL))]
