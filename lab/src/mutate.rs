@@ -233,6 +233,12 @@ fn fn_name(raw: &str) -> Option<String> {
     if raw.starts_with(char::is_whitespace) {
         return None;
     }
+    any_fn_name(raw)
+}
+
+/// The name of the function that `raw` starts, at any indentation (a
+/// method of an `impl` block too).
+fn any_fn_name(raw: &str) -> Option<String> {
     let code = code_of(raw);
     let mut words = code.split_whitespace();
     loop {
@@ -249,15 +255,23 @@ fn fn_name(raw: &str) -> Option<String> {
 }
 
 fn functions(lines: &[Line]) -> Vec<Function> {
+    functions_of(lines, fn_name)
+}
+
+/// The functions of `lines` that `name_of` recognises; each ends at the
+/// first `}` line with the indentation of its `fn` line.
+fn functions_of(lines: &[Line], name_of: fn(&str) -> Option<String>) -> Vec<Function> {
     let mut out = vec![];
     let mut i = 0;
     while i < lines.len() {
-        let Some(name) = fn_name(lines[i].raw) else {
+        let Some(name) = name_of(lines[i].raw) else {
             i += 1;
             continue;
         };
+        let indent = &lines[i].raw[..lines[i].raw.len() - lines[i].raw.trim_start().len()];
+        let end = format!("{indent}}}");
         let Some(open) = (i..lines.len()).find(|&j| lines[j].code.ends_with('{')) else { break };
-        let Some(close) = (open + 1..lines.len()).find(|&j| lines[j].raw == "}") else { break };
+        let Some(close) = (open + 1..lines.len()).find(|&j| lines[j].raw == end) else { break };
         out.push(Function { name, body: open + 1..close });
         i = close + 1;
     }
@@ -603,7 +617,9 @@ impl KConfig {
     /// false `#[cfg]`.
     pub fn add_blocks(&mut self, module: &str, text: &str) {
         let lines: Vec<Line> = text.lines().map(|raw| Line { raw, code: code_of(raw) }).collect();
-        for f in functions(&lines) {
+        // Methods too: `PtRegs::kmsan_unpoison_entry_regs()` is called as
+        // `regs.kmsan_unpoison_entry_regs(` (see `TYPED_METHODS`).
+        for f in functions_of(&lines, any_fn_name) {
             let items = parse_block(&lines, f.body.clone());
             let empty = !items.is_empty()
                 && items.iter().all(|it| !it.cfgs.is_empty() && it.cfgs.iter().any(|c| self.eval(c) == Ok(false)));
@@ -998,6 +1014,14 @@ pub unsafe extern "C" fn irqentry_enter(
             "pub unsafe fn lockdep_hardirqs_off(ip: usize) {\n    #[cfg(CONFIG_PROVE_LOCKING)]\n    // SAFETY: x.\n    unsafe {\n        f(ip)\n    };\n}\n\npub fn other() {\n    f();\n}\n",
         );
         assert_eq!(off.empty.iter().collect::<Vec<_>>(), ["lockdep::lockdep_hardirqs_off"]);
+        // A method of an `impl` block counts too, and ends at its own `}`:
+        // the method after it is not swallowed into its body.
+        let mut m = KConfig::parse("");
+        m.add_blocks(
+            "regs",
+            "impl PtRegs {\n    pub fn kmsan(&self) {\n        #[cfg(CONFIG_KMSAN)]\n        // SAFETY: x.\n        unsafe { f() };\n    }\n\n    pub fn cs(&self) -> u64 {\n        g()\n    }\n}\n",
+        );
+        assert_eq!(m.empty.iter().collect::<Vec<_>>(), ["regs::kmsan"]);
         let d = by_id(&ms, "helper-drop1");
         assert!(not_compiled(d, &ms, &off).unwrap().contains("lockdep::lockdep_hardirqs_off"), "{d:?}");
         // The negated `if` calls a live helper: compiled.
