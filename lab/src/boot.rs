@@ -25,6 +25,10 @@ pub struct BootOpts {
     /// Only these programs (by name), whatever their group (all when
     /// empty): reruns and fault boots run just the programs they need.
     pub only: Vec<String>,
+    /// A shorter limit for the whole boot than the plan's (seconds): a
+    /// mutant that hangs the kernel is judged without waiting out every
+    /// program's own limit.
+    pub cap: Option<u64>,
 }
 
 impl BootOpts {
@@ -37,6 +41,7 @@ impl BootOpts {
             append: append.unwrap_or_default(),
             groups: vec![],
             only: vec![],
+            cap: None,
         }
     }
 
@@ -57,6 +62,7 @@ impl BootOpts {
             append: self.append.clone(),
             groups: self.groups.clone(),
             only: programs,
+            cap: self.cap,
         }
     }
 }
@@ -96,6 +102,7 @@ impl Config {
             append: self.append.into(),
             groups: self.groups.to_vec(),
             only: vec![],
+            cap: None,
         }
     }
 }
@@ -203,7 +210,7 @@ pub fn boot_target(lab: &Lab, t: &Target, o: &BootOpts, reuse: bool) -> Result<B
         first_output: Duration::from_secs(
             std::env::var("ENTRY_LAB_SILENCE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(60),
         ),
-        overall: Duration::from_secs(budget + 240),
+        overall: Duration::from_secs(o.cap.unwrap_or(budget + 240).min(budget + 240)),
         done_marker: "ENTRY-LAB: DONE".into(),
     };
     let qemu_line = format!("{cmd:?}");

@@ -149,6 +149,7 @@ impl Row {
             append: self.append.into(),
             groups: Group::OWN.to_vec(),
             only: vec![],
+            cap: None,
         }
     }
 }
