@@ -270,6 +270,12 @@ fn functions_of(lines: &[Line], name_of: fn(&str) -> Option<String>) -> Vec<Func
         };
         let indent = &lines[i].raw[..lines[i].raw.len() - lines[i].raw.trim_start().len()];
         let end = format!("{indent}}}");
+        // `fn f() {}` on one line: an empty body.
+        if lines[i].code.trim_end().ends_with("{}") {
+            out.push(Function { name, body: i + 1..i + 1 });
+            i += 1;
+            continue;
+        }
         let Some(open) = (i..lines.len()).find(|&j| lines[j].code.ends_with('{')) else { break };
         let Some(close) = (open + 1..lines.len()).find(|&j| lines[j].raw == end) else { break };
         out.push(Function { name, body: open + 1..close });
@@ -621,8 +627,9 @@ impl KConfig {
         // `regs.kmsan_unpoison_entry_regs(` (see `TYPED_METHODS`).
         for f in functions_of(&lines, any_fn_name) {
             let items = parse_block(&lines, f.body.clone());
-            let empty = !items.is_empty()
-                && items.iter().all(|it| !it.cfgs.is_empty() && it.cfgs.iter().any(|c| self.eval(c) == Ok(false)));
+            // No items at all (x86's `arch_exit_to_user_mode_work()`), or
+            // every item under a false `#[cfg]`.
+            let empty = items.iter().all(|it| !it.cfgs.is_empty() && it.cfgs.iter().any(|c| self.eval(c) == Ok(false)));
             if empty {
                 self.empty.insert(format!("{module}::{}", f.name));
             }
@@ -1022,6 +1029,10 @@ pub unsafe extern "C" fn irqentry_enter(
             "impl PtRegs {\n    pub fn kmsan(&self) {\n        #[cfg(CONFIG_KMSAN)]\n        // SAFETY: x.\n        unsafe { f() };\n    }\n\n    pub fn cs(&self) -> u64 {\n        g()\n    }\n}\n",
         );
         assert_eq!(m.empty.iter().collect::<Vec<_>>(), ["regs::kmsan"]);
+        // A function with an empty body is empty too.
+        let mut e = KConfig::parse("");
+        e.add_blocks("arch", "pub fn hook(_a: &A) {}\n\npub fn work(_a: &A) {\n}\n");
+        assert_eq!(e.empty.iter().collect::<Vec<_>>(), ["arch::hook", "arch::work"]);
         let d = by_id(&ms, "helper-drop1");
         assert!(not_compiled(d, &ms, &off).unwrap().contains("lockdep::lockdep_hardirqs_off"), "{d:?}");
         // The negated `if` calls a live helper: compiled.
