@@ -210,7 +210,7 @@ pub fn boot_target(lab: &Lab, t: &Target, o: &BootOpts, reuse: bool) -> Result<B
         first_output: Duration::from_secs(
             std::env::var("ENTRY_LAB_SILENCE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(60),
         ),
-        overall: Duration::from_secs(o.cap.unwrap_or(budget + 240).min(budget + 240)),
+        overall: Duration::from_secs(o.cap.map_or(budget + 240, |cap| cap.min(budget + 240))),
         done_marker: "ENTRY-LAB: DONE".into(),
     };
     let qemu_line = format!("{cmd:?}");

@@ -268,14 +268,15 @@ fn functions_of(lines: &[Line], name_of: fn(&str) -> Option<String>) -> Vec<Func
             i += 1;
             continue;
         };
-        let indent = &lines[i].raw[..lines[i].raw.len() - lines[i].raw.trim_start().len()];
-        let end = format!("{indent}}}");
-        // `fn f() {}` on one line: an empty body.
+        // `fn f() {}` on one line: an empty body (the only body rustfmt
+        // leaves on the `fn` line).
         if lines[i].code.trim_end().ends_with("{}") {
             out.push(Function { name, body: i + 1..i + 1 });
             i += 1;
             continue;
         }
+        let indent = &lines[i].raw[..lines[i].raw.len() - lines[i].raw.trim_start().len()];
+        let end = format!("{indent}}}");
         let Some(open) = (i..lines.len()).find(|&j| lines[j].code.ends_with('{')) else { break };
         let Some(close) = (open + 1..lines.len()).find(|&j| lines[j].raw == end) else { break };
         out.push(Function { name, body: open + 1..close });
