@@ -50,9 +50,21 @@ pub struct FigureInfo {
 /// Every figure, in the order of the table.
 pub const FIGURES: [FigureInfo; 12] = [
     FigureInfo { name: "syscall", what: "getppid(), no syscall work", entry: "" },
-    FigureInfo { name: "syscall_seccomp", what: "getppid(), seccomp filter that allows", entry: "" },
-    FigureInfo { name: "syscall_tracepoint", what: "getppid(), raw_syscalls:sys_enter enabled", entry: "" },
-    FigureInfo { name: "syscall_audit", what: "getppid(), audit on (no rules)", entry: "" },
+    FigureInfo {
+        name: "syscall_seccomp",
+        what: "getppid(), seccomp filter that allows",
+        entry: "syscall_trace_enter, syscall_exit_work",
+    },
+    FigureInfo {
+        name: "syscall_tracepoint",
+        what: "getppid(), raw_syscalls:sys_enter enabled",
+        entry: "syscall_trace_enter, syscall_exit_work",
+    },
+    FigureInfo {
+        name: "syscall_audit",
+        what: "getppid(), audit on (no rules)",
+        entry: "syscall_trace_enter, syscall_exit_work",
+    },
     FigureInfo { name: "signal_kill", what: "kill(getpid(), SIGUSR1), handler", entry: "exit_to_user_mode_loop" },
     FigureInfo {
         name: "exc_ud",

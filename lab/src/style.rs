@@ -120,6 +120,7 @@ pub fn clippy(lab: &Lab) -> Result<Vec<String>> {
             "CLIPPY=1",
             "CLIPPY_DRIVER=/usr/bin/clippy-driver",
             "kernel/entry/entry_rs.o",
+            "kernel/entry/syscall_rs.o",
             "kernel/entry/entry_kunit.o",
             "samples/rust/rust_entry_probe.o",
         ]),

@@ -21,6 +21,45 @@ pub const ENTRY_SYMBOLS: [&str; 6] = [
 /// The ones that must be in `.noinstr.text`.
 pub const NOINSTR: [&str; 4] = ["irqentry_enter", "irqentry_exit", "irqentry_nmi_enter", "irqentry_nmi_exit"];
 
+/// The system call work of include/linux/entry-common.h: `static
+/// __always_inline` in C, out of line in `kernel/entry/syscall_rs.o` (`.text`)
+/// with `CONFIG_RUST_GENERIC_ENTRY`.
+pub const SYSCALL_SYMBOLS: [&str; 2] = ["syscall_trace_enter", "syscall_exit_work"];
+
+/// Checks where the system call work comes from: in `rust`, the object
+/// `syscall_rs` (its global symbols) defines each function in `.text` and
+/// vmlinux has it; in `c`, vmlinux has no symbol of that name (the C code is
+/// inlined into the architecture's system call entry).
+pub fn syscall_problems(
+    variant: Variant,
+    syscall_rs: &BTreeMap<String, String>,
+    vmlinux: &BTreeMap<String, u64>,
+) -> Vec<String> {
+    let mut problems = vec![];
+    for s in SYSCALL_SYMBOLS {
+        match variant {
+            Variant::Rust => {
+                match syscall_rs.get(s) {
+                    None => problems.push(format!("{s} is not defined by kernel/entry/syscall_rs.o")),
+                    Some(sec) if sec != ".text" => {
+                        problems.push(format!("{s} is in {sec} of kernel/entry/syscall_rs.o, not .text"))
+                    }
+                    _ => {}
+                }
+                if !vmlinux.contains_key(s) {
+                    problems.push(format!("{s} is not in vmlinux"));
+                }
+            }
+            Variant::C => {
+                if vmlinux.contains_key(s) {
+                    problems.push(format!("{s} is out of line in the C vmlinux (expected inlined)"));
+                }
+            }
+        }
+    }
+    problems
+}
+
 /// Global symbols defined in an object, with their section
 /// (`llvm-objdump -t` lines: `addr flags section size name`).
 pub fn defined_symbols(objdump_t: &str) -> BTreeMap<String, String> {
@@ -85,6 +124,7 @@ pub fn check(lab: &Lab, f: Flavor) -> Result<Vec<String>> {
         }
     }
     let nm = nm_addresses(&run(tool("llvm-nm").arg(b.join("vmlinux")))?);
+    problems.extend(syscall_problems(f.variant, &syms("kernel/entry/syscall_rs.o")?, &nm));
     match (nm.get("__noinstr_text_start"), nm.get("__noinstr_text_end")) {
         (Some(&lo), Some(&hi)) => {
             for s in NOINSTR {
@@ -120,6 +160,29 @@ SYMBOL TABLE:
         assert_eq!(m.len(), 2);
         assert_eq!(m["irqentry_enter"], ".noinstr.text");
         assert_eq!(m["exit_to_user_mode_loop"], ".text");
+    }
+
+    #[test]
+    fn syscall_work_is_rust_text_or_inlined_c() {
+        let rs: BTreeMap<String, String> = [
+            ("syscall_trace_enter".to_string(), ".text".to_string()),
+            ("syscall_exit_work".to_string(), ".noinstr.text".to_string()),
+        ]
+        .into();
+        let nm = nm_addresses("ffffffff81000000 T syscall_trace_enter\n");
+        let p = syscall_problems(Variant::Rust, &rs, &nm);
+        assert_eq!(
+            p,
+            [
+                "syscall_exit_work is in .noinstr.text of kernel/entry/syscall_rs.o, not .text",
+                "syscall_exit_work is not in vmlinux"
+            ]
+        );
+        assert_eq!(
+            syscall_problems(Variant::C, &BTreeMap::new(), &nm),
+            ["syscall_trace_enter is out of line in the C vmlinux (expected inlined)"]
+        );
+        assert!(syscall_problems(Variant::C, &BTreeMap::new(), &BTreeMap::new()).is_empty());
     }
 
     #[test]

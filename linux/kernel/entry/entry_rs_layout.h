@@ -30,6 +30,9 @@
 ENTRY_RS_STRUCT(task_struct);
 ENTRY_RS_FIELD(task_struct, thread_info_flags, thread_info.flags);
 ENTRY_RS_FIELD(task_struct, flags, flags);
+ENTRY_RS_FIELD(task_struct, thread_info_syscall_work, thread_info.syscall_work);
+ENTRY_RS_FIELD(task_struct, ptrace, ptrace);
+ENTRY_RS_FIELD(task_struct, pending_signal, pending.signal.sig);
 ENTRY_RS_FIELD(task_struct, nvcsw, nvcsw);
 ENTRY_RS_FIELD(task_struct, nivcsw, nivcsw);
 /* Not used by the entry code: checked for kernel::task::Task::pid(). */
@@ -44,6 +47,12 @@ ENTRY_RS_FIELD(task_struct, lockdep_recursion, lockdep_recursion);
 ENTRY_RS_FIELD(task_struct, rseq_event_user_irq, rseq.event.user_irq);
 ENTRY_RS_FIELD(task_struct, rseq_events, rseq.event.events);
 #endif
+#ifdef CONFIG_AUDITSYSCALL
+ENTRY_RS_FIELD(task_struct, audit_context, audit_context);
+#endif
+#ifdef CONFIG_SYSCALL_USER_DISPATCH
+ENTRY_RS_FIELD(task_struct, syscall_dispatch_on_dispatch, syscall_dispatch.on_dispatch);
+#endif
 #ifdef CONFIG_UNWIND_USER
 ENTRY_RS_FIELD(task_struct, unwind_mask, unwind_info.unwind_mask.counter);
 #endif
@@ -52,6 +61,8 @@ ENTRY_RS_STRUCT(pt_regs);
 ENTRY_RS_FIELD(pt_regs, cs, cs);
 ENTRY_RS_FIELD(pt_regs, ss, ss);
 ENTRY_RS_FIELD(pt_regs, flags, flags);
+ENTRY_RS_FIELD(pt_regs, orig_ax, orig_ax);
+ENTRY_RS_FIELD(pt_regs, ax, ax);
 
 ENTRY_RS_STRUCT(irqentry_state);
 ENTRY_RS_FIELD(irqentry_state, exit_rcu, exit_rcu);

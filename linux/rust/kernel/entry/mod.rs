@@ -37,6 +37,8 @@
 //! * [`preempt`]: the preemption count and its NMI accounting;
 //! * [`work`]: the current task's thread flags and the work done on the way to user mode;
 //! * [`rseq`]: restartable sequences on entry and exit;
+//! * `syscall`: the work of a system call on entry and exit (ptrace, seccomp, audit, ...) as
+//!   typed steps;
 //! * [`regs`]: the saved registers and `irqentry_state_t`;
 //! * [`layout`]: the build-time check of every C layout used here;
 //! * [`arch`]: everything that differs between architectures.
@@ -68,6 +70,8 @@ pub mod nmi;
 pub mod preempt;
 pub mod regs;
 pub mod rseq;
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+pub mod syscall;
 pub mod work;
 
 pub use arch::{

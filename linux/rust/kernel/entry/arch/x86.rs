@@ -392,6 +392,27 @@ impl PtRegs {
     pub fn irqs_disabled(&self) -> bool {
         self.flags() & bindings::ENTRY_X86_EFLAGS_IF == 0
     }
+
+    /// Returns the system call number of a system call frame.
+    ///
+    /// C `syscall_get_nr(current, regs)` on x86: `regs->orig_ax`, truncated to `int`.
+    #[inline(always)]
+    pub fn syscall_nr(&self) -> crate::ffi::c_int {
+        // SAFETY: `self.as_raw()` is valid (type invariant).
+        let orig_ax = unsafe { crate::entry_field!(self.as_raw(), pt_regs, orig_ax).read() };
+        orig_ax as crate::ffi::c_int
+    }
+
+    /// Returns the return value of a system call frame.
+    ///
+    /// C `syscall_get_return_value(current, regs)` and `regs_return_value(regs)` on x86_64:
+    /// `regs->ax`.
+    #[inline(always)]
+    pub fn syscall_return_value(&self) -> crate::ffi::c_long {
+        // SAFETY: `self.as_raw()` is valid (type invariant).
+        let ax = unsafe { crate::entry_field!(self.as_raw(), pt_regs, ax).read() };
+        ax as crate::ffi::c_long
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
