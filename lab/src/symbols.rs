@@ -60,6 +60,41 @@ pub fn syscall_problems(
     problems
 }
 
+/// Syscall user dispatch (kernel/entry/syscall_user_dispatch.c): in `rust`
+/// defined by `kernel/entry/sud_rs.o`, the C file keeping only the sysctl.
+pub const SUD_SYMBOLS: [&str; 4] = [
+    "syscall_user_dispatch",
+    "set_syscall_user_dispatch",
+    "syscall_user_dispatch_get_config",
+    "syscall_user_dispatch_set_config",
+];
+
+/// Checks which object defines the syscall user dispatch functions: `sud_rs.o`
+/// (in `.text`) and not `syscall_user_dispatch.o` in `rust`, the other way
+/// round in `c`.
+pub fn sud_problems(
+    variant: Variant,
+    sud_rs: &BTreeMap<String, String>,
+    sud_c: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let (own, own_name, other, other_name) = match variant {
+        Variant::Rust => (sud_rs, "kernel/entry/sud_rs.o", sud_c, "kernel/entry/syscall_user_dispatch.o"),
+        Variant::C => (sud_c, "kernel/entry/syscall_user_dispatch.o", sud_rs, "kernel/entry/sud_rs.o"),
+    };
+    let mut problems = vec![];
+    for s in SUD_SYMBOLS {
+        match own.get(s) {
+            None => problems.push(format!("{s} is not defined by {own_name}")),
+            Some(sec) if sec != ".text" => problems.push(format!("{s} is in {sec} of {own_name}, not .text")),
+            _ => {}
+        }
+        if other.contains_key(s) {
+            problems.push(format!("{s} is also defined by {other_name}"));
+        }
+    }
+    problems
+}
+
 /// Global symbols defined in an object, with their section
 /// (`llvm-objdump -t` lines: `addr flags section size name`).
 pub fn defined_symbols(objdump_t: &str) -> BTreeMap<String, String> {
@@ -125,6 +160,11 @@ pub fn check(lab: &Lab, f: Flavor) -> Result<Vec<String>> {
     }
     let nm = nm_addresses(&run(tool("llvm-nm").arg(b.join("vmlinux")))?);
     problems.extend(syscall_problems(f.variant, &syms("kernel/entry/syscall_rs.o")?, &nm));
+    problems.extend(sud_problems(
+        f.variant,
+        &syms("kernel/entry/sud_rs.o")?,
+        &syms("kernel/entry/syscall_user_dispatch.o")?,
+    ));
     match (nm.get("__noinstr_text_start"), nm.get("__noinstr_text_end")) {
         (Some(&lo), Some(&hi)) => {
             for s in NOINSTR {
@@ -183,6 +223,23 @@ SYMBOL TABLE:
             ["syscall_trace_enter is out of line in the C vmlinux (expected inlined)"]
         );
         assert!(syscall_problems(Variant::C, &BTreeMap::new(), &BTreeMap::new()).is_empty());
+    }
+
+    #[test]
+    fn sud_functions_come_from_one_object() {
+        let all: BTreeMap<String, String> = SUD_SYMBOLS.iter().map(|s| (s.to_string(), ".text".to_string())).collect();
+        let none = BTreeMap::new();
+        assert!(sud_problems(Variant::Rust, &all, &none).is_empty());
+        assert!(sud_problems(Variant::C, &none, &all).is_empty());
+        let p = sud_problems(Variant::Rust, &all, &all);
+        assert_eq!(p.len(), 4);
+        assert_eq!(p[0], "syscall_user_dispatch is also defined by kernel/entry/syscall_user_dispatch.o");
+        let mut half = all.clone();
+        half.remove("set_syscall_user_dispatch");
+        assert_eq!(
+            sud_problems(Variant::Rust, &half, &none),
+            ["set_syscall_user_dispatch is not defined by kernel/entry/sud_rs.o"]
+        );
     }
 
     #[test]

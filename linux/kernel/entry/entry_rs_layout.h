@@ -32,6 +32,7 @@ ENTRY_RS_FIELD(task_struct, thread_info_flags, thread_info.flags);
 ENTRY_RS_FIELD(task_struct, flags, flags);
 ENTRY_RS_FIELD(task_struct, thread_info_syscall_work, thread_info.syscall_work);
 ENTRY_RS_FIELD(task_struct, ptrace, ptrace);
+ENTRY_RS_FIELD(task_struct, thread_info_status, thread_info.status);
 ENTRY_RS_FIELD(task_struct, pending_signal, pending.signal.sig);
 ENTRY_RS_FIELD(task_struct, nvcsw, nvcsw);
 ENTRY_RS_FIELD(task_struct, nivcsw, nivcsw);
@@ -52,6 +53,23 @@ ENTRY_RS_FIELD(task_struct, audit_context, audit_context);
 #endif
 #ifdef CONFIG_SYSCALL_USER_DISPATCH
 ENTRY_RS_FIELD(task_struct, syscall_dispatch_on_dispatch, syscall_dispatch.on_dispatch);
+ENTRY_RS_FIELD(task_struct, sud_selector, syscall_dispatch.selector);
+ENTRY_RS_FIELD(task_struct, sud_offset, syscall_dispatch.offset);
+ENTRY_RS_FIELD(task_struct, sud_len, syscall_dispatch.len);
+
+ENTRY_RS_STRUCT(kernel_siginfo);
+ENTRY_RS_FIELD(kernel_siginfo, si_signo, si_signo);
+ENTRY_RS_FIELD(kernel_siginfo, si_errno, si_errno);
+ENTRY_RS_FIELD(kernel_siginfo, si_code, si_code);
+ENTRY_RS_FIELD(kernel_siginfo, si_call_addr, si_call_addr);
+ENTRY_RS_FIELD(kernel_siginfo, si_syscall, si_syscall);
+ENTRY_RS_FIELD(kernel_siginfo, si_arch, si_arch);
+
+ENTRY_RS_STRUCT(ptrace_sud_config);
+ENTRY_RS_FIELD(ptrace_sud_config, mode, mode);
+ENTRY_RS_FIELD(ptrace_sud_config, selector, selector);
+ENTRY_RS_FIELD(ptrace_sud_config, offset, offset);
+ENTRY_RS_FIELD(ptrace_sud_config, len, len);
 #endif
 #ifdef CONFIG_UNWIND_USER
 ENTRY_RS_FIELD(task_struct, unwind_mask, unwind_info.unwind_mask.counter);
@@ -63,6 +81,7 @@ ENTRY_RS_FIELD(pt_regs, ss, ss);
 ENTRY_RS_FIELD(pt_regs, flags, flags);
 ENTRY_RS_FIELD(pt_regs, orig_ax, orig_ax);
 ENTRY_RS_FIELD(pt_regs, ax, ax);
+ENTRY_RS_FIELD(pt_regs, ip, ip);
 
 ENTRY_RS_STRUCT(irqentry_state);
 ENTRY_RS_FIELD(irqentry_state, exit_rcu, exit_rcu);

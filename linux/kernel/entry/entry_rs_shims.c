@@ -13,6 +13,7 @@
 #include <linux/irq-entry-common.h>
 #include <linux/resume_user_mode.h>
 #include <linux/tick.h>
+#include <linux/uaccess.h>
 
 #include "entry_rs_shims.h"
 
@@ -161,4 +162,14 @@ notrace bool entry_rs_rseq_exit_to_user_mode_restart(struct pt_regs *regs, unsig
 notrace void entry_rs_rcu_irq_exit_check_preempt(void)
 {
 	rcu_irq_exit_check_preempt();
+}
+
+/*
+ * access_ok(untagged_addr(selector), 1) for syscall user dispatch
+ * (kernel/entry/sud_rs.rs): both are architecture inlines (the LAM mask with
+ * alternatives, the user address limit).
+ */
+notrace bool entry_rs_sud_selector_access_ok(const char __user *selector)
+{
+	return access_ok(untagged_addr(selector), sizeof(*selector));
 }

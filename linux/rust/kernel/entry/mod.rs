@@ -37,6 +37,7 @@
 //! * [`preempt`]: the preemption count and its NMI accounting;
 //! * [`work`]: the current task's thread flags and the work done on the way to user mode;
 //! * [`rseq`]: restartable sequences on entry and exit;
+//! * `sud`: syscall user dispatch (a task's configuration, its selector, the `SIGSYS`);
 //! * `syscall`: the work of a system call on entry and exit (ptrace, seccomp, audit, ...) as
 //!   typed steps;
 //! * [`regs`]: the saved registers and `irqentry_state_t`;
@@ -70,6 +71,8 @@ pub mod nmi;
 pub mod preempt;
 pub mod regs;
 pub mod rseq;
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_SYSCALL_USER_DISPATCH))]
+pub mod sud;
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 pub mod syscall;
 pub mod work;

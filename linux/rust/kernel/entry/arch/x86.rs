@@ -403,6 +403,36 @@ impl PtRegs {
         orig_ax as crate::ffi::c_int
     }
 
+    /// Returns the saved instruction pointer (C `instruction_pointer(regs)`).
+    #[inline(always)]
+    pub fn ip(&self) -> usize {
+        // SAFETY: `self.as_raw()` is valid (type invariant).
+        unsafe { crate::entry_field!(self.as_raw(), pt_regs, ip).read() }
+    }
+
+    /// True if the system call was made by the vDSO's signal return trampoline (C
+    /// `arch_syscall_is_vdso_sigreturn(regs)`), which syscall user dispatch must let through.
+    #[inline(always)]
+    pub fn syscall_is_vdso_sigreturn(&self) -> bool {
+        // SAFETY: `self.as_raw()` is a valid frame (type invariant); the function only reads it
+        // and the current task's vDSO address.
+        unsafe { bindings::arch_syscall_is_vdso_sigreturn(self.as_raw()) }
+    }
+
+    /// Undoes the start of a system call so that it is not run and user space sees the
+    /// original registers (C `syscall_rollback(current, regs)` on x86: `regs->ax =
+    /// regs->orig_ax`).
+    #[inline(always)]
+    pub fn syscall_rollback(&self) {
+        let p = self.as_raw();
+        // SAFETY: `p` is valid (type invariant); the frame is the current task's, written only
+        // by its own entry code and by a tracer while the task is stopped.
+        unsafe {
+            let orig_ax = crate::entry_field!(p, pt_regs, orig_ax).read();
+            crate::entry_field!(p, pt_regs, ax).write(orig_ax);
+        }
+    }
+
     /// Returns the return value of a system call frame.
     ///
     /// C `syscall_get_return_value(current, regs)` and `regs_return_value(regs)` on x86_64:
@@ -542,4 +572,24 @@ pub fn irqentry_exit_cond_resched_dynamic(_ins: &Instr, _off: &super::super::irq
     // precondition, interrupts disabled, `_off` proves; a static call trampoline is allowed
     // from `noinstr` code, and the caller is in a region anyway (`_ins`).
     unsafe { bindings::__SCT__irqentry_exit_cond_resched() };
+}
+
+/// C `syscall_get_arch(current)` on x86_64: `AUDIT_ARCH_I386` in a 32-bit system call
+/// (`TS_COMPAT`, only with `CONFIG_IA32_EMULATION`), `AUDIT_ARCH_X86_64` otherwise (x32
+/// too).
+#[inline(always)]
+pub fn syscall_get_arch() -> crate::ffi::c_uint {
+    #[cfg(CONFIG_IA32_EMULATION)]
+    {
+        // SAFETY: `current()` is the valid current task; `status` is only written by the task
+        // itself.
+        let status = unsafe {
+            crate::entry_field!(current(), task_struct, thread_info_status: thread_info.status)
+                .read()
+        };
+        if status & bindings::ENTRY_TS_COMPAT != 0 {
+            return bindings::ENTRY_AUDIT_ARCH_I386;
+        }
+    }
+    bindings::ENTRY_AUDIT_ARCH_X86_64
 }

@@ -92,6 +92,9 @@
  * sud_selector_allow          selector ALLOW: the syscall runs.
  * sud_allowed_range           a syscall from the excluded range always runs.
  * sud_off                     PR_SYS_DISPATCH_OFF stops dispatching.
+ * sud_range_boundary          the allowed range is [offset, offset + len): a
+ *                             syscall whose ip is the range's last byte runs,
+ *                             one whose ip is the first byte after it does not.
  * sud_bad_selector            an invalid selector value kills with SIGSYS.
  * rseq_cpu_id                 rseq cpu_id/cpu_id_start follow sched_setaffinity
  *                             (rseq update in exit_to_user_mode_loop).
@@ -2070,6 +2073,37 @@ static int test_sud_off(void)
 	return KSFT_PASS;
 }
 
+static int test_sud_boundary(void)
+{
+	unsigned long ip = ADDR(et_raw_sys_ret);
+	long r;
+
+	if (set_handler(SIGSYS, sud_handler, 0))
+		return fail("sigaction");
+	STORE(sud_sel, SYSCALL_DISPATCH_FILTER_ALLOW);
+	/* The syscall's ip is the last byte of [ip - 15, ip + 1): it runs */
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, ip - 15, 16, &sud_sel)) {
+		if (errno == EINVAL)
+			return skip("syscall user dispatch not supported");
+		return fail("PR_SET_SYSCALL_USER_DISPATCH: %s", strerror(errno));
+	}
+	STORE(sud_sel, SYSCALL_DISPATCH_FILTER_BLOCK);
+	r = raw_sys(__NR_getppid, 0, 0, 0, 0);
+	STORE(sud_sel, SYSCALL_DISPATCH_FILTER_ALLOW);
+	if (r != runner_pid || LOAD(sig_count))
+		return fail("ip at the end of the range: getppid %ld, %d SIGSYS", r,
+			    LOAD(sig_count));
+
+	/* The syscall's ip is the first byte after [ip - 16, ip): dispatched */
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, ip - 16, 16, &sud_sel))
+		return fail("PR_SET_SYSCALL_USER_DISPATCH: %s", strerror(errno));
+	STORE(sud_sel, SYSCALL_DISPATCH_FILTER_BLOCK);
+	r = raw_sys(__NR_getppid, 0, 0, 0, 0);
+	if (r != 0x5d5d || LOAD(sig_count) != 1)
+		return fail("ip just past the range: ret %ld, %d SIGSYS", r, LOAD(sig_count));
+	return KSFT_PASS;
+}
+
 static int test_sud_bad_selector(void)
 {
 	int status, ret;
@@ -2469,6 +2503,7 @@ static const struct entry_test tests[] = {
 	{ "sud_selector_allow", test_sud_allow },
 	{ "sud_allowed_range", test_sud_range },
 	{ "sud_off", test_sud_off },
+	{ "sud_range_boundary", test_sud_boundary },
 	{ "sud_bad_selector", test_sud_bad_selector },
 	{ "rseq_cpu_id", test_rseq_cpu_id },
 	{ "rseq_abort_preempt_v1", test_rseq_abort_preempt_v1 },
