@@ -479,15 +479,26 @@ pub fn trace_filter(nm_sizes: &BTreeMap<String, (u64, Option<u64>)>) -> Result<(
     let addr = |n: &str| nm_sizes.get(n).map(|s| s.0).with_context(|| format!("{n} not in vmlinux"));
     let (marker, msize) =
         nm_sizes.get("__x64_sys_getcpu").map(|s| (s.0, s.1.unwrap_or(1))).context("__x64_sys_getcpu not in vmlinux")?;
-    let filter = format!(
+    let mut filter = format!(
         "{:#x}..{:#x},{:#x}..{:#x},{marker:#x}+{msize:#x}",
         addr("__noinstr_text_start")?,
         addr("__noinstr_text_end")?,
         addr("exit_to_user_mode_loop")? - 0x800,
         addr("raw_irqentry_exit_cond_resched")? + 0x800,
     );
+    // The system call work: out of line in `rust` (.text), inlined into
+    // do_syscall_64() (.noinstr.text) in `c`.
+    for n in SYSCALL_WORK {
+        if let Some(&(a, Some(size))) = nm_sizes.get(n) {
+            filter.push_str(&format!(",{a:#x}+{size:#x}"));
+        }
+    }
     Ok((filter, marker))
 }
+
+/// The system call work functions the trace follows when they are out of
+/// line (the `rust` variant); C inlines them into `do_syscall_64()`.
+const SYSCALL_WORK: [&str; 2] = ["syscall_trace_enter", "syscall_exit_work"];
 
 /// One trace boot: the benchmark in trace mode with every instruction of
 /// the entry code logged to a FIFO and counted as it comes (a boot logs
@@ -552,7 +563,10 @@ pub struct Account {
 fn entry_functions(cw: &[BTreeMap<String, u64>], rw: &[BTreeMap<String, u64>]) -> BTreeSet<String> {
     let names = |w: &[BTreeMap<String, u64>]| w.iter().flat_map(|m| m.keys().cloned()).collect::<BTreeSet<_>>();
     let (c, r) = (names(cw), names(rw));
-    c.symmetric_difference(&r).cloned().chain(ENTRY_SYMBOLS.iter().map(|s| s.to_string())).collect()
+    c.symmetric_difference(&r)
+        .cloned()
+        .chain(ENTRY_SYMBOLS.iter().chain(&SYSCALL_WORK).chain(&["do_syscall_64"]).map(|s| s.to_string()))
+        .collect()
 }
 
 /// Lines the windows up with the figures of each trace boot and compares.
@@ -1172,6 +1186,9 @@ ffffffff81f2b700:      	callq	0xffffffff81f2b990 <rust_shim_arch_exit_to_user_mo
             filter,
             "0xffffffff8186c7d0..0xffffffff81872813,0xffffffff81345600..0xffffffff81346700,0xffffffff812ad5a0+0x56"
         );
+        let rust_nm = format!("{nm}ffffffff81400000 0000000000000120 T syscall_trace_enter\n");
+        let (filter, _) = trace_filter(&nm_sizes(&rust_nm)).unwrap();
+        assert!(filter.ends_with(",0xffffffff812ad5a0+0x56,0xffffffff81400000+0x120"), "{filter}");
         let run = |order: &[(&str, f64)]| Run {
             flavor: String::new(),
             run: 1,

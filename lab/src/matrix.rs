@@ -115,6 +115,13 @@ pub const ROWS: &[Row] = &[
         excluded: None,
     },
     Row {
+        name: "kvm",
+        what: "KVM and KVM_AMD as modules: kvm.ko links the Rust xfer_to_guest_mode_handle_work()",
+        append: "preempt=full",
+        smp: 2,
+        excluded: None,
+    },
+    Row {
         name: "mitigations",
         what: "CPU mitigations: return thunks, retpolines, call depth tracking, SLS, PTI, IBT",
         append: "preempt=full",

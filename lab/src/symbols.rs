@@ -77,12 +77,48 @@ pub fn sud_problems(
     sud_rs: &BTreeMap<String, String>,
     sud_c: &BTreeMap<String, String>,
 ) -> Vec<String> {
-    let (own, own_name, other, other_name) = match variant {
-        Variant::Rust => (sud_rs, "kernel/entry/sud_rs.o", sud_c, "kernel/entry/syscall_user_dispatch.o"),
-        Variant::C => (sud_c, "kernel/entry/syscall_user_dispatch.o", sud_rs, "kernel/entry/sud_rs.o"),
+    moved_problems(
+        variant,
+        &SUD_SYMBOLS,
+        ("kernel/entry/sud_rs.o", sud_rs),
+        ("kernel/entry/syscall_user_dispatch.o", sud_c),
+    )
+}
+
+/// The guest-transfer work (kernel/entry/virt.c): in `rust` defined by
+/// `kernel/entry/virt_rs.o`, the C file keeping only the export.
+pub const VIRT_SYMBOLS: [&str; 1] = ["xfer_to_guest_mode_handle_work"];
+
+/// Checks which object defines the guest-transfer work: `virt_rs.o` (in
+/// `.text`) and not `virt.o` in `rust`, the other way round in `c`.
+pub fn virt_problems(
+    variant: Variant,
+    virt_rs: &BTreeMap<String, String>,
+    virt_c: &BTreeMap<String, String>,
+) -> Vec<String> {
+    moved_problems(
+        variant,
+        &VIRT_SYMBOLS,
+        ("kernel/entry/virt_rs.o", virt_rs),
+        ("kernel/entry/virt.o", virt_c),
+    )
+}
+
+/// Checks that the functions `names`, which the series moves from a C object
+/// to a Rust one, are defined in `.text` of the variant's object and not by
+/// the other one. Each object is given as its path and its global symbols.
+fn moved_problems(
+    variant: Variant,
+    names: &[&str],
+    rs: (&str, &BTreeMap<String, String>),
+    c: (&str, &BTreeMap<String, String>),
+) -> Vec<String> {
+    let ((own_name, own), (other_name, other)) = match variant {
+        Variant::Rust => (rs, c),
+        Variant::C => (c, rs),
     };
     let mut problems = vec![];
-    for s in SUD_SYMBOLS {
+    for &s in names {
         match own.get(s) {
             None => problems.push(format!("{s} is not defined by {own_name}")),
             Some(sec) if sec != ".text" => problems.push(format!("{s} is in {sec} of {own_name}, not .text")),
@@ -165,6 +201,7 @@ pub fn check(lab: &Lab, f: Flavor) -> Result<Vec<String>> {
         &syms("kernel/entry/sud_rs.o")?,
         &syms("kernel/entry/syscall_user_dispatch.o")?,
     ));
+    problems.extend(virt_problems(f.variant, &syms("kernel/entry/virt_rs.o")?, &syms("kernel/entry/virt.o")?));
     match (nm.get("__noinstr_text_start"), nm.get("__noinstr_text_end")) {
         (Some(&lo), Some(&hi)) => {
             for s in NOINSTR {
@@ -239,6 +276,28 @@ SYMBOL TABLE:
         assert_eq!(
             sud_problems(Variant::Rust, &half, &none),
             ["set_syscall_user_dispatch is not defined by kernel/entry/sud_rs.o"]
+        );
+    }
+
+    #[test]
+    fn xfer_comes_from_virt_rs_in_rust_and_virt_in_c() {
+        let text: BTreeMap<String, String> =
+            [("xfer_to_guest_mode_handle_work".to_string(), ".text".to_string())].into();
+        let none = BTreeMap::new();
+        assert!(virt_problems(Variant::Rust, &text, &none).is_empty());
+        assert!(virt_problems(Variant::C, &none, &text).is_empty());
+        assert_eq!(
+            virt_problems(Variant::Rust, &none, &text),
+            [
+                "xfer_to_guest_mode_handle_work is not defined by kernel/entry/virt_rs.o",
+                "xfer_to_guest_mode_handle_work is also defined by kernel/entry/virt.o"
+            ]
+        );
+        let noinstr: BTreeMap<String, String> =
+            [("xfer_to_guest_mode_handle_work".to_string(), ".noinstr.text".to_string())].into();
+        assert_eq!(
+            virt_problems(Variant::C, &none, &noinstr),
+            ["xfer_to_guest_mode_handle_work is in .noinstr.text of kernel/entry/virt.o, not .text"]
         );
     }
 

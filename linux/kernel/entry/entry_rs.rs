@@ -569,7 +569,7 @@ fn __exit_to_user_mode_loop(
         // C: if (ti_work & _TIF_NOTIFY_RESUME)
         // C:         resume_user_mode_work(regs);
         if ti_work & TIF_NOTIFY_RESUME != 0 {
-            work::resume_user_mode_work(ins, &on, regs);
+            work::resume_user_mode_work(ins, &on, Some(regs));
         }
 
         // Architecture specific TIF work (empty on x86: nothing to call on every iteration).

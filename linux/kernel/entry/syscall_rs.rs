@@ -24,16 +24,20 @@
 use kernel::{
     bindings,
     entry::{
-        syscall::{EnterWork, ExitWork, Permit, Skip},
+        syscall::{Done, EnterWork, ExitWork, Permit, Skip},
         Instr, PtRegs,
     },
     ffi::{c_long, c_ulong},
     macros::export,
 };
 
-/// C `syscall_trace_enter()`: the entry work of a system call. Returns true (1) if the system
-/// call may run, false (0) if the work vetoed it; the caller then skips it and leaves the return
-/// value as the work set it.
+/// C `syscall_trace_enter()`: the entry work of a system call. Returns the number of the
+/// system call to run, read again after the work (C `syscall_get_nr()` in
+/// `syscall_enter_from_user_mode_work()`: a tracer may have changed it), or -1 if the work
+/// vetoed it; the caller then skips it and leaves the return value as the work set it.
+///
+/// A tracer that sets the number to -1 makes the caller skip the system call as well, which is
+/// what the architectures do with the number -1 (they leave the return value).
 ///
 /// # Safety
 ///
@@ -52,8 +56,11 @@ pub unsafe extern "C" fn syscall_trace_enter(
     // SAFETY: Called once per system call entry, interrupts enabled, task context (the caller).
     let work = unsafe { EnterWork::new(&ins, regs, work) };
     match trace_enter(work, syscall) {
-        Ok(Permit { .. }) => 1,
-        Err(Skip { .. }) => 0,
+        // The C caller's "Reread the syscall number as it might have been modified" (C
+        // `*syscall = syscall_get_nr(current, regs);`), done here so that the number the work
+        // leaves is the one that runs.
+        Ok(Permit { .. }) => regs.syscall_nr() as c_long,
+        Err(Skip { .. }) => -1,
     }
 }
 
@@ -120,10 +127,7 @@ pub unsafe extern "C" fn syscall_exit_work(regs: *mut bindings::pt_regs, work: c
     // C: }
     let work = match work.user_dispatch() {
         Ok(work) => work,
-        Err(done) => {
-            let _ = done;
-            return;
-        }
+        Err(Done { .. }) => return,
     };
 
     // C: audit_syscall_exit(regs);
@@ -136,5 +140,5 @@ pub unsafe extern "C" fn syscall_exit_work(regs: *mut bindings::pt_regs, work: c
     // C: step = report_single_step(work);
     // C: if (step || work & SYSCALL_WORK_SYSCALL_TRACE)
     // C:         arch_ptrace_report_syscall_exit(regs, step);
-    let _ = work.ptrace();
+    let Done { .. } = work.ptrace();
 }

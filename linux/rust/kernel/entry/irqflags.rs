@@ -21,6 +21,10 @@
 //!   called meanwhile. Ended by [`IrqsOn::disable`] (C `local_irq_disable()`), or by dropping
 //!   it, which disables them as well: no path can leave the loop with interrupts enabled.
 //!
+//! - [`MaySleep`]: a token of a context where the task may sleep: an [`IrqsOn`], or
+//!   `virt::ToGuest` before a vCPU enters guest mode. The work both share (`schedule()`, the
+//!   notify-resume callbacks) takes it.
+//!
 //! None of the tokens is `Copy`, `Clone`, `Send` or `Sync`. As with any guard, leaking an
 //! [`IrqsOn`] (`core::mem::forget()`) would leave interrupts enabled with the [`ToUser`] usable
 //! again. The entry code never leaks one, and a loop round without its `disable()` does not
@@ -132,6 +136,22 @@ pub struct IrqsOn<'a> {
     _ins: &'a Instr,
     _off: PhantomData<&'a mut ToUser>,
 }
+
+/// A token of a context in which the current task may sleep: interrupts and preemption are
+/// enabled and no lock is held.
+///
+/// Sealed: only the tokens of this crate implement it ([`IrqsOn`], and `virt::ToGuest`).
+pub trait MaySleep: private::Sealed {}
+
+mod private {
+    /// Keeps [`super::MaySleep`] to the tokens of this crate.
+    pub trait Sealed {}
+    impl Sealed for super::IrqsOn<'_> {}
+    #[cfg(CONFIG_VIRT_XFER_TO_GUEST_WORK)]
+    impl Sealed for super::super::virt::ToGuest {}
+}
+
+impl MaySleep for IrqsOn<'_> {}
 
 impl IrqsOn<'_> {
     /// C `local_irq_disable()`: `raw_local_irq_disable()`, then `trace_hardirqs_off()` if

@@ -36,6 +36,7 @@
 //! * `ct`: context tracking and RCU;
 //! * [`preempt`]: the preemption count and its NMI accounting;
 //! * [`work`]: the current task's thread flags and the work done on the way to user mode;
+//! * `virt`: the work done before a vCPU's task enters guest mode;
 //! * [`rseq`]: restartable sequences on entry and exit;
 //! * `sud`: syscall user dispatch (a task's configuration, its selector, the `SIGSYS`);
 //! * `syscall`: the work of a system call on entry and exit (ptrace, seccomp, audit, ...) as
@@ -75,6 +76,8 @@ pub mod rseq;
 pub mod sud;
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 pub mod syscall;
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_VIRT_XFER_TO_GUEST_WORK))]
+pub mod virt;
 pub mod work;
 
 pub use arch::{

@@ -66,7 +66,8 @@ use super::arch::current;
 use super::{
     irqflags::{
         IrqsOff,
-        IrqsOn, //
+        IrqsOn,
+        MaySleep, //
     },
     Instr,
     PtRegs, //
@@ -138,12 +139,12 @@ pub fn current_nivcsw() -> usize {
 // The work of the exit loop and of the exit to user mode
 // ---------------------------------------------------------------------------------------------
 
-/// C `schedule()`, for `_TIF_NEED_RESCHED` in the exit work loop.
+/// C `schedule()`, for `_TIF_NEED_RESCHED` in the exit work loop and before guest mode.
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 #[inline(always)]
-pub fn schedule(_ins: &Instr, _on: &IrqsOn<'_>) {
-    // SAFETY: Task context with interrupts enabled, on the way to user mode (`_on`): the task
-    // may sleep; instrumentable code is allowed (`_ins`).
+pub fn schedule(_ins: &Instr, _on: &impl MaySleep) {
+    // SAFETY: Task context with interrupts enabled, on the way to user or guest mode (`_on`):
+    // the task may sleep; instrumentable code is allowed (`_ins`).
     unsafe { bindings::schedule() };
 }
 
@@ -265,8 +266,11 @@ crate::entry::instr::instr_shim!(
     /// Why C: a list of static inlines behind config options (task work, memcg and blkcg
     /// throttling, `mem_cgroup_handle_over_high()`, `rseq_handle_notify_resume()`), each a call
     /// of its own subsystem; only the outer tests could be Rust.
-    resume_user_mode_work(IrqsOn<'_>) => entry_rs_resume_user_mode_work(
-        regs: &PtRegs => regs.as_raw()
+    ///
+    /// `regs` is `None` before guest mode, where C passes `NULL`: there are no user registers
+    /// to fix up.
+    resume_user_mode_work(impl MaySleep) => entry_rs_resume_user_mode_work(
+        regs: Option<&PtRegs> => regs.map_or(core::ptr::null_mut(), PtRegs::as_raw)
     )
 );
 

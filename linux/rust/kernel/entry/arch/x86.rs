@@ -528,6 +528,18 @@ pub fn on_thread_stack() -> bool {
 #[inline(always)]
 pub fn arch_exit_to_user_mode_work(_ins: &Instr, _on: &IrqsOn<'_>, _regs: &PtRegs, _ti: usize) {}
 
+/// C `arch_xfer_to_guest_mode_handle_work(ti_work)`: x86 does not define it, so the generic
+/// inline of `entry-virt.h` applies: no work, `0`.
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_VIRT_XFER_TO_GUEST_WORK))]
+#[inline(always)]
+pub fn arch_xfer_to_guest_mode_handle_work(
+    _ins: &Instr,
+    _guest: &super::super::virt::ToGuest,
+    _ti: usize,
+) -> crate::ffi::c_int {
+    0
+}
+
 /// C `arch_irqentry_exit_need_resched()`: x86 does not override it, so it is `true`.
 #[inline(always)]
 pub fn arch_irqentry_exit_need_resched() -> bool {

@@ -78,7 +78,7 @@
  *                             si_errno, si_call_addr and the rolled back rax;
  *                             the handler supplies the return value.
  * seccomp_kill                SECCOMP_RET_KILL_THREAD and _KILL_PROCESS kill the
- *                             task with SIGSYS.
+ *                             task with SIGSYS; the killed writev() does not run.
  * seccomp_trace               SECCOMP_RET_TRACE: PTRACE_EVENT_SECCOMP stops where
  *                             the tracer lets the syscall run, skips it or
  *                             changes it; -ENOSYS without a tracer.
@@ -108,14 +108,21 @@
  * singlestep_tf_syscall       EFLAGS.TF set by the task itself: traps before the
  *                             syscall and after the instruction following it
  *                             (IRET exit with TF), r11 holds TF.
+ * audit_syscall_exit          with an exit rule for getppid, a child forked
+ *                             while audit is on gets a SYSCALL record with its
+ *                             result (audit_syscall_exit in the exit work).
+ *                             Last: audit stays "ever enabled", so every later
+ *                             fork has SYSCALL_WORK_SYSCALL_AUDIT.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
 #include <linux/perf_event.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -133,8 +140,10 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1729,34 +1738,55 @@ static int test_seccomp_trap(void)
 	return KSFT_PASS;
 }
 
-static int seccomp_kill_child(unsigned int action)
+/*
+ * The killed system call is a writev() of one byte to a pipe: if it ran
+ * before the kill took effect, the byte is in the pipe. *ran is set then.
+ */
+static int seccomp_kill_child(unsigned int action, int *ran)
 {
 	struct rlimit rl = { 0, 0 };
-	pid_t pid = fork();
+	int fds[2], status;
+	char c;
+	pid_t pid;
 
+	if (pipe2(fds, O_NONBLOCK))
+		return -1;
+	pid = fork();
 	if (pid < 0)
 		return -1;
 	if (!pid) {
+		struct iovec iov = { &c, 1 };
+
+		c = 'x';
+		close(fds[0]);
 		setrlimit(RLIMIT_CORE, &rl);
-		child_filter(__NR_getppid, action);
-		syscall(SYS_getppid);
+		child_filter(__NR_writev, action);
+		syscall(SYS_writev, fds[1], &iov, 1);
 		_exit(21);
 	}
-	return wait_child(pid);
+	close(fds[1]);
+	status = wait_child(pid);
+	*ran = read(fds[0], &c, 1) == 1;
+	close(fds[0]);
+	return status;
 }
 
 static int test_seccomp_kill(void)
 {
-	int status;
+	int status, ran;
 
-	status = seccomp_kill_child(SECCOMP_RET_KILL_THREAD);
+	status = seccomp_kill_child(SECCOMP_RET_KILL_THREAD, &ran);
 	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 20)
 		return skip("seccomp filters not supported");
 	if (status == -1 || !WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
 		return fail("KILL_THREAD: %s", status_str(status));
-	status = seccomp_kill_child(SECCOMP_RET_KILL_PROCESS);
+	if (ran)
+		return fail("KILL_THREAD: the killed writev() ran");
+	status = seccomp_kill_child(SECCOMP_RET_KILL_PROCESS, &ran);
 	if (status == -1 || !WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
 		return fail("KILL_PROCESS: %s", status_str(status));
+	if (ran)
+		return fail("KILL_PROCESS: the killed writev() ran");
 	/*
 	 * Both kills are logged by kauditd on the console: give it time so
 	 * that its lines do not end up inside the next KTAP line.
@@ -2468,6 +2498,158 @@ static int test_singlestep_tf(void)
 	return KSFT_PASS;
 }
 
+/* ---- 9. audit ---- */
+
+/*
+ * One request on the audit netlink socket; waits for its ack, dropping the
+ * records that arrive meanwhile. 0 on success, -1 with errno set.
+ */
+static int audit_request(int fd, int type, const void *data, size_t len)
+{
+	struct {
+		struct nlmsghdr nh;
+		char data[2048];
+	} req;
+	char buf[8192];
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct nlmsghdr *nh;
+	ssize_t n;
+
+	if (len > sizeof(req.data)) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(len);
+	req.nh.nlmsg_type = type;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.nh.nlmsg_seq = type;
+	memcpy(req.data, data, len);
+	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			return -1;
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n)) {
+			struct nlmsgerr *err = NLMSG_DATA(nh);
+
+			if (nh->nlmsg_type != NLMSG_ERROR || nh->nlmsg_seq != (unsigned int)type)
+				continue;
+			errno = -err->error;
+			return err->error ? -1 : 0;
+		}
+	}
+}
+
+static int audit_status(int fd, int enabled, int pid)
+{
+	struct audit_status st = {
+		.mask = AUDIT_STATUS_ENABLED | AUDIT_STATUS_PID,
+		.enabled = enabled,
+		.pid = pid,
+	};
+
+	return audit_request(fd, AUDIT_SET, &st, sizeof(st));
+}
+
+/* An exit rule for getppid() on x86_64. */
+static void audit_getppid_rule(struct audit_rule_data *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->flags = AUDIT_FILTER_EXIT;
+	r->action = AUDIT_ALWAYS;
+	r->mask[AUDIT_WORD(__NR_getppid)] = AUDIT_BIT(__NR_getppid);
+	r->field_count = 1;
+	r->fields[0] = AUDIT_ARCH;
+	r->values[0] = AUDIT_ARCH_X86_64;
+	r->fieldflags[0] = AUDIT_EQUAL;
+}
+
+/*
+ * Waits up to two seconds for the SYSCALL record of a getppid() by @pid and
+ * copies it to @rec; 0 when it came.
+ */
+static int audit_wait_record(int fd, pid_t pid, char *rec, size_t len)
+{
+	char buf[8192], want_nr[32], want_pid[32];
+	long long end = now_ns() + 2000LL * NSEC_PER_MSEC;
+	struct nlmsghdr *nh;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	ssize_t n;
+
+	snprintf(want_nr, sizeof(want_nr), " syscall=%d ", __NR_getppid);
+	snprintf(want_pid, sizeof(want_pid), " pid=%d ", pid);
+	while (now_ns() < end) {
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (n <= 0)
+			continue;
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n)) {
+			size_t dlen = nh->nlmsg_len - NLMSG_HDRLEN;
+			char *text = NLMSG_DATA(nh);
+
+			if (nh->nlmsg_type != AUDIT_SYSCALL || dlen >= len)
+				continue;
+			memcpy(rec, text, dlen);
+			rec[dlen] = '\0';
+			if (strstr(rec, want_nr) && strstr(rec, want_pid))
+				return 0;
+		}
+	}
+	return -1;
+}
+
+static int test_audit_syscall_exit(void)
+{
+	struct audit_rule_data rule;
+	char rec[1024], want_exit[48];
+	int fd, ret, status;
+	pid_t pid;
+
+	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
+	if (fd < 0)
+		return skip("no audit netlink socket: %s", strerror(errno));
+	if (audit_status(fd, 1, getpid())) {
+		ret = skip("AUDIT_SET refused: %s", strerror(errno));
+		close(fd);
+		return ret;
+	}
+	audit_getppid_rule(&rule);
+	if (audit_request(fd, AUDIT_ADD_RULE, &rule, sizeof(rule))) {
+		ret = fail("AUDIT_ADD_RULE: %s", strerror(errno));
+		goto out;
+	}
+	/* Forked while audit is on: the child has an audit context. */
+	pid = fork();
+	if (pid < 0) {
+		ret = fail("fork: %s", strerror(errno));
+		goto out_rule;
+	}
+	if (!pid)
+		_exit(syscall(SYS_getppid) == getppid() ? 0 : 1);
+	status = wait_child(pid);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status))
+		ret = fail("child: %s", status_str(status));
+	else if (audit_wait_record(fd, pid, rec, sizeof(rec)))
+		ret = fail("no SYSCALL record of the child's getppid()");
+	else {
+		/* The record is written on syscall exit, with the result. */
+		snprintf(want_exit, sizeof(want_exit), " success=yes exit=%d ", getpid());
+		ret = strstr(rec, want_exit) ? KSFT_PASS :
+		      fail("record without \"%s\": %.200s", want_exit + 1, rec);
+	}
+out_rule:
+	audit_request(fd, AUDIT_DEL_RULE, &rule, sizeof(rule));
+out:
+	audit_status(fd, 0, 0);
+	close(fd);
+	/* The last config change is logged on the console: let it pass. */
+	sleep_ms(200);
+	return ret;
+}
+
 /* ---- runner ---- */
 
 struct entry_test {
@@ -2511,6 +2693,7 @@ static const struct entry_test tests[] = {
 	{ "rseq_abort_preempt_v2", test_rseq_abort_preempt_v2 },
 	{ "rseq_abort_signal_v2", test_rseq_abort_signal_v2 },
 	{ "singlestep_tf_syscall", test_singlestep_tf },
+	{ "audit_syscall_exit", test_audit_syscall_exit },
 };
 
 static void watchdog(int sig)
