@@ -41,6 +41,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -184,6 +185,72 @@ static int seccomp_allow(void)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
 		die("seccomp");
 	return 0;
+}
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#endif
+#define SUD_ON 1		/* PR_SYS_DISPATCH_ON */
+#define SUD_ALLOW 0		/* SYSCALL_DISPATCH_FILTER_ALLOW */
+
+static volatile char sud_selector = SUD_ALLOW;
+
+/*
+ * Syscall user dispatch on, for every address, with the selector at
+ * "allow": SYSCALL_WORK_SYSCALL_USER_DISPATCH, each syscall reads the
+ * selector byte and runs.
+ */
+static int sud_allow(void)
+{
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, SUD_ON, 0, 0, &sud_selector))
+		die("PR_SET_SYSCALL_USER_DISPATCH");
+	return 0;
+}
+
+/*
+ * PTRACE_SYSCALL: the parent stops the child at the entry and at the exit
+ * of each getppid() (SYSCALL_WORK_SYSCALL_TRACE) and resumes it; a round is
+ * the syscall, its two stops and the tracer's work in between.
+ */
+static void ptrace_stops(void)
+{
+	const char *name = "syscall_ptrace";
+	int st, sig = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		parent_pid = getppid();
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) || raise(SIGSTOP))
+			exit(2);
+		bench(name, 2000, op_getppid);
+		exit(0);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st))
+		die("ptrace: the first stop");
+	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)PTRACE_O_TRACESYSGOOD))
+		die("PTRACE_SETOPTIONS");
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, pid, NULL, (void *)(long)sig))
+			die("PTRACE_SYSCALL");
+		if (waitpid(pid, &st, 0) != pid)
+			die("waitpid");
+		if (WIFEXITED(st) || WIFSIGNALED(st))
+			break;
+		/* A syscall stop (SIGTRAP | 0x80) is resumed without a signal. */
+		sig = WSTOPSIG(st) == (SIGTRAP | 0x80) ? 0 : WSTOPSIG(st);
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) == 1) {
+		printf("BENCH-ERROR %s: child status %#x\n", name, st);
+		exit(1);
+	}
+	if (WEXITSTATUS(st) == 0)
+		figures++;
+	else
+		skip(name, "PTRACE_TRACEME refused");
 }
 
 static int write_file(const char *path, const char *text)
@@ -729,6 +796,8 @@ int main(void)
 
 	in_child("syscall_seccomp", 20000, seccomp_allow);
 	tracepoint();
+	in_child("syscall_sud", 20000, sud_allow);
+	ptrace_stops();
 	/* Last: see audit(). */
 	audit();
 	mark();

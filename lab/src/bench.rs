@@ -48,7 +48,7 @@ pub struct FigureInfo {
 }
 
 /// Every figure, in the order of the table.
-pub const FIGURES: [FigureInfo; 12] = [
+pub const FIGURES: [FigureInfo; 14] = [
     FigureInfo { name: "syscall", what: "getppid(), no syscall work", entry: "" },
     FigureInfo {
         name: "syscall_seccomp",
@@ -64,6 +64,16 @@ pub const FIGURES: [FigureInfo; 12] = [
         name: "syscall_audit",
         what: "getppid(), audit on (no rules)",
         entry: "syscall_trace_enter, syscall_exit_work",
+    },
+    FigureInfo {
+        name: "syscall_sud",
+        what: "getppid(), syscall user dispatch on, selector ALLOW",
+        entry: "syscall_trace_enter, syscall_user_dispatch, syscall_exit_work",
+    },
+    FigureInfo {
+        name: "syscall_ptrace",
+        what: "getppid() under PTRACE_SYSCALL: entry and exit stops, the tracer resumes",
+        entry: "syscall_trace_enter, syscall_exit_work (ptrace stops)",
     },
     FigureInfo { name: "signal_kill", what: "kill(getpid(), SIGUSR1), handler", entry: "exit_to_user_mode_loop" },
     FigureInfo {
@@ -487,7 +497,7 @@ pub fn trace_filter(nm_sizes: &BTreeMap<String, (u64, Option<u64>)>) -> Result<(
         addr("raw_irqentry_exit_cond_resched")? + 0x800,
     );
     // The system call work: out of line in `rust` (.text), inlined into
-    // do_syscall_64() (.noinstr.text) in `c`.
+    // do_syscall_64() (.noinstr.text) in `c`; syscall user dispatch.
     for n in SYSCALL_WORK {
         if let Some(&(a, Some(size))) = nm_sizes.get(n) {
             filter.push_str(&format!(",{a:#x}+{size:#x}"));
@@ -497,8 +507,9 @@ pub fn trace_filter(nm_sizes: &BTreeMap<String, (u64, Option<u64>)>) -> Result<(
 }
 
 /// The system call work functions the trace follows when they are out of
-/// line (the `rust` variant); C inlines them into `do_syscall_64()`.
-const SYSCALL_WORK: [&str; 2] = ["syscall_trace_enter", "syscall_exit_work"];
+/// line: the first two only in `rust` (C inlines them into
+/// `do_syscall_64()`), `syscall_user_dispatch()` in both (C or Rust).
+const SYSCALL_WORK: [&str; 3] = ["syscall_trace_enter", "syscall_exit_work", "syscall_user_dispatch"];
 
 /// One trace boot: the benchmark in trace mode with every instruction of
 /// the entry code logged to a FIFO and counted as it comes (a boot logs

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! # detect: build | kunit | boot
-//! # caught-by: rust_entry.irqentry_nmi_pair_and_nesting
+//! # caught-by: generic_entry.irqentry_nmi_pair_and_nesting
 //! # caught-by: entry_test: signal_on_irq_return
 //! # Free text: what it breaks.
 //! --- a/kernel/entry/entry_rs.rs

@@ -321,7 +321,7 @@ mod tests {
 [    1.0] KTAP version 1
 [    1.0] 1..1
 [    1.0]     KTAP version 1
-[    1.0]     # Subtest: rust_entry
+[    1.0]     # Subtest: generic_entry
 [    1.0]     # speed: normal
 [    1.0]     1..3
 [    1.1]     ok 1 irqentry_kernel_mode_pair
@@ -330,13 +330,13 @@ mod tests {
 [    1.2]     not ok 2 context_switch_counts_move
 [    1.3]     # other: run 1: enter: task_struct+0xe0: c 00->01, rust 00->00
 [    1.3]     ok 3 other
-[    1.4] # rust_entry: pass:2 fail:1 skip:0 total:3
-[    1.4] not ok 1 rust_entry
+[    1.4] # generic_entry: pass:2 fail:1 skip:0 total:3
+[    1.4] not ok 1 generic_entry
 ";
         assert_eq!(
             failure_details(log, 4),
             vec![
-                "rust_entry.context_switch_counts_move: context_switch_counts_move: ASSERTION FAILED at \
+                "generic_entry.context_switch_counts_move: context_switch_counts_move: ASSERTION FAILED at \
                  kernel/entry/entry_kunit.rs:281; Expected involuntary <= 1000 to be true, but is false"
             ]
         );

@@ -5,7 +5,7 @@
 //! the series as an extra commit (like a fault), `rust` is rebuilt, and it
 //! is **killed** when
 //! 1. the build stops at objtool (a noinstr violation), or
-//! 2. KUnit (every suite of the kunitconfig: `rust_entry`,
+//! 2. KUnit (every suite of the kunitconfig: `generic_entry`,
 //!    `entry_rust_vs_c`, ...) has a case fail that passed in the control,
 //!    or does not complete: unlike a fault, a crash or a hang kills a
 //!    mutant (it changed behaviour, and the suite noticed), or

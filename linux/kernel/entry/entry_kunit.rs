@@ -158,7 +158,7 @@ fn nivcsw_across_preemption() -> Option<usize> {
     None
 }
 
-#[kunit_tests(rust_entry)]
+#[kunit_tests(generic_entry)]
 mod tests {
     use super::*;
 

@@ -48,5 +48,6 @@ void entry_rs_resume_user_mode_work(struct pt_regs *regs);
 bool entry_rs_rseq_exit_to_user_mode_restart(struct pt_regs *regs, unsigned long ti_work);
 void entry_rs_rcu_irq_exit_check_preempt(void);
 bool entry_rs_sud_selector_access_ok(const char __user *selector);
+int entry_rs_sud_get_selector(const char __user *selector, char *state);
 
 #endif /* _KERNEL_ENTRY_ENTRY_RS_SHIMS_H */

@@ -11,7 +11,7 @@
  * return without sleeping are driven (no work, a pending signal with or
  * without other work): those can run with interrupts disabled, so that
  * nothing else changes the task meanwhile. The reschedule and task work
- * rounds are compared by their effects in the rust_entry_virt suite.
+ * rounds are compared by their effects in the generic_entry_virt suite.
  */
 
 #include <kunit/test.h>

@@ -120,7 +120,7 @@ impl Drop for QueuedWork {
     }
 }
 
-#[kunit_tests(rust_entry_virt)]
+#[kunit_tests(generic_entry_virt)]
 mod tests {
     use super::*;
 

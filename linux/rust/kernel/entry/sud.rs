@@ -19,11 +19,7 @@
 //! hands it a task or a register frame.
 
 use super::{arch::current, syscall::bits, PtRegs};
-use crate::{
-    bindings,
-    error::Result,
-    uaccess::{UserPtr, UserSlice},
-};
+use crate::{bindings, error::Result};
 use core::{
     mem::MaybeUninit,
     sync::atomic::{AtomicUsize, Ordering},
@@ -181,11 +177,24 @@ impl Dispatch<'static> {
 
 /// Reads the selector byte at the user address `selector` (C `__get_user(state, selector)`;
 /// `prctl()` checked the address with `access_ok()`).
+///
+/// Through a C shim rather than [`UserSlice`](crate::uaccess::UserSlice): this runs on every system call of a task with
+/// syscall user dispatch on, and `UserSlice` reads through `copy_from_user()`, which checks the
+/// range again and the object size (42 instructions more than C per system call, over 1,000
+/// with lockdep; `./entry-lab bench`, figure `syscall_sud`).
 #[inline(always)]
 pub fn read_selector(selector: usize) -> Result<u8> {
-    UserSlice::new(UserPtr::from_addr(selector), 1)
-        .reader()
-        .read::<u8>()
+    let mut state: crate::ffi::c_char = 0;
+    // SAFETY: `state` is a valid byte to write; `selector` is only used as a user address, which
+    // `__get_user()` may fault on (the exception table turns that into `-EFAULT`).
+    let ret = unsafe { bindings::entry_rs_sud_get_selector(selector as *const _, &mut state) };
+    // Not `to_result()`: it is out of line in the `kernel` crate. `__get_user()` fails only
+    // with `-EFAULT`.
+    if ret == 0 {
+        Ok(state as u8)
+    } else {
+        Err(crate::error::code::EFAULT)
+    }
 }
 
 /// C `access_ok(untagged_addr(selector), 1)`: the selector may be read later without a check.
@@ -204,7 +213,10 @@ pub fn force_exit_sig(sig: i32) {
 
 /// C `trigger_sigsys(regs)`: forces a `SIGSYS` with `si_code` `SYS_USER_DISPATCH` on the
 /// current task, naming the system call of `regs` and where it was made.
-#[inline(always)]
+///
+/// Out of line, as the C compiler leaves it: its `siginfo` on the stack would otherwise make
+/// every dispatched system call set up a frame.
+#[inline(never)]
 pub fn trigger_sigsys(regs: &PtRegs) {
     // mirror: kernel/entry/syscall_user_dispatch.c trigger_sigsys()
     // C: struct kernel_siginfo info;
