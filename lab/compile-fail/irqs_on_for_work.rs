@@ -1,5 +1,5 @@
-//! rule: exit work that may sleep needs interrupts enabled: schedule() takes the IrqsOn of local_irq_enable(), not the ToUser
-//! expect: E0308
+//! rule: exit work that may sleep needs interrupts enabled: schedule() takes a MaySleep token (the IrqsOn of local_irq_enable()), not the ToUser
+//! expect: E0277
 
 use kernel::entry::{irqflags::ToUser, work, Instr};
 
