@@ -10,10 +10,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-/// Suites built only with the Rust implementation: `entry_rust_vs_c`
-/// compares it with a reference copy of the C code. Left out when the
-/// variants' KUnit results are compared.
-pub const RUST_ONLY_SUITES: &[&str] = &["entry_rust_vs_c"];
+/// Suites built only with the Rust implementation: `entry_rust_vs_c` and
+/// `entry_virt_rust_vs_c` compare it with a reference copy of the C code.
+/// Left out when the variants' KUnit results are compared.
+pub const RUST_ONLY_SUITES: &[&str] = &["entry_rust_vs_c", "entry_virt_rust_vs_c"];
 
 /// Is this case (`suite.case`) in a suite only the rust variant has?
 pub fn rust_only(case: &str) -> bool {

@@ -178,10 +178,10 @@ impl Dispatch<'static> {
 /// Reads the selector byte at the user address `selector` (C `__get_user(state, selector)`;
 /// `prctl()` checked the address with `access_ok()`).
 ///
-/// Through a C shim rather than [`UserSlice`](crate::uaccess::UserSlice): this runs on every system call of a task with
-/// syscall user dispatch on, and `UserSlice` reads through `copy_from_user()`, which checks the
-/// range again and the object size (42 instructions more than C per system call, over 1,000
-/// with lockdep; `./entry-lab bench`, figure `syscall_sud`).
+/// Through a C shim rather than [`UserSlice`](crate::uaccess::UserSlice): this runs on every
+/// system call of a task with syscall user dispatch on, and `UserSlice` reads through
+/// `copy_from_user()`, which checks the range again and the object size (42 instructions more
+/// than C per system call, over 1,000 with lockdep; `./entry-lab bench`, figure `syscall_sud`).
 #[inline(always)]
 pub fn read_selector(selector: usize) -> Result<u8> {
     let mut state: crate::ffi::c_char = 0;
