@@ -52,6 +52,37 @@ pub fn rustfmt(lab: &Lab) -> Result<Vec<String>> {
 ///   ENOSYS, the one use checkpatch's own comment calls a false positive.
 pub const CHECKPATCH_IGNORE: &str = "FILE_PATH_CHANGES,AVOID_BUG,ENOSYS";
 
+/// The entry kselftest builds on x86_64 only (its Makefile's arch guard):
+/// `make -n` of `tools/testing/selftests/entry` in the assembled tree must
+/// compile `entry_test.c` for `ARCH=x86_64` and nothing for `ARCH=arm64`
+/// (a cross build of the selftests on arm64 skips it instead of failing).
+/// A dry run: nothing in the tree changes. Returns the problems.
+pub fn selftest_arch_guard(lab: &Lab) -> Result<Vec<String>> {
+    let dir = lab.src().join("tools/testing/selftests/entry");
+    let dry = |arch: &str| -> Result<String> {
+        let out = Command::new("make")
+            .args(["-s", "-n", "-C"])
+            .arg(&dir)
+            .arg(format!("ARCH={arch}"))
+            .output()
+            .map_err(|e| crate::util::anyhow!("make -n in {}: {e}", dir.display()))?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    Ok(guard_problems(&dry("x86_64")?, &dry("arm64")?))
+}
+
+/// What [`selftest_arch_guard`] finds in the two dry runs' output.
+pub fn guard_problems(x86: &str, arm64: &str) -> Vec<String> {
+    let mut p = vec![];
+    if !x86.contains("entry_test.c") {
+        p.push("ARCH=x86_64 does not build entry_test".to_string());
+    }
+    if arm64.contains("entry_test.c") {
+        p.push("ARCH=arm64 builds entry_test".to_string());
+    }
+    p
+}
+
 /// checkpatch.pl on each exported patch; returns "patch: first problem" for
 /// each patch with errors or warnings.
 pub fn checkpatch(lab: &Lab, mails: &Path) -> Result<Vec<String>> {
@@ -140,6 +171,13 @@ pub fn clippy(lab: &Lab) -> Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_selftest_builds_on_x86_64_only() {
+        let x86 = "gcc -static -O2 -Wall entry_test.c -o entry_test\n";
+        assert!(super::guard_problems(x86, "").is_empty());
+        assert_eq!(super::guard_problems("", x86), ["ARCH=x86_64 does not build entry_test", "ARCH=arm64 builds entry_test"]);
+    }
+
     use super::*;
 
     #[test]

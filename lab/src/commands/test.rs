@@ -189,6 +189,11 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
         "style: rustfmt (kernel .rustfmt.toml) on the series' Rust files",
         if fmt.is_empty() { Ok(()) } else { Err(fmt.join(", ")) },
     );
+    let guard = crate::style::selftest_arch_guard(lab)?;
+    t.check(
+        "selftests/entry: built for x86_64 only (make -n with ARCH=arm64 builds nothing)",
+        if guard.is_empty() { Ok(()) } else { Err(guard.join("; ")) },
+    );
     let cp = crate::style::checkpatch(lab, &lab.results.join("series"))?;
     t.check("style: checkpatch.pl on every patch", if cp.is_empty() { Ok(()) } else { Err(cp.join("; ")) });
     // The tests must be able to fail: every fault in lab/faults/ must be
