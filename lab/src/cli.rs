@@ -71,6 +71,14 @@ pub enum Cmd {
         /// Where to write the mails (default: results/series).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Subjects as `[RFC PATCH n/m]`.
+        #[arg(long)]
+        rfc: bool,
+        /// `Name <mail>` for From: and Signed-off-by: (default: `git config`
+        /// user.name and user.email in the checkout; the manifest's
+        /// placeholder when neither is set).
+        #[arg(long, value_name = "NAME <MAIL>")]
+        author: Option<String>,
     },
     /// Configure and build.
     Build(Flavors),
@@ -223,7 +231,7 @@ fn dispatch(lab: &Lab, cmd: Cmd) -> crate::util::Result<bool> {
         Cmd::Setup => commands::setup::run(lab),
         Cmd::Fetch => commands::fetch::run(lab),
         Cmd::Assemble => commands::assemble::run(lab),
-        Cmd::Export { out } => commands::export::run(lab, out),
+        Cmd::Export { out, rfc, author } => commands::export::run(lab, out, rfc, author),
         Cmd::Build(f) => commands::build::run(lab, &f.flavors()),
         Cmd::Kunit { flavors, print_command } => commands::kunit::run(lab, &flavors.flavors(), print_command),
         Cmd::Boot { flavors, seconds, smp, append } => {

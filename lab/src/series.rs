@@ -348,9 +348,21 @@ pub fn checkout(repo: &Path, commit: &str) -> Result<()> {
     Ok(())
 }
 
+/// How the mails of an export are addressed.
+#[derive(Debug, Default, Clone)]
+pub struct MailOpts {
+    /// `[RFC PATCH n/m]` subjects (`git format-patch --rfc`).
+    pub rfc: bool,
+    /// `Name <mail>` for the `From:` and `Signed-off-by:` lines in place of
+    /// the manifest's author (a placeholder identity).
+    pub author: Option<String>,
+}
+
 /// Writes the series as mails (`git format-patch --cover-letter`) into
-/// `out`, with the cover letter filled in from the manifest.
-pub fn export(repo: &Path, s: &Series, m: &Manifest, out: &Path) -> Result<Vec<PathBuf>> {
+/// `out`, with the cover letter filled in from the manifest. The commits
+/// keep the manifest's author (assembling stays reproducible); `opts.author`
+/// replaces it in the mails only.
+pub fn export(repo: &Path, s: &Series, m: &Manifest, out: &Path, opts: &MailOpts) -> Result<Vec<PathBuf>> {
     let _ = std::fs::remove_dir_all(out);
     std::fs::create_dir_all(out)?;
     let range = format!("{}..{}", s.base, s.tip());
@@ -358,11 +370,11 @@ pub fn export(repo: &Path, s: &Series, m: &Manifest, out: &Path) -> Result<Vec<P
     let (name, email) = split_author(&m.author)?;
     let mut fp = git(repo);
     git_identity(&mut fp, &name, &email, &patch_date(&m.date, 0)?);
-    let list = run(fp
-        .args(["format-patch", "--cover-letter", "--numbered"])
-        .args(["--signature=entry-lab", "--base", &s.base, "-o"])
-        .arg(out)
-        .arg(&range))?;
+    fp.args(["format-patch", "--cover-letter", "--numbered"]);
+    if opts.rfc {
+        fp.arg("--rfc");
+    }
+    let list = run(fp.args(["--signature=entry-lab", "--base", &s.base, "-o"]).arg(out).arg(&range))?;
     let files: Vec<PathBuf> = list.lines().map(PathBuf::from).collect();
     let cover = files
         .iter()
@@ -372,7 +384,24 @@ pub fn export(repo: &Path, s: &Series, m: &Manifest, out: &Path) -> Result<Vec<P
         .replace("*** SUBJECT HERE ***", m.cover.subject.trim())
         .replace("*** BLURB HERE ***", m.cover.body.trim());
     crate::util::write(cover, text)?;
+    if let Some(who) = opts.author.as_deref().filter(|a| a.trim() != m.author.trim()) {
+        split_author(who)?;
+        for f in &files {
+            crate::util::write(f, read(f)?.replace(m.author.trim(), who.trim()))?;
+        }
+    }
     Ok(files)
+}
+
+/// The identity `git config user.name` and `user.email` give in `repo`, as
+/// `Name <mail>`, when both are set.
+pub fn git_config_author(repo: &Path) -> Option<String> {
+    let get = |k: &str| {
+        let out = git(repo).args(["config", "--get", k]).output().ok()?;
+        let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !v.is_empty()).then_some(v)
+    };
+    Some(format!("{} <{}>", get("user.name")?, get("user.email")?))
 }
 
 /// Applies the exported mails with `git am` on a fresh work tree of the
@@ -431,11 +460,14 @@ pub fn assemble_tree(lab: &crate::lab::Lab) -> Result<Series> {
 /// Exports the series (default: results/series) and proves it applies
 /// with git am on the base; skips the check when this very tip was
 /// already checked.
-pub fn export_checked(lab: &crate::lab::Lab, s: &Series, out: Option<PathBuf>) -> Result<PathBuf> {
+pub fn export_checked(lab: &crate::lab::Lab, s: &Series, out: Option<PathBuf>, opts: &MailOpts) -> Result<PathBuf> {
     let sd = SeriesDir::in_repo(&lab.repo);
     let m = Manifest::load(&sd)?;
     let out = out.unwrap_or_else(|| lab.results.join("series"));
-    let mails = export(&lab.src(), s, &m, &out)?;
+    let mails = export(&lab.src(), s, &m, &out, opts)?;
+    if let Some(a) = &opts.author {
+        say("series", &format!("from and signed off by {a}{}", if opts.rfc { ", as an RFC" } else { "" }));
+    }
     let stamp = lab.cache.join("am-checked");
     if read(&stamp).ok().as_deref() != Some(s.tip()) {
         say("series", "checking the export with git am on a pristine base");
@@ -505,7 +537,7 @@ diffs = ["change.diff"]
         assert_eq!(read(&repo.join("old.txt")).unwrap(), "line1\nLINE2\nline3\n");
 
         let out = t.path().join("export");
-        let mails = export(&repo, &a, &m, &out).unwrap();
+        let mails = export(&repo, &a, &m, &out, &MailOpts::default()).unwrap();
         assert_eq!(mails.len(), 3);
         let cover = read(&mails[0]).unwrap();
         assert!(cover.contains("Subject: [PATCH 0/2] Cover subject"), "{cover}");
@@ -513,6 +545,20 @@ diffs = ["change.diff"]
         assert!(cover.contains("Cover body."));
         assert!(read(&mails[2]).unwrap().contains("Subject: [PATCH 2/2] two: change a file"));
         check_am(&repo, &a, &mails, t.path()).unwrap();
+
+        // An RFC from the user: every From: is theirs, the placeholder is gone,
+        // and the mails still apply to the same tree.
+        let opts = MailOpts { rfc: true, author: Some("Jane Dev <jane@example.com>".into()) };
+        let mails = export(&repo, &a, &m, &out, &opts).unwrap();
+        let cover = read(&mails[0]).unwrap();
+        assert!(cover.contains("Subject: [RFC PATCH 0/2] Cover subject"), "{cover}");
+        let two = read(&mails[2]).unwrap();
+        assert!(two.contains("Subject: [RFC PATCH 2/2] two: change a file"), "{two}");
+        assert!(two.contains("From: Jane Dev <jane@example.com>"), "{two}");
+        assert!(!mails.iter().any(|f| read(f).unwrap().contains("a@example.org")));
+        check_am(&repo, &a, &mails, t.path()).unwrap();
+        let bad = MailOpts { rfc: false, author: Some("no mail".into()) };
+        assert!(export(&repo, &a, &m, &out, &bad).is_err());
     }
 
     #[test]

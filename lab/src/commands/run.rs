@@ -14,7 +14,7 @@ pub fn run(lab: &Lab, quick: bool, again: bool) -> Result<bool> {
     let start = Instant::now();
     crate::setup::setup(lab)?;
     let s = crate::series::assemble_tree(lab)?;
-    crate::series::export_checked(lab, &s, None)?;
+    crate::series::export_checked(lab, &s, None, &Default::default())?;
     let rows: Vec<Row> = report::flavors(!quick).into_iter().map(|f| report::measure(lab, f, !again)).collect();
     let pairs: Vec<Pair> =
         MATRIX.iter().filter(|c| !(quick && c.debug)).map(|c| report::boot_pair(lab, c, &rows, 4, !again)).collect();

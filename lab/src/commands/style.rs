@@ -5,7 +5,7 @@ use crate::util::Result;
 
 pub fn run(lab: &Lab) -> Result<bool> {
     let s = crate::series::assemble_tree(lab)?;
-    let mails = crate::series::export_checked(lab, &s, None)?;
+    let mails = crate::series::export_checked(lab, &s, None, &Default::default())?;
     let mut ok = true;
     for (name, found) in [
         ("rustfmt", crate::style::rustfmt(lab)?),

@@ -92,7 +92,7 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
     let _ = std::fs::remove_file(lab.cache.join("am-checked"));
     t.check(
         "series: the export applies with git am onto the pristine base",
-        from(crate::series::export_checked(lab, &s1, None)).map(|_| ()),
+        from(crate::series::export_checked(lab, &s1, None, &Default::default())).map(|_| ()),
     );
     mirror_checks(lab, t);
     // The test job always builds, runs and boots: nothing is kept.
