@@ -175,7 +175,10 @@ mod tests {
     fn the_selftest_builds_on_x86_64_only() {
         let x86 = "gcc -static -O2 -Wall entry_test.c -o entry_test\n";
         assert!(super::guard_problems(x86, "").is_empty());
-        assert_eq!(super::guard_problems("", x86), ["ARCH=x86_64 does not build entry_test", "ARCH=arm64 builds entry_test"]);
+        assert_eq!(
+            super::guard_problems("", x86),
+            ["ARCH=x86_64 does not build entry_test", "ARCH=arm64 builds entry_test"]
+        );
     }
 
     use super::*;

@@ -96,12 +96,7 @@ pub fn virt_problems(
     virt_rs: &BTreeMap<String, String>,
     virt_c: &BTreeMap<String, String>,
 ) -> Vec<String> {
-    moved_problems(
-        variant,
-        &VIRT_SYMBOLS,
-        ("kernel/entry/virt_rs.o", virt_rs),
-        ("kernel/entry/virt.o", virt_c),
-    )
+    moved_problems(variant, &VIRT_SYMBOLS, ("kernel/entry/virt_rs.o", virt_rs), ("kernel/entry/virt.o", virt_c))
 }
 
 /// Checks that the functions `names`, which the series moves from a C object
