@@ -151,11 +151,13 @@ static void op_getppid(void)
 		die("getppid");
 }
 
-/* getppid() in a child with one more kind of syscall work switched on. */
-static void in_child(const char *name, long n, int (*setup)(void))
+/*
+ * Forks a child that runs setup() (exit status 2 when it refuses) and then
+ * times getppid() under the name `name`; returns its pid.
+ */
+static pid_t bench_child(const char *name, long n, int (*setup)(void))
 {
 	pid_t pid;
-	int st;
 
 	fflush(stdout);
 	pid = fork();
@@ -168,12 +170,34 @@ static void in_child(const char *name, long n, int (*setup)(void))
 		bench(name, n, op_getppid);
 		exit(0);
 	}
-	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) == 1) {
+	return pid;
+}
+
+/*
+ * The end of a bench_child(): a figure, a setup that refused (a skip line
+ * when `refused` says why), or an error that ends the program.
+ */
+static void reap(const char *name, int st, const char *refused)
+{
+	if (!WIFEXITED(st) || WEXITSTATUS(st) == 1) {
 		printf("BENCH-ERROR %s: child status %#x\n", name, st);
 		exit(1);
 	}
 	if (WEXITSTATUS(st) == 0)
 		figures++;
+	else if (refused)
+		skip(name, refused);
+}
+
+/* getppid() in a child with one more kind of syscall work switched on. */
+static void in_child(const char *name, long n, int (*setup)(void))
+{
+	pid_t pid = bench_child(name, n, setup);
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid)
+		st = -1;
+	reap(name, st, NULL);
 }
 
 /* A seccomp filter that allows everything: SYSCALL_WORK_SECCOMP. */
@@ -207,6 +231,12 @@ static int sud_allow(void)
 	return 0;
 }
 
+/* The child's setup for syscall_ptrace: it stops for its tracer. */
+static int traceme(void)
+{
+	return ptrace(PTRACE_TRACEME, 0, NULL, NULL) || raise(SIGSTOP);
+}
+
 /*
  * PTRACE_SYSCALL: the parent stops the child at the entry and at the exit
  * of each getppid() (SYSCALL_WORK_SYSCALL_TRACE) and resumes it; a round is
@@ -215,22 +245,16 @@ static int sud_allow(void)
 static void ptrace_stops(void)
 {
 	const char *name = "syscall_ptrace";
+	pid_t pid = bench_child(name, 2000, traceme);
 	int st, sig = 0;
-	pid_t pid;
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		parent_pid = getppid();
-		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) || raise(SIGSTOP))
-			exit(2);
-		bench(name, 2000, op_getppid);
-		exit(0);
-	}
-	if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st))
+	if (waitpid(pid, &st, 0) != pid)
 		die("ptrace: the first stop");
+	if (!WIFSTOPPED(st)) {
+		/* traceme() refused: the child has exited. */
+		reap(name, st, "PTRACE_TRACEME refused");
+		return;
+	}
 	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)PTRACE_O_TRACESYSGOOD))
 		die("PTRACE_SETOPTIONS");
 	for (;;) {
@@ -243,14 +267,7 @@ static void ptrace_stops(void)
 		/* A syscall stop (SIGTRAP | 0x80) is resumed without a signal. */
 		sig = WSTOPSIG(st) == (SIGTRAP | 0x80) ? 0 : WSTOPSIG(st);
 	}
-	if (!WIFEXITED(st) || WEXITSTATUS(st) == 1) {
-		printf("BENCH-ERROR %s: child status %#x\n", name, st);
-		exit(1);
-	}
-	if (WEXITSTATUS(st) == 0)
-		figures++;
-	else
-		skip(name, "PTRACE_TRACEME refused");
+	reap(name, st, "PTRACE_TRACEME refused");
 }
 
 static int write_file(const char *path, const char *text)
