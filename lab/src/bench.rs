@@ -863,6 +863,30 @@ fn what(name: &str) -> &'static str {
     FIGURES.iter().find(|f| f.name == name).map_or("", |f| f.what)
 }
 
+/// The plain kernels' figures of a `bench` report (results/bench.json) as
+/// a table for the cover letter (mail width), or None when it has none.
+pub fn cover_table(json: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let rows: Vec<&serde_json::Value> =
+        v.get("comparisons")?.as_array()?.iter().filter(|c| c.get("kernel").and_then(|k| k.as_str()) == Some("plain")).collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut t = String::from("  figure                    c        rust    rust-c   rust/c\n");
+    for c in rows {
+        let f = |k: &str| c.get(k).and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
+        t.push_str(&format!(
+            "  {:<18} {:>9.1} {:>11.1} {:>9.1} {:>8.3}\n",
+            c.get("figure").and_then(|x| x.as_str()).unwrap_or("?"),
+            f("c"),
+            f("rust"),
+            f("diff"),
+            f("ratio")
+        ));
+    }
+    Some(t)
+}
+
 /// The table on the terminal (and in the README).
 pub fn table(r: &Report) -> String {
     let mut s = String::new();
@@ -1049,6 +1073,21 @@ pub fn save(lab: &Lab, r: &Report) -> Result<(PathBuf, PathBuf)> {
     let svg_path = lab.results.join("bench.svg");
     write(&svg_path, chart(&r.comparisons).to_string())?;
     Ok((json, svg_path))
+}
+
+#[cfg(test)]
+mod cover_tests {
+    #[test]
+    fn the_cover_letter_table_has_the_plain_figures() {
+        let j = r#"{"comparisons":[
+            {"kernel":"plain","figure":"syscall","c":100.0,"rust":99.0,"diff":-1.0,"ratio":0.99},
+            {"kernel":"debug","figure":"syscall","c":500.0,"rust":501.0,"diff":1.0,"ratio":1.002}]}"#;
+        let t = super::cover_table(j).unwrap();
+        assert_eq!(t.lines().count(), 2, "{t}");
+        assert!(t.contains("syscall                100.0        99.0      -1.0    0.990"), "{t}");
+        assert!(super::cover_table(r#"{"comparisons":[]}"#).is_none());
+        assert!(super::cover_table("not json").is_none());
+    }
 }
 
 #[cfg(test)]

@@ -141,7 +141,20 @@ pub enum Cmd {
         #[arg(long)]
         again: bool,
     },
-    /// rustfmt, checkpatch.pl and clippy on the series.
+    /// Every prefix of the series built with RUST_GENERIC_ENTRY on, off and
+    /// with RUST=n (objtool included), the option-off objects of
+    /// kernel/entry and arch/x86/entry compared with an unpatched build's,
+    /// and the tip built with GCC. Resumable (results/bisect.json); not part
+    /// of `test` (about an hour from cold build folders).
+    Bisect {
+        /// Only these configurations: off, norust, on, gcc.
+        #[arg(long = "config", value_name = "NAME", num_args = 1..)]
+        configs: Vec<String>,
+        /// Print the table of the kept results; build nothing.
+        #[arg(long)]
+        table: bool,
+    },
+    /// rustfmt, checkpatch.pl, clippy and rustdoc (`make rustdoc`) on the series.
     Style,
     /// The compile-fail tests of the typed entry rules (lab/compile-fail/):
     /// each case's failing version must stop with its pinned error code and
@@ -239,6 +252,7 @@ fn dispatch(lab: &Lab, cmd: Cmd) -> crate::util::Result<bool> {
         }
         Cmd::Bench { smoke, trace } => commands::bench::run(lab, smoke, trace),
         Cmd::Matrix { rows, list, table, again } => commands::matrix::run(lab, &rows, list, table, again),
+        Cmd::Bisect { configs, table } => commands::bisect::run(lab, &configs, table),
         Cmd::Style => commands::style::run(lab),
         Cmd::CompileFail => commands::compile_fail::run(lab),
         Cmd::Fault { names } => commands::fault::run(lab, &names),

@@ -13,6 +13,7 @@
 
 pub mod base;
 pub mod bench;
+pub mod bisect;
 pub mod boot;
 pub mod build;
 pub mod cli;

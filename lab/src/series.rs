@@ -356,7 +356,17 @@ pub struct MailOpts {
     /// `Name <mail>` for the `From:` and `Signed-off-by:` lines in place of
     /// the manifest's author (a placeholder identity).
     pub author: Option<String>,
+    /// The benchmark table of the last `bench` run, put in the cover letter
+    /// in place of [`BENCH_MARK`].
+    pub bench: Option<String>,
 }
+
+/// The line of the cover letter's body that the export replaces with the
+/// benchmark table of the last run, or with where to get it.
+pub const BENCH_MARK: &str = "@BENCH_TABLE@";
+
+/// What stands in the cover letter when no benchmark ran on this machine.
+pub const NO_BENCH: &str = "(The full table: ./entry-lab bench; no run was recorded when this series was exported.)";
 
 /// Writes the series as mails (`git format-patch --cover-letter`) into
 /// `out`, with the cover letter filled in from the manifest. The commits
@@ -382,7 +392,8 @@ pub fn export(repo: &Path, s: &Series, m: &Manifest, out: &Path, opts: &MailOpts
         .ok_or_else(|| anyhow::anyhow!("git format-patch wrote no cover letter"))?;
     let text = read(cover)?
         .replace("*** SUBJECT HERE ***", m.cover.subject.trim())
-        .replace("*** BLURB HERE ***", m.cover.body.trim());
+        .replace("*** BLURB HERE ***", m.cover.body.trim())
+        .replace(BENCH_MARK, opts.bench.as_deref().unwrap_or(NO_BENCH).trim_end());
     crate::util::write(cover, text)?;
     if let Some(who) = opts.author.as_deref().filter(|a| a.trim() != m.author.trim()) {
         split_author(who)?;
@@ -548,7 +559,7 @@ diffs = ["change.diff"]
 
         // An RFC from the user: every From: is theirs, the placeholder is gone,
         // and the mails still apply to the same tree.
-        let opts = MailOpts { rfc: true, author: Some("Jane Dev <jane@example.com>".into()) };
+        let opts = MailOpts { rfc: true, author: Some("Jane Dev <jane@example.com>".into()), bench: None };
         let mails = export(&repo, &a, &m, &out, &opts).unwrap();
         let cover = read(&mails[0]).unwrap();
         assert!(cover.contains("Subject: [RFC PATCH 0/2] Cover subject"), "{cover}");
@@ -557,7 +568,7 @@ diffs = ["change.diff"]
         assert!(two.contains("From: Jane Dev <jane@example.com>"), "{two}");
         assert!(!mails.iter().any(|f| read(f).unwrap().contains("a@example.org")));
         check_am(&repo, &a, &mails, t.path()).unwrap();
-        let bad = MailOpts { rfc: false, author: Some("no mail".into()) };
+        let bad = MailOpts { rfc: false, author: Some("no mail".into()), bench: None };
         assert!(export(&repo, &a, &m, &out, &bad).is_err());
     }
 

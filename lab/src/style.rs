@@ -45,12 +45,18 @@ pub fn rustfmt(lab: &Lab) -> Result<Vec<String>> {
 
 /// checkpatch types accepted, each for a stated reason:
 /// - FILE_PATH_CHANGES: the per-patch "does MAINTAINERS need updating?"
-///   reminder; the series adds its paths to GENERIC ENTRY CODE in patch 4.
+///   reminder: every patch that adds entry files adds them to GENERIC ENTRY
+///   CODE [RUST]; the kernel crate abstractions (kthread, smp, irq_work)
+///   are under RUST's `F: rust/` already.
 /// - AVOID_BUG: entry_rs_nmi_exit_bug() is the BUG() of __nmi_exit()'s
 ///   BUG_ON(!in_nmi()); a WARN would change what the C code does.
 /// - ENOSYS: the entry kselftest checks that bad syscall numbers give
 ///   ENOSYS, the one use checkpatch's own comment calls a false positive.
-pub const CHECKPATCH_IGNORE: &str = "FILE_PATH_CHANGES,AVOID_BUG,ENOSYS";
+/// - MACRO_ARG_REUSE (a `--strict` check): the layout macros of
+///   bindings_helper.h and entry_diff_kunit.c use a struct tag and a member
+///   designator twice (`offsetof()` and `sizeof_field()`); neither is an
+///   expression, so nothing is evaluated twice.
+pub const CHECKPATCH_IGNORE: &str = "FILE_PATH_CHANGES,AVOID_BUG,ENOSYS,MACRO_ARG_REUSE";
 
 /// The entry kselftest builds on x86_64 only (its Makefile's arch guard):
 /// `make -n` of `tools/testing/selftests/entry` in the assembled tree must
@@ -83,8 +89,8 @@ pub fn guard_problems(x86: &str, arm64: &str) -> Vec<String> {
     p
 }
 
-/// checkpatch.pl on each exported patch; returns "patch: first problem" for
-/// each patch with errors or warnings.
+/// checkpatch.pl --strict on each exported patch; returns "patch: first
+/// problem" for each patch with errors, warnings or checks.
 pub fn checkpatch(lab: &Lab, mails: &Path) -> Result<Vec<String>> {
     let mut problems = vec![];
     let mut patches: Vec<PathBuf> = std::fs::read_dir(mails)?
@@ -99,12 +105,15 @@ pub fn checkpatch(lab: &Lab, mails: &Path) -> Result<Vec<String>> {
     for p in patches {
         let out = Command::new("perl")
             .current_dir(lab.src())
-            .args(["scripts/checkpatch.pl", "--no-tree", "--terse", "--show-types"])
+            .args(["scripts/checkpatch.pl", "--strict", "--no-tree", "--terse", "--show-types"])
             .arg(format!("--ignore={CHECKPATCH_IGNORE}"))
             .arg(&p)
             .output()?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let bad: Vec<&str> = text.lines().filter(|l| l.contains(": ERROR:") || l.contains(": WARNING:")).collect();
+        let bad: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(": ERROR:") || l.contains(": WARNING:") || l.contains(": CHECK:"))
+            .collect();
         if !bad.is_empty() {
             problems.push(format!(
                 "{}: {} problem(s), first: {}",
@@ -169,8 +178,54 @@ pub fn clippy(lab: &Lab) -> Result<Vec<String>> {
     Ok(found)
 }
 
+/// `make rustdoc` in the rust flavor's build folder (the documentation of
+/// core, macros, the kernel crate with `kernel::entry` and the series'
+/// abstractions): returns every warning and error it prints, or that it
+/// failed.
+pub fn rustdoc(lab: &Lab) -> Result<Vec<String>> {
+    let f = Flavor { variant: Variant::Rust, debug: false };
+    let log = lab.results.join("logs/rustdoc-rust.log");
+    let _ = std::fs::remove_file(&log);
+    let ok = crate::util::run_logged(lab.make(f).arg("rustdoc"), &log, |_| {})?;
+    let text = read(&log)?;
+    let mut found = rustdoc_findings(&text);
+    if !ok && found.is_empty() {
+        found.push(format!("make rustdoc failed (log: {})", log.display()));
+    }
+    Ok(found)
+}
+
+/// The diagnostics of a rustdoc log: each `warning:`/`error:` line with the
+/// location on the `-->` line after it, if any.
+pub fn rustdoc_findings(log: &str) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    let mut head: Option<&str> = None;
+    for l in log.lines() {
+        let t = l.trim_start();
+        if (t.starts_with("warning") || t.starts_with("error")) && !t.contains("generated") {
+            if let Some(h) = head.take() {
+                out.push(h.to_string());
+            }
+            head = Some(t);
+        } else if let Some(loc) = t.strip_prefix("--> ") {
+            if let Some(h) = head.take() {
+                out.push(format!("{loc}: {h}"));
+            }
+        }
+    }
+    out.extend(head.map(str::to_string));
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rustdoc_findings_keep_their_location() {
+        let log = "  RUSTDOC K rust/kernel/lib.rs\nwarning: unresolved link to `Foo`\n  --> rust/kernel/kthread.rs:3:5\n   |\nwarning: 1 warning generated\n";
+        assert_eq!(super::rustdoc_findings(log), ["rust/kernel/kthread.rs:3:5: warning: unresolved link to `Foo`"]);
+        assert!(super::rustdoc_findings("  RUSTDOC K rust/kernel/lib.rs\n").is_empty());
+    }
+
     #[test]
     fn the_selftest_builds_on_x86_64_only() {
         let x86 = "gcc -static -O2 -Wall entry_test.c -o entry_test\n";

@@ -90,7 +90,7 @@ fn diff_that_no_longer_applies() {
     let s = Scratch::new("diff");
     let cache = s.0.join("cache");
     let src = cache.join("src/linux-7.3.4");
-    write(&src.join("arch/Kconfig"), "config GENERIC_ENTRY\n\tbool\n\tchanged upstream\n\nconfig X\n");
+    write(&src.join("rust/macros/lib.rs"), "// changed upstream\n");
     git(&src, &["init", "-q", "-b", "base"]);
     git(&src, &["add", "-A"]);
     git(&src, &["commit", "-q", "-m", "base"]);
@@ -107,8 +107,8 @@ fn diff_that_no_longer_applies() {
         .success();
     assert!(ok);
     let e = one_error_line(&lab(&checkout, &cache, &["assemble"], None));
-    assert!(e.starts_with("error: patch 1 (entry: Add CONFIG_RUST_GENERIC_ENTRY): series/diffs/"), "{e}");
-    assert!(e.contains("does not apply: arch/Kconfig"), "{e}");
+    assert!(e.starts_with("error: patch 1 (rust: macros: Add #[noinstr]): series/diffs/"), "{e}");
+    assert!(e.contains("does not apply: rust/macros/lib.rs"), "{e}");
 }
 
 /// A cache with a fake kernel image, so `boot` goes as far as QEMU.

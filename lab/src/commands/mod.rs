@@ -3,6 +3,7 @@
 //! long ones.
 
 pub mod assemble;
+pub mod bisect;
 pub mod bench;
 pub mod boot;
 pub mod build;

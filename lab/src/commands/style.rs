@@ -1,4 +1,4 @@
-//! `entry-lab style`: rustfmt, checkpatch.pl and clippy on the series.
+//! `entry-lab style`: rustfmt, checkpatch.pl, clippy and rustdoc on the series.
 
 use crate::lab::Lab;
 use crate::util::Result;
@@ -11,6 +11,7 @@ pub fn run(lab: &Lab) -> Result<bool> {
         ("rustfmt", crate::style::rustfmt(lab)?),
         ("checkpatch", crate::style::checkpatch(lab, &mails)?),
         ("clippy", crate::style::clippy(lab)?),
+        ("rustdoc", crate::style::rustdoc(lab)?),
     ] {
         for f in &found {
             println!("{name}: {f}");

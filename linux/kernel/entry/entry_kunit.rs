@@ -33,6 +33,7 @@ use kernel::{
     interrupt::local_interrupt_disable,
     macros::kunit_tests,
     str::CStrExt,
+    sync::rcu,
 };
 
 /// Builds a kernel-mode register frame with interrupts disabled in the saved flags.
@@ -171,14 +172,12 @@ mod tests {
         // SAFETY: Interrupts are disabled, `regs` is a valid kernel-mode frame, and this task is
         // not the idle task, so RCU is watching (the precondition of `irqentry_enter()`).
         let state = unsafe { bindings::irqentry_enter(&mut regs) };
-        // SAFETY: `rcu_is_watching()` has no preconditions.
-        let watching_inside = unsafe { bindings::rcu_is_watching() };
+        let watching_inside = rcu::is_watching();
         // SAFETY: Matching exit for the enter above, same frame and state.
         unsafe { bindings::irqentry_exit(&mut regs, state) };
         let pc_after = preempt::preempt_count();
         let disabled_after = entry::native_irqs_disabled();
-        // SAFETY: As above.
-        let watching_after = unsafe { bindings::rcu_is_watching() };
+        let watching_after = rcu::is_watching();
 
         drop(irqs);
 

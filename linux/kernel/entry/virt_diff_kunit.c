@@ -92,8 +92,10 @@ static void xfer_same_as_c(struct kunit *test, unsigned long flags,
 		r1 = (const u8 *)&r->after;
 		same = true;
 		for (i = 0; i < sizeof(struct task_struct); i++) {
-			if ((c0[i] != c1[i]) != (r0[i] != r1[i]) ||
-			    (c0[i] != c1[i] && c1[i] != r1[i])) {
+			bool c_changed = c0[i] != c1[i];
+			bool r_changed = r0[i] != r1[i];
+
+			if (c_changed != r_changed || (c_changed && c1[i] != r1[i])) {
 				same = false;
 				off = i;
 				break;

@@ -36,18 +36,18 @@
 //! preempt model=PREEMPT(full) spinners=2 involuntary=9 preempt_count=0x0
 //! ```
 
-use core::ffi::{c_int, c_void};
 use kernel::{
-    bindings,
-    cpu::nr_cpu_ids,
+    cpu::{nr_cpu_ids, CpuId},
     debugfs::{Dir, File},
     entry::{self, preempt, work},
-    error::from_err_ptr,
     impl_has_hr_timer,
+    irq_work::IrqWork,
+    kthread::KThread,
     prelude::*,
+    smp,
     sync::{
         atomic::{ordering::Relaxed, Atomic},
-        Arc, ArcBorrow, Mutex,
+        rcu, Arc, ArcBorrow, Mutex,
     },
     time::{
         delay::fsleep,
@@ -72,8 +72,6 @@ module! {
 const IRQS: u64 = 20;
 /// How long each preemption spinner runs, in milliseconds.
 const SPIN_MS: i64 = 100;
-/// `HARDIRQ_MASK`: `HARDIRQ_BITS` (4) bits from `HARDIRQ_SHIFT` (include/linux/preempt.h).
-const HARDIRQ_MASK: usize = preempt::HARDIRQ_OFFSET * 0xf;
 
 /// What the callbacks of one entry path saw.
 struct PathStats {
@@ -119,13 +117,12 @@ impl PathStats {
                 a.fetch_add(1, Relaxed);
             }
         };
-        let hardirq = preempt::preempt_count() & HARDIRQ_MASK != 0;
+        let hardirq = preempt::in_hardirq();
         count(&self.hardirq, hardirq);
         count(&self.polled, !hardirq && work::is_idle_task_current());
         count(&self.irqs_off, entry::native_irqs_disabled());
         count(&self.nmi, preempt::in_nmi());
-        // SAFETY: `rcu_is_watching()` has no preconditions.
-        count(&self.rcu, unsafe { bindings::rcu_is_watching() });
+        count(&self.rcu, rcu::is_watching());
         self.runs.fetch_add(1, Relaxed);
     }
 
@@ -193,8 +190,7 @@ fn show(_r: &Runner, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
     IRQ_WORK.print(f, "irq_work")?;
     IPI.print(f, "ipi")?;
     HRTIMER.print(f, "hrtimer")?;
-    // SAFETY: `preempt_model_str()` returns a NUL-terminated string in a static buffer.
-    let model = unsafe { CStr::from_char_ptr(bindings::preempt_model_str()) };
+    let model = preempt::model();
     writeln!(
         f,
         "preempt model={} spinners={} involuntary={} preempt_count={:#x}",
@@ -235,48 +231,24 @@ fn run(r: &Runner, data: &mut UserSliceReader) -> Result {
 // Kernel threads bound to a CPU
 // ---------------------------------------------------------------------------------------------
 
-/// A kernel thread bound to one CPU that runs one job.
+/// A job run by a kernel thread bound to one CPU.
 struct Worker {
-    task: *mut bindings::task_struct,
-    /// Set by the thread when the job is done; boxed so that its address is stable.
-    done: KBox<Atomic<i32>>,
-}
-
-/// What the thread runs: the job and where it reports completion.
-struct Job {
-    f: fn() -> i32,
-    done: *const Atomic<i32>,
+    /// Stopped (and waited for) when dropped.
+    _thread: KThread,
+    /// The job's result, `i32::MIN` until it is done.
+    done: Arc<Atomic<i32>>,
 }
 
 impl Worker {
     fn spawn(cpu: u32, f: fn() -> i32) -> Result<Worker> {
-        let done = KBox::new(Atomic::new(i32::MIN), GFP_KERNEL)?;
-        let job = KBox::new(Job { f, done: &*done }, GFP_KERNEL)?;
-        let job = KBox::into_raw(job);
-        // SAFETY: `worker_fn` matches `threadfn`; the name is a NUL-terminated format string
-        // without conversions, so no variadic argument is read.
-        let task = unsafe {
-            bindings::kthread_create_on_node(
-                Some(worker_fn),
-                job.cast(),
-                bindings::NUMA_NO_NODE,
-                c"rust_entry_probe".as_char_ptr(),
-            )
-        };
-        let task = match from_err_ptr(task) {
-            Ok(t) => t,
-            Err(e) => {
-                // SAFETY: The thread was not created, so `job` is still ours.
-                drop(unsafe { KBox::from_raw(job) });
-                return Err(e);
-            }
-        };
-        // SAFETY: `task` was just created and has not run yet, so it may be bound.
-        unsafe {
-            bindings::kthread_bind(task, cpu);
-            bindings::wake_up_process(task);
-        }
-        Ok(Worker { task, done })
+        let cpu = CpuId::from_u32(cpu).ok_or(EINVAL)?;
+        let done = Arc::new(Atomic::new(i32::MIN), GFP_KERNEL)?;
+        let d = done.clone();
+        let thread = KThread::new_on_cpu(cpu, c"rust_entry_probe", move || d.store(f(), Relaxed))?;
+        Ok(Worker {
+            _thread: thread,
+            done,
+        })
     }
 
     /// Waits until every worker finished its job (the threads are stopped when dropped).
@@ -300,92 +272,38 @@ impl Worker {
     }
 }
 
-impl Drop for Worker {
-    fn drop(&mut self) {
-        // SAFETY: The thread runs `worker_fn()`, which does not exit before it is told to stop,
-        // so `task` is still valid. If the job still runs, this waits for it to finish.
-        unsafe { bindings::kthread_stop(self.task) };
-    }
-}
-
-/// The thread function: runs the job, reports, then waits to be stopped.
-///
-/// # Safety
-///
-/// `data` is a `KBox<Job>` turned into a raw pointer whose `done` outlives the thread.
-unsafe extern "C" fn worker_fn(data: *mut c_void) -> c_int {
-    // SAFETY: By the function's safety requirements.
-    let job = unsafe { KBox::from_raw(data.cast::<Job>()) };
-    let r = (job.f)();
-    // SAFETY: `done` outlives the thread: `Worker::drop()` stops it before `done` is freed.
-    unsafe { (*job.done).store(r, Relaxed) };
-    loop {
-        // SAFETY: `kthread_should_stop()` is called from a kthread.
-        let stop = unsafe { bindings::kthread_should_stop() };
-        if stop {
-            break;
-        }
-        fsleep(Delta::from_millis(1));
-    }
-    0
-}
-
 // ---------------------------------------------------------------------------------------------
 // The paths
 // ---------------------------------------------------------------------------------------------
 
 /// The irq_work function: records its context.
-///
-/// # Safety
-///
-/// Called by the irq_work core only.
-unsafe extern "C" fn irq_work_fn(_w: *mut bindings::irq_work) {
+fn irq_work_fn() {
     IRQ_WORK.observe();
-}
-
-/// The IPI function: records its context.
-///
-/// # Safety
-///
-/// Called by `smp_call_function_single()` only.
-unsafe extern "C" fn ipi_fn(_info: *mut c_void) {
-    IPI.observe();
 }
 
 /// irq_work self-IPIs and IPIs to CPU 1, from CPU 0.
 fn interrupts() -> i32 {
-    // SAFETY: An all-zero `irq_work` is `IRQ_WORK_INIT()` without a function.
-    let mut w: bindings::irq_work = unsafe { core::mem::zeroed() };
-    // SAFETY: `w` is a valid `irq_work`, not queued yet.
-    unsafe { *kernel::entry_field!(&mut w, irq_work, func) = Some(irq_work_fn) };
-    // `IRQ_WORK_INIT_HARD()`: PREEMPT_RT runs irq_work without `IRQ_WORK_HARD_IRQ` in a kernel
-    // thread, not in the interrupt, and the interrupt path is what this records.
-    // SAFETY: `w` is a valid `irq_work`, not queued yet.
-    unsafe {
-        kernel::entry_field!(&mut w, irq_work, node_u_flags: node.__bindgen_anon_1.u_flags)
-            .write(bindings::IRQ_WORK_HARD_IRQ)
+    match interrupts_result() {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+fn interrupts_result() -> Result {
+    // A hard irq_work: PREEMPT_RT runs the others in a kernel thread, not in the interrupt, and
+    // the interrupt path is what this records.
+    let w = KBox::pin_init(IrqWork::new_hard(irq_work_fn), GFP_KERNEL)?;
+    for _ in 0..IRQS {
+        w.queue();
+        w.sync();
+    }
+    let Some(cpu1) = CpuId::from_u32(1) else {
+        return Ok(());
     };
     for _ in 0..IRQS {
-        // SAFETY: `w` is initialised and lives until `irq_work_sync()` returned, after which
-        // it is no longer queued or running.
-        unsafe {
-            bindings::irq_work_queue(&mut w);
-            bindings::irq_work_sync(&mut w);
-        }
+        smp::call_function_single(cpu1, &|| IPI.observe())?;
     }
-    if nr_cpu_ids() < 2 {
-        return 0;
-    }
-    for _ in 0..IRQS {
-        // SAFETY: `ipi_fn` takes no data; `wait` is set, so the call has finished on return.
-        let r = unsafe {
-            bindings::smp_call_function_single(1, Some(ipi_fn), core::ptr::null_mut(), true)
-        };
-        if r != 0 {
-            return r;
-        }
-    }
-    0
+    Ok(())
 }
 
 #[pin_data]

@@ -1402,6 +1402,7 @@ static int pt_entry(pid_t pid, int mode, int call, struct user_regs_struct *regs
 static int pt_exit(pid_t pid, int mode, int call, struct user_regs_struct *regs,
 		   struct __ptrace_syscall_info *info)
 {
+	bool is_error;
 	long expect;
 
 	switch (mode) {
@@ -1417,7 +1418,8 @@ static int pt_exit(pid_t pid, int mode, int call, struct user_regs_struct *regs,
 	if ((long)regs->rax != expect || info->exit.rval != expect)
 		return fail("exit stop %d: rax %lld rval %lld, expected %ld", call,
 			    regs->rax, (long long)info->exit.rval, expect);
-	if (info->exit.is_error != (expect < 0))
+	is_error = expect < 0;
+	if (info->exit.is_error != is_error)
 		return fail("exit stop %d: is_error %d", call, info->exit.is_error);
 
 	switch (mode) {
@@ -2630,11 +2632,11 @@ static int test_audit_syscall_exit(void)
 	if (!pid)
 		_exit(syscall(SYS_getppid) == getppid() ? 0 : 1);
 	status = wait_child(pid);
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status))
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		ret = fail("child: %s", status_str(status));
-	else if (audit_wait_record(fd, pid, rec, sizeof(rec)))
+	} else if (audit_wait_record(fd, pid, rec, sizeof(rec))) {
 		ret = fail("no SYSCALL record of the child's getppid()");
-	else {
+	} else {
 		/* The record is written on syscall exit, with the result. */
 		snprintf(want_exit, sizeof(want_exit), " success=yes exit=%d ", getpid());
 		ret = strstr(rec, want_exit) ? KSFT_PASS :

@@ -1,0 +1,490 @@
+//! Every prefix of the series builds on its own (`entry-lab bisect`):
+//! the lab's work tree is moved to the base and then to each patch in
+//! turn, and three build folders follow it incrementally:
+//!
+//! - `off`: the `c` variant's fragments (Rust on, `RUST_GENERIC_ENTRY` off);
+//! - `norust`: the same with `CONFIG_RUST` off;
+//! - `on`: the `rust` variant's fragments, from the first patch whose tree
+//!   has the option (before it, `on` is the `off` configuration).
+//!
+//! objtool runs in each build (`NOINSTR_VALIDATION`): a warning fails the
+//! step. The base's `off` and `norust` objects of `kernel/entry/` and
+//! `arch/x86/entry/` are kept, and every later `off` and `norust` build
+//! must leave the same bytes: with the option off the series changes
+//! nothing there. An object the base does not have is allowed only for a
+//! KUnit test. Last, the tip is built with GCC (`norust`'s fragments, no
+//! `LLVM=1`). Results are kept per commit and configuration
+//! (`results/bisect.json`), so an interrupted run resumes.
+
+use crate::build::{first_error, jobs, merge_objtool, objtool_warning, step_target, target_fragment};
+use crate::lab::{Lab, Target, Variant};
+use crate::util::{bail, fmt_dur, read, say, write, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// One configuration every prefix is built in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Config {
+    Off,
+    NoRust,
+    On,
+    Gcc,
+}
+
+impl Config {
+    pub const PREFIX: [Config; 3] = [Config::Off, Config::NoRust, Config::On];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Config::Off => "off",
+            Config::NoRust => "norust",
+            Config::On => "on",
+            Config::Gcc => "gcc",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Config> {
+        [Config::Off, Config::NoRust, Config::On, Config::Gcc].into_iter().find(|c| c.name() == s)
+    }
+
+    /// The fragment: the lab's variant fragments, `CONFIG_RUST` dropped
+    /// for `norust` and `gcc`.
+    pub fn fragment(self, lab: &Lab) -> Result<String> {
+        let variant = if self == Config::On { Variant::Rust } else { Variant::C };
+        let t = Target {
+            name: String::new(),
+            variant,
+            configs: vec!["base.config".into(), format!("variant-{}.config", variant.name())],
+        };
+        let mut f = target_fragment(lab, &t)?;
+        if matches!(self, Config::NoRust | Config::Gcc) {
+            f = without_rust(&f);
+        }
+        Ok(f)
+    }
+
+    /// Does this configuration's built object set have to equal the base's?
+    fn compared(self) -> bool {
+        matches!(self, Config::Off | Config::NoRust)
+    }
+}
+
+/// A fragment with `CONFIG_RUST` and the Rust-only requests turned off.
+pub fn without_rust(fragment: &str) -> String {
+    let mut out: String = fragment
+        .lines()
+        .filter(|l| !l.starts_with("CONFIG_RUST=") && !l.starts_with("CONFIG_RUST_"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    out.push_str("# CONFIG_RUST is not set\n");
+    out
+}
+
+/// What `.config` must say after olddefconfig, given whether the tree
+/// has the option yet.
+pub fn config_problems(c: Config, dotconfig: &str, has_option: bool) -> Vec<String> {
+    let set = |k: &str| dotconfig.lines().any(|l| l == format!("{k}=y"));
+    let mut p = vec![];
+    let rust = set("CONFIG_RUST");
+    let opt = set("CONFIG_RUST_GENERIC_ENTRY");
+    match c {
+        Config::Off if !rust => p.push("CONFIG_RUST is not set".into()),
+        Config::NoRust | Config::Gcc if rust => p.push("CONFIG_RUST is set".into()),
+        Config::On if has_option && !opt => p.push("CONFIG_RUST_GENERIC_ENTRY is not set".into()),
+        _ => {}
+    }
+    if c != Config::On && opt {
+        p.push("CONFIG_RUST_GENERIC_ENTRY is set".into());
+    }
+    p
+}
+
+/// The result of one configuration at one commit.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Step {
+    pub commit: String,
+    pub subject: String,
+    pub config: String,
+    pub ok: bool,
+    pub seconds: u64,
+    /// Build failure, objtool warnings, or objects that differ from the base's.
+    pub problems: Vec<String>,
+    /// Objects of kernel/entry and arch/x86/entry compared with the base's.
+    #[serde(default)]
+    pub compared: usize,
+    /// The build was skipped: `on` before the option exists.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+pub fn results_file(lab: &Lab) -> PathBuf {
+    lab.results.join("bisect.json")
+}
+
+pub fn load(lab: &Lab) -> BTreeMap<String, Step> {
+    read(&results_file(lab)).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default()
+}
+
+fn key(commit: &str, c: Config) -> String {
+    format!("{commit}:{}", c.name())
+}
+
+/// The build folders of the bisection.
+fn dir(lab: &Lab, c: Config) -> PathBuf {
+    lab.cache.join("bisect").join(c.name())
+}
+
+/// Where the base's objects of a configuration are kept.
+fn base_objects(lab: &Lab, c: Config) -> PathBuf {
+    lab.cache.join("bisect").join(format!("{}.base-objects", c.name()))
+}
+
+/// The directories whose objects must not change with the option off.
+pub const SAME_DIRS: [&str; 2] = ["kernel/entry", "arch/x86/entry"];
+
+/// Every `.o` below `SAME_DIRS` of a build folder, relative to it.
+pub fn entry_objects(build: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack: Vec<PathBuf> = SAME_DIRS.iter().map(|d| build.join(d)).collect();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "o") {
+                if let Ok(r) = p.strip_prefix(build) {
+                    out.push(r.to_path_buf());
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Compares the objects of `build` with those kept in `base`: returns
+/// the number compared and the problems (a differing object, one the
+/// base has and the build lost, or a new one that is not a KUnit test).
+pub fn compare_objects(base: &Path, build: &Path) -> (usize, Vec<String>) {
+    let old = entry_objects(base);
+    let new = entry_objects(build);
+    let mut problems = vec![];
+    let mut n = 0;
+    for o in &old {
+        match (std::fs::read(base.join(o)), std::fs::read(build.join(o))) {
+            (Ok(a), Ok(b)) => {
+                n += 1;
+                if a != b {
+                    problems.push(format!("{} differs from the unpatched build's", o.display()));
+                }
+            }
+            (_, Err(_)) => problems.push(format!("{} is not built (the unpatched build has it)", o.display())),
+            (Err(e), _) => problems.push(format!("cannot read the kept {}: {e}", o.display())),
+        }
+    }
+    for o in new.iter().filter(|o| !old.contains(o)) {
+        if !is_test_object(o) {
+            problems.push(format!("{} is new (the unpatched build has no such object)", o.display()));
+        }
+    }
+    (n, problems)
+}
+
+/// KUnit objects the series adds: not part of the kernel under test.
+pub fn is_test_object(o: &Path) -> bool {
+    o.file_name().is_some_and(|n| n.to_string_lossy().contains("kunit"))
+}
+
+/// Copies the entry objects of `build` to `to` (the base's, kept).
+fn keep_objects(build: &Path, to: &Path) -> Result<usize> {
+    let _ = std::fs::remove_dir_all(to);
+    let objs = entry_objects(build);
+    for o in &objs {
+        let dst = to.join(o);
+        std::fs::create_dir_all(dst.parent().unwrap_or(to))?;
+        std::fs::copy(build.join(o), dst)?;
+    }
+    Ok(objs.len())
+}
+
+/// A `make` in the lab's work tree for a bisection folder: the lab's
+/// options, or GCC for `gcc`.
+fn make(lab: &Lab, c: Config, out: &Path) -> Command {
+    if c != Config::Gcc {
+        return lab.make_in(out);
+    }
+    let mut m = Command::new("make");
+    m.current_dir(lab.src())
+        .env("CCACHE_DIR", lab.cache.join("ccache"))
+        .arg("ARCH=x86_64")
+        .arg(format!("O={}", out.display()))
+        .arg("CC=ccache gcc");
+    m
+}
+
+/// Configures and builds one configuration at the checked-out commit.
+fn build_one(lab: &Lab, c: Config, label: &str, has_option: bool) -> Result<(bool, Vec<String>)> {
+    let b = dir(lab, c);
+    std::fs::create_dir_all(&b)?;
+    let logs = lab.results.join("logs");
+    std::fs::create_dir_all(&logs)?;
+    let log = logs.join(format!("bisect-{}.log", c.name()));
+    let _ = std::fs::remove_file(&log);
+    write(&b.join(".config"), &c.fragment(lab)?)?;
+    if !crate::util::run_logged(make(lab, c, &b).arg("olddefconfig"), &log, |_| {})? {
+        return Ok((false, vec![format!("make olddefconfig failed (log: {})", log.display())]));
+    }
+    let problems = config_problems(c, &read(&b.join(".config"))?, has_option);
+    if !problems.is_empty() {
+        return Ok((false, problems));
+    }
+    let start = Instant::now();
+    let mut tick = Instant::now();
+    let (mut steps, mut rebuilt, mut warnings) = (0usize, vec![], vec![]);
+    let ok = crate::util::run_logged(make(lab, c, &b).arg(format!("-j{}", jobs())), &log, |l| {
+        if let Some((_, t)) = step_target(l) {
+            steps += 1;
+            rebuilt.push(t.to_string());
+        }
+        if let Some((obj, w)) = objtool_warning(l) {
+            warnings.push((obj.to_string(), w.to_string()));
+        }
+        if tick.elapsed().as_secs() >= 30 {
+            tick = Instant::now();
+            say("bisect", &format!("{label} {}: {steps} objects built, {}", c.name(), fmt_dur(start.elapsed())));
+        }
+    })?;
+    // Warnings of objects not rebuilt this time are kept from earlier builds.
+    let store = b.join("entry-lab.objtool.json");
+    let old: BTreeMap<String, Vec<String>> =
+        read(&store).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+    let merged = merge_objtool(&old, &rebuilt, &warnings);
+    write(&store, serde_json::to_string_pretty(&merged).unwrap_or_default())?;
+    let mut problems = vec![];
+    if !ok {
+        let text = read(&log).unwrap_or_default();
+        problems.push(format!(
+            "build failed: {} (log: {})",
+            first_error(&text).unwrap_or("make failed").trim(),
+            log.display()
+        ));
+    }
+    problems.extend(merged.values().flatten().cloned());
+    say(
+        "bisect",
+        &format!(
+            "{label} {}: {} in {} ({steps} objects, {} objtool warnings)",
+            c.name(),
+            if ok { "built" } else { "FAILED" },
+            fmt_dur(start.elapsed()),
+            merged.values().flatten().count()
+        ),
+    );
+    Ok((problems.is_empty(), problems))
+}
+
+/// Puts the lab's work tree back on the series tip when dropped.
+struct Restore<'a> {
+    lab: &'a Lab,
+    tip: String,
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = crate::series::checkout(&self.lab.src(), &self.tip) {
+            eprintln!("error: cannot put the kernel work tree back on the series tip {}: {e:#}", self.tip);
+        }
+    }
+}
+
+/// Runs the bisection over `configs` (all when empty); returns every step
+/// of this series, in order.
+pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
+    let s = crate::series::assemble_tree(lab)?;
+    let want = |c: Config| configs.is_empty() || configs.contains(&c);
+    let _lock = crate::util::machine_lock("bisect")?;
+    crate::util::catch_interrupts();
+    let _restore = Restore { lab, tip: s.tip().to_string() };
+    let mut all = load(lab);
+    let mut points: Vec<(String, String)> = vec![(s.base.clone(), "(base, unpatched)".into())];
+    points.extend(s.commits.iter().map(|c| (c.commit.clone(), c.subject.clone())));
+    let n = points.len() - 1;
+    let mut out = vec![];
+    for (i, (commit, subject)) in points.iter().enumerate() {
+        let label = format!("{i}/{n}");
+        let mut todo = Config::PREFIX.to_vec();
+        if i == n {
+            todo.push(Config::Gcc);
+        }
+        for c in todo.into_iter().filter(|&c| want(c)) {
+            if crate::util::interrupted() {
+                bail!("interrupted: the kernel work tree goes back to the series tip; run `entry-lab bisect` again to resume");
+            }
+            // The base's objects are the reference: always rebuilt when missing.
+            let reference = i == 0 && c.compared() && !base_objects(lab, c).exists();
+            if let Some(st) = all.get(&key(commit, c)).filter(|st| st.ok && !reference) {
+                say("bisect", &format!("{label} {}: passed before (kept)", c.name()));
+                out.push(st.clone());
+                continue;
+            }
+            crate::series::checkout(&lab.src(), commit)?;
+            let has_option = read(&lab.src().join("kernel/entry/Kconfig"))
+                .is_ok_and(|k| k.contains("config RUST_GENERIC_ENTRY"));
+            if c == Config::On && !has_option {
+                let st = Step {
+                    commit: commit.clone(),
+                    subject: subject.clone(),
+                    config: c.name().into(),
+                    ok: true,
+                    seconds: 0,
+                    problems: vec![],
+                    compared: 0,
+                    note: Some("no RUST_GENERIC_ENTRY in this tree yet: the same as off".into()),
+                };
+                all.insert(key(commit, c), st.clone());
+                out.push(st);
+                continue;
+            }
+            say("bisect", &format!("{label} {}: {subject}", c.name()));
+            let start = Instant::now();
+            let (ok, mut problems) = build_one(lab, c, &label, has_option)?;
+            let mut compared = 0;
+            if ok && c.compared() {
+                if i == 0 {
+                    let k = keep_objects(&dir(lab, c), &base_objects(lab, c))?;
+                    say("bisect", &format!("{label} {}: {k} unpatched objects of {} kept", c.name(), SAME_DIRS.join(" and ")));
+                } else {
+                    let (k, p) = compare_objects(&base_objects(lab, c), &dir(lab, c));
+                    compared = k;
+                    if p.is_empty() {
+                        say("bisect", &format!("{label} {}: {k} objects identical to the unpatched build's", c.name()));
+                    }
+                    problems.extend(p);
+                }
+            }
+            let st = Step {
+                commit: commit.clone(),
+                subject: subject.clone(),
+                config: c.name().into(),
+                ok: problems.is_empty(),
+                seconds: start.elapsed().as_secs(),
+                problems,
+                compared,
+                note: None,
+            };
+            for p in &st.problems {
+                say("bisect", &format!("{label} {}: {p}", c.name()));
+            }
+            all.insert(key(commit, c), st.clone());
+            write(&results_file(lab), serde_json::to_string_pretty(&all).unwrap_or_default())?;
+            out.push(st);
+        }
+    }
+    write(&results_file(lab), serde_json::to_string_pretty(&all).unwrap_or_default())?;
+    Ok(out)
+}
+
+/// The table of a bisection: one line a commit, one column a configuration.
+pub fn table(steps: &[Step]) -> String {
+    let mut rows: Vec<(String, String, BTreeMap<String, &Step>)> = vec![];
+    for st in steps {
+        match rows.iter_mut().find(|r| r.0 == st.commit) {
+            Some(r) => {
+                r.2.insert(st.config.clone(), st);
+            }
+            None => rows.push((st.commit.clone(), st.subject.clone(), BTreeMap::from([(st.config.clone(), st)]))),
+        }
+    }
+    let mut t = String::from("| # | patch | off | norust | on | gcc |\n|---|---|---|---|---|---|\n");
+    for (i, (_, subject, cols)) in rows.iter().enumerate() {
+        let cell = |c: &str| match cols.get(c) {
+            None => String::new(),
+            Some(st) if st.note.is_some() => "= off".into(),
+            Some(st) if !st.ok => "FAIL".into(),
+            Some(st) if st.compared > 0 => format!("ok, {} same", st.compared),
+            Some(_) => "ok".into(),
+        };
+        t.push_str(&format!(
+            "| {i} | {subject} | {} | {} | {} | {} |\n",
+            cell("off"),
+            cell("norust"),
+            cell("on"),
+            cell("gcc")
+        ));
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn norust_drops_every_rust_request() {
+        let f = "CONFIG_KUNIT=y\nCONFIG_RUST=y\nCONFIG_RUST_KERNEL_DOCTESTS=y\nCONFIG_SAMPLES_RUST=y\n";
+        let g = without_rust(f);
+        assert!(g.contains("CONFIG_KUNIT=y\n"));
+        assert!(!g.contains("CONFIG_RUST=y") && !g.contains("DOCTESTS"));
+        assert!(g.ends_with("# CONFIG_RUST is not set\n"));
+    }
+
+    #[test]
+    fn the_config_must_be_what_the_step_says() {
+        let on = "CONFIG_RUST=y\nCONFIG_RUST_GENERIC_ENTRY=y\n";
+        let off = "CONFIG_RUST=y\n# CONFIG_RUST_GENERIC_ENTRY is not set\n";
+        assert!(config_problems(Config::On, on, true).is_empty());
+        assert_eq!(config_problems(Config::On, off, true), ["CONFIG_RUST_GENERIC_ENTRY is not set"]);
+        assert!(config_problems(Config::On, off, false).is_empty());
+        assert!(config_problems(Config::Off, off, true).is_empty());
+        assert_eq!(config_problems(Config::Off, on, true), ["CONFIG_RUST_GENERIC_ENTRY is set"]);
+        assert_eq!(config_problems(Config::NoRust, off, true), ["CONFIG_RUST is set"]);
+        assert!(config_problems(Config::NoRust, "# CONFIG_RUST is not set\n", true).is_empty());
+    }
+
+    #[test]
+    fn objects_are_compared_byte_for_byte() {
+        let t = std::env::temp_dir().join(format!("entry-lab-bisect-{}", std::process::id()));
+        let (base, now) = (t.join("base"), t.join("now"));
+        for d in [&base, &now] {
+            std::fs::create_dir_all(d.join("kernel/entry")).unwrap();
+            std::fs::create_dir_all(d.join("arch/x86/entry/vdso")).unwrap();
+            std::fs::write(d.join("kernel/entry/common.o"), b"same").unwrap();
+        }
+        std::fs::write(base.join("arch/x86/entry/vdso/vma.o"), b"old").unwrap();
+        std::fs::write(now.join("arch/x86/entry/vdso/vma.o"), b"new").unwrap();
+        std::fs::write(now.join("kernel/entry/entry_kunit.o"), b"test").unwrap();
+        let (n, p) = compare_objects(&base, &now);
+        assert_eq!(n, 2);
+        assert_eq!(p, ["arch/x86/entry/vdso/vma.o differs from the unpatched build's"]);
+        std::fs::write(now.join("kernel/entry/entry_rs.o"), b"rust").unwrap();
+        std::fs::remove_file(now.join("arch/x86/entry/vdso/vma.o")).unwrap();
+        let (_, p) = compare_objects(&base, &now);
+        assert_eq!(
+            p,
+            [
+                "arch/x86/entry/vdso/vma.o is not built (the unpatched build has it)",
+                "kernel/entry/entry_rs.o is new (the unpatched build has no such object)"
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&t);
+    }
+
+    #[test]
+    fn the_table_has_a_line_a_commit() {
+        let st = |c: &str, config: &str, ok: bool, compared: usize| Step {
+            commit: c.into(),
+            subject: format!("patch {c}"),
+            config: config.into(),
+            ok,
+            seconds: 1,
+            problems: vec![],
+            compared,
+            note: None,
+        };
+        let t = table(&[st("a", "off", true, 0), st("a", "norust", true, 0), st("b", "off", true, 7), st("b", "on", false, 0)]);
+        assert!(t.contains("| 0 | patch a | ok | ok |  |  |\n"), "{t}");
+        assert!(t.contains("| 1 | patch b | ok, 7 same |  | FAIL |  |\n"), "{t}");
+    }
+}
