@@ -114,6 +114,9 @@ pub struct Step {
     /// Objects of kernel/entry and arch/x86/entry compared with the base's.
     #[serde(default)]
     pub compared: usize,
+    /// Of those, the ones that differ only in `__bug_table` line numbers.
+    #[serde(default)]
+    pub bug_lines: Vec<String>,
     /// The build was skipped: `on` before the option exists.
     #[serde(default)]
     pub note: Option<String>,
@@ -167,17 +170,22 @@ pub fn entry_objects(build: &Path) -> Vec<PathBuf> {
 /// Compares the objects of `build` with those kept in `base`: returns
 /// the number compared and the problems (a differing object, one the
 /// base has and the build lost, or a new one that is not a KUnit test).
-pub fn compare_objects(base: &Path, build: &Path) -> (usize, Vec<String>) {
+pub fn compare_objects(base: &Path, build: &Path) -> (usize, Vec<String>, Vec<String>) {
     let old = entry_objects(base);
     let new = entry_objects(build);
     let mut problems = vec![];
+    let mut bug_lines = vec![];
     let mut n = 0;
     for o in &old {
         match (std::fs::read(base.join(o)), std::fs::read(build.join(o))) {
             (Ok(a), Ok(b)) => {
                 n += 1;
                 if a != b {
-                    problems.push(format!("{} differs from the unpatched build's", o.display()));
+                    if same_but_bug_lines(&base.join(o), &build.join(o)) {
+                        bug_lines.push(o.display().to_string());
+                    } else {
+                        problems.push(format!("{} differs from the unpatched build's", o.display()));
+                    }
                 }
             }
             (_, Err(_)) => problems.push(format!("{} is not built (the unpatched build has it)", o.display())),
@@ -189,7 +197,48 @@ pub fn compare_objects(base: &Path, build: &Path) -> (usize, Vec<String>) {
             problems.push(format!("{} is new (the unpatched build has no such object)", o.display()));
         }
     }
-    (n, problems)
+    (n, problems, bug_lines)
+}
+
+/// Two objects that differ only in the line numbers of their `__bug_table`
+/// entries: the same sections with the same sizes, and the same bytes once
+/// `__bug_table` is dropped. A header the series adds lines to (under
+/// `#ifdef CONFIG_RUST_GENERIC_ENTRY`) moves the `WARN()`s below them, and
+/// `CONFIG_DEBUG_BUGVERBOSE` records each one's file and line; the code and
+/// every other byte stay the same. The lab prints which objects these are.
+pub fn same_but_bug_lines(a: &Path, b: &Path) -> bool {
+    let llvm = |tool: &str| Path::new(crate::lab::LLVM_BIN).join(tool);
+    let sections = |o: &Path| {
+        Command::new(llvm("llvm-objdump"))
+            .arg("-h")
+            .arg(o)
+            .output()
+            .ok()
+            .map(|out| String::from_utf8_lossy(&out.stdout).lines().skip(3).map(str::to_string).collect::<Vec<_>>())
+    };
+    let stripped = |o: &Path, to: &Path| {
+        Command::new(llvm("llvm-objcopy"))
+            .args(["-R", "__bug_table", "-R", ".rela__bug_table"])
+            .arg(o)
+            .arg(to)
+            .status()
+            .is_ok_and(|s| s.success())
+            .then(|| std::fs::read(to).ok())
+            .flatten()
+    };
+    let tmp = std::env::temp_dir().join(format!("entry-lab-bugcmp-{}", std::process::id()));
+    let (ta, tb) = (tmp.with_extension("a.o"), tmp.with_extension("b.o"));
+    let same = match (sections(a), sections(b), stripped(a, &ta), stripped(b, &tb)) {
+        (Some(sa), Some(sb), Some(xa), Some(xb)) => {
+            // Section names and sizes (the file offsets may not differ either).
+            let names = |v: &[String]| v.iter().map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).collect::<Vec<_>>();
+            sa.iter().any(|l| l.contains("__bug_table")) && names(&sa) == names(&sb) && xa == xb
+        }
+        _ => false,
+    };
+    let _ = std::fs::remove_file(&ta);
+    let _ = std::fs::remove_file(&tb);
+    same
 }
 
 /// KUnit objects the series adds: not part of the kernel under test.
@@ -341,6 +390,7 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
                     seconds: 0,
                     problems: vec![],
                     compared: 0,
+                    bug_lines: vec![],
                     note: Some("no RUST_GENERIC_ENTRY in this tree yet: the same as off".into()),
                 };
                 all.insert(key(commit, c), st.clone());
@@ -351,16 +401,24 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
             let start = Instant::now();
             let (ok, mut problems) = build_one(lab, c, &label, has_option)?;
             let mut compared = 0;
+            let mut bug_lines = vec![];
             if ok && c.compared() {
                 if i == 0 {
                     let k = keep_objects(&dir(lab, c), &base_objects(lab, c))?;
                     say("bisect", &format!("{label} {}: {k} unpatched objects of {} kept", c.name(), SAME_DIRS.join(" and ")));
                 } else {
-                    let (k, p) = compare_objects(&base_objects(lab, c), &dir(lab, c));
+                    let (k, p, b) = compare_objects(&base_objects(lab, c), &dir(lab, c));
                     compared = k;
                     if p.is_empty() {
                         say("bisect", &format!("{label} {}: {k} objects identical to the unpatched build's", c.name()));
                     }
+                    if !b.is_empty() {
+                        say(
+                            "bisect",
+                            &format!("{label} {}: identical but for __bug_table line numbers: {}", c.name(), b.join(", ")),
+                        );
+                    }
+                    bug_lines = b;
                     problems.extend(p);
                 }
             }
@@ -372,6 +430,7 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
                 seconds: start.elapsed().as_secs(),
                 problems,
                 compared,
+                bug_lines,
                 note: None,
             };
             for p in &st.problems {
@@ -403,6 +462,9 @@ pub fn table(steps: &[Step]) -> String {
             None => String::new(),
             Some(st) if st.note.is_some() => "= off".into(),
             Some(st) if !st.ok => "FAIL".into(),
+            Some(st) if st.compared > 0 && !st.bug_lines.is_empty() => {
+                format!("ok, {} same ({} but for WARN lines)", st.compared, st.bug_lines.len())
+            }
             Some(st) if st.compared > 0 => format!("ok, {} same", st.compared),
             Some(_) => "ok".into(),
         };
@@ -455,12 +517,12 @@ mod tests {
         std::fs::write(base.join("arch/x86/entry/vdso/vma.o"), b"old").unwrap();
         std::fs::write(now.join("arch/x86/entry/vdso/vma.o"), b"new").unwrap();
         std::fs::write(now.join("kernel/entry/entry_kunit.o"), b"test").unwrap();
-        let (n, p) = compare_objects(&base, &now);
+        let (n, p, _) = compare_objects(&base, &now);
         assert_eq!(n, 2);
         assert_eq!(p, ["arch/x86/entry/vdso/vma.o differs from the unpatched build's"]);
         std::fs::write(now.join("kernel/entry/entry_rs.o"), b"rust").unwrap();
         std::fs::remove_file(now.join("arch/x86/entry/vdso/vma.o")).unwrap();
-        let (_, p) = compare_objects(&base, &now);
+        let (_, p, _) = compare_objects(&base, &now);
         assert_eq!(
             p,
             [
@@ -481,6 +543,7 @@ mod tests {
             seconds: 1,
             problems: vec![],
             compared,
+            bug_lines: vec![],
             note: None,
         };
         let t = table(&[st("a", "off", true, 0), st("a", "norust", true, 0), st("b", "off", true, 7), st("b", "on", false, 0)]);
