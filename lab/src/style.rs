@@ -202,7 +202,11 @@ pub fn rustdoc_findings(log: &str) -> Vec<String> {
     let mut head: Option<&str> = None;
     for l in log.lines() {
         let t = l.trim_start();
-        if (t.starts_with("warning") || t.starts_with("error")) && !t.contains("generated") {
+        let summary = t.contains("warnings generated")
+            || t.contains("warning generated")
+            || t.contains("emitted")
+            || t.starts_with("error: aborting");
+        if (t.starts_with("warning") || t.starts_with("error")) && !summary {
             if let Some(h) = head.take() {
                 out.push(h.to_string());
             }
@@ -221,7 +225,7 @@ pub fn rustdoc_findings(log: &str) -> Vec<String> {
 mod tests {
     #[test]
     fn rustdoc_findings_keep_their_location() {
-        let log = "  RUSTDOC K rust/kernel/lib.rs\nwarning: unresolved link to `Foo`\n  --> rust/kernel/kthread.rs:3:5\n   |\nwarning: 1 warning generated\n";
+        let log = "  RUSTDOC K rust/kernel/lib.rs\nwarning: unresolved link to `Foo`\n  --> rust/kernel/kthread.rs:3:5\n   |\nwarning: 1 warning generated\nwarning: 1 warning emitted\n";
         assert_eq!(super::rustdoc_findings(log), ["rust/kernel/kthread.rs:3:5: warning: unresolved link to `Foo`"]);
         assert!(super::rustdoc_findings("  RUSTDOC K rust/kernel/lib.rs\n").is_empty());
     }

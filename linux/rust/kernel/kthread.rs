@@ -31,27 +31,46 @@ use core::{
 ///   when the thread has exited by then.
 /// - `data` is the closure box handed to the thread, and `free` drops it. The thread owns it
 ///   once it runs the closure; until then, or when it never does, it belongs to this value.
+/// - `stopped` is true once `kthread_stop()` was called (and the box dropped if it was ours).
 ///
 /// # Examples
 ///
 /// ```
-/// use kernel::{cpu::CpuId, kthread::KThread, sync::{atomic::{Atomic, Relaxed}, Arc}};
+/// use kernel::{
+///     cpu::CpuId,
+///     kthread::KThread,
+///     sync::{
+///         atomic::{Atomic, Relaxed},
+///         Arc, Completion,
+///     },
+/// };
 ///
 /// let cpu = CpuId::current();
 /// let seen = Arc::new(Atomic::new(u32::MAX), GFP_KERNEL)?;
-/// let s = seen.clone();
+/// let started = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+/// let (s, c) = (seen.clone(), started.clone());
 /// let t = KThread::new_on_cpu(cpu, c"kthread_doctest", move || {
 ///     s.store(CpuId::current().as_u32(), Relaxed);
+///     c.complete_all();
 /// })?;
-/// // Dropping the thread waits for the closure.
-/// drop(t);
+/// // Once the closure signalled, stopping the thread reports that it ran, on `cpu`.
+/// started.wait_for_completion();
+/// assert!(t.stop());
 /// assert_eq!(seen.load(Relaxed), cpu.as_u32());
+///
+/// // A thread stopped at once may not have started its closure: then it never runs it.
+/// let seen = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+/// let s = seen.clone();
+/// let t = KThread::new_on_cpu(cpu, c"kthread_doctest", move || s.store(1, Relaxed))?;
+/// let ran = t.stop();
+/// assert_eq!(seen.load(Relaxed), u32::from(ran));
 /// # Ok::<(), Error>(())
 /// ```
 pub struct KThread {
     task: ARef<Task>,
     data: *mut c_void,
     free: unsafe fn(*mut c_void),
+    stopped: bool,
 }
 
 // SAFETY: The thread may be stopped from any task; the closure it owns is `Send`.
@@ -127,6 +146,7 @@ impl KThread {
             task,
             data,
             free: free::<F>,
+            stopped: false,
         })
     }
 
@@ -134,17 +154,37 @@ impl KThread {
     pub fn task(&self) -> &Task {
         &self.task
     }
-}
 
-impl Drop for KThread {
-    fn drop(&mut self) {
+    /// Stops the thread and waits until it exited; returns whether it ran the closure.
+    ///
+    /// A thread that had not started the closure when asked to stop never runs it: the closure
+    /// is dropped and this returns `false`. Dropping a [`KThread`] does the same.
+    pub fn stop(mut self) -> bool {
+        self.do_stop()
+    }
+
+    /// Stops the thread once: the second call (from `drop()` after `stop()`) does nothing.
+    fn do_stop(&mut self) -> bool {
+        if self.stopped {
+            return true;
+        }
+        self.stopped = true;
         // SAFETY: `task` is a kernel thread and its `task_struct` is alive (type invariants).
         // `kthread_stop()` wakes it, waits until it exited and returns `-EINTR` only if it was
         // stopped before it called `run()`, which always returns 0.
         let ret = unsafe { bindings::kthread_stop(self.task.as_ptr()) };
         if ret == -(bindings::EINTR as c_int) {
-            // SAFETY: The thread never ran `run()`, so the closure box is still ours.
+            // SAFETY: The thread never ran `run()`, so the closure box is still ours; it is
+            // dropped once, as `stopped` makes this code run once per value.
             unsafe { (self.free)(self.data) };
+            return false;
         }
+        true
+    }
+}
+
+impl Drop for KThread {
+    fn drop(&mut self) {
+        self.do_stop();
     }
 }

@@ -41,7 +41,7 @@
 //!   stops the build (`E0080`, evaluated when the drop is compiled): every entry must end in
 //!   [`Nmi::into_state`] and every exit in [`Nmi::lockdep_on`].
 //! - **NMI state is not IRQ state.** [`NmiState`] (`irqentry_state_t.lockdep`) and
-//!   [`IrqEntryState`](super::IrqEntryState) (`.exit_rcu`) are different types over the same C
+//!   [`IrqEntryState`] (`.exit_rcu`) are different types over the same C
 //!   union: an IRQ state cannot be passed to the NMI exit (`E0308`).
 //!
 //! The host-side compile-fail tests of the lab (`lab/compile-fail/`) show each rule failing for

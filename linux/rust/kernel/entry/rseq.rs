@@ -5,7 +5,7 @@
 //! C header: [`include/linux/rseq_entry.h`](srctree/include/linux/rseq_entry.h).
 //!
 //! An interrupt or exception from user mode notes itself in `current->rseq.event.user_irq`
-//! ([`note_user_irq_entry`]), so that the way back to user mode can abort a restartable
+//! (`note_user_irq_entry()`), so that the way back to user mode can abort a restartable
 //! sequence it interrupted; the exit clears the events again. The update of the user-space
 //! `struct rseq` (`rseq_exit_to_user_mode_restart()`) is user access and stays C.
 
@@ -20,7 +20,7 @@ use super::{
 };
 
 /// C `current->rseq.event.user_irq`: the task entered the kernel from user mode through an
-/// interrupt or exception since its last return (set by [`note_user_irq_entry`]).
+/// interrupt or exception since its last return (set by `note_user_irq_entry()`).
 #[cfg(CONFIG_RSEQ)]
 #[inline(always)]
 pub fn user_irq_noted() -> bool {
