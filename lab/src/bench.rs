@@ -867,8 +867,12 @@ fn what(name: &str) -> &'static str {
 /// a table for the cover letter (mail width), or None when it has none.
 pub fn cover_table(json: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    let rows: Vec<&serde_json::Value> =
-        v.get("comparisons")?.as_array()?.iter().filter(|c| c.get("kernel").and_then(|k| k.as_str()) == Some("plain")).collect();
+    let rows: Vec<&serde_json::Value> = v
+        .get("comparisons")?
+        .as_array()?
+        .iter()
+        .filter(|c| c.get("kernel").and_then(|k| k.as_str()) == Some("plain"))
+        .collect();
     if rows.is_empty() {
         return None;
     }

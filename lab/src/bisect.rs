@@ -231,7 +231,9 @@ pub fn same_but_bug_lines(a: &Path, b: &Path) -> bool {
     let same = match (sections(a), sections(b), stripped(a, &ta), stripped(b, &tb)) {
         (Some(sa), Some(sb), Some(xa), Some(xb)) => {
             // Section names and sizes (the file offsets may not differ either).
-            let names = |v: &[String]| v.iter().map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).collect::<Vec<_>>();
+            let names = |v: &[String]| {
+                v.iter().map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).collect::<Vec<_>>()
+            };
             sa.iter().any(|l| l.contains("__bug_table")) && names(&sa) == names(&sb) && xa == xb
         }
         _ => false,
@@ -379,8 +381,8 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
                 continue;
             }
             crate::series::checkout(&lab.src(), commit)?;
-            let has_option = read(&lab.src().join("kernel/entry/Kconfig"))
-                .is_ok_and(|k| k.contains("config RUST_GENERIC_ENTRY"));
+            let has_option =
+                read(&lab.src().join("kernel/entry/Kconfig")).is_ok_and(|k| k.contains("config RUST_GENERIC_ENTRY"));
             if c == Config::On && !has_option {
                 let st = Step {
                     commit: commit.clone(),
@@ -405,7 +407,10 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
             if ok && c.compared() {
                 if i == 0 {
                     let k = keep_objects(&dir(lab, c), &base_objects(lab, c))?;
-                    say("bisect", &format!("{label} {}: {k} unpatched objects of {} kept", c.name(), SAME_DIRS.join(" and ")));
+                    say(
+                        "bisect",
+                        &format!("{label} {}: {k} unpatched objects of {} kept", c.name(), SAME_DIRS.join(" and ")),
+                    );
                 } else {
                     let (k, p, b) = compare_objects(&base_objects(lab, c), &dir(lab, c));
                     compared = k;
@@ -415,7 +420,11 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
                     if !b.is_empty() {
                         say(
                             "bisect",
-                            &format!("{label} {}: identical but for __bug_table line numbers: {}", c.name(), b.join(", ")),
+                            &format!(
+                                "{label} {}: identical but for __bug_table line numbers: {}",
+                                c.name(),
+                                b.join(", ")
+                            ),
                         );
                     }
                     bug_lines = b;
@@ -546,7 +555,12 @@ mod tests {
             bug_lines: vec![],
             note: None,
         };
-        let t = table(&[st("a", "off", true, 0), st("a", "norust", true, 0), st("b", "off", true, 7), st("b", "on", false, 0)]);
+        let t = table(&[
+            st("a", "off", true, 0),
+            st("a", "norust", true, 0),
+            st("b", "off", true, 7),
+            st("b", "on", false, 0),
+        ]);
         assert!(t.contains("| 0 | patch a | ok | ok |  |  |\n"), "{t}");
         assert!(t.contains("| 1 | patch b | ok, 7 same |  | FAIL |  |\n"), "{t}");
     }

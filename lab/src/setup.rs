@@ -31,6 +31,8 @@ pub const PACKAGES: &[&str] = &[
     "libc6-dev",
     "libcap-dev",
     "python3",
+    "python3-sphinx",
+    "python3-yaml",
     "xz-utils",
     "git",
 ];

@@ -221,8 +221,93 @@ pub fn rustdoc_findings(log: &str) -> Vec<String> {
     out
 }
 
+/// The Documentation folders the series writes to: `make htmldocs` builds
+/// only these (`SPHINXDIRS`), about 1.5 minutes.
+pub const DOC_DIRS: &str = "core-api rust";
+
+/// The Documentation files the series adds (overlay) or changes (diffs).
+pub fn series_doc_files(lab: &Lab) -> Vec<String> {
+    let mut out = vec![];
+    let mut stack = vec![lab.repo.join("linux/Documentation")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(lab.repo.join("linux")) {
+                out.push(rel.display().to_string());
+            }
+        }
+    }
+    for e in std::fs::read_dir(lab.repo.join("series/diffs")).into_iter().flatten().flatten() {
+        for l in read(&e.path()).unwrap_or_default().lines() {
+            if let Some(f) = l.strip_prefix("+++ b/").filter(|f| f.starts_with("Documentation/")) {
+                out.push(f.trim().to_string());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Sphinx's warnings and errors that name one of `files` (the upstream
+/// tree has warnings of its own in these folders, such as references to
+/// folders `SPHINXDIRS` leaves out; those are not ours).
+pub fn htmldocs_findings(log: &str, files: &[String]) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("WARNING") || l.contains("ERROR") || l.contains("CRITICAL"))
+        .filter(|l| files.iter().any(|f| l.contains(f.as_str())))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+/// `make htmldocs` of [`DOC_DIRS`] on the assembled tree: findings are the
+/// warnings naming the series' Documentation files, and missing pages.
+pub fn htmldocs(lab: &Lab) -> Result<Vec<String>> {
+    if crate::util::which("sphinx-build").is_none() {
+        return Ok(vec!["sphinx-build not found (./entry-lab setup installs python3-sphinx)".into()]);
+    }
+    let out = lab.cache.join("docs");
+    let log = lab.results.join("logs/htmldocs.log");
+    let _ = std::fs::remove_file(&log);
+    let mut cmd = Command::new("make");
+    cmd.current_dir(lab.src())
+        .arg(format!("O={}", out.display()))
+        .arg(format!("SPHINXDIRS={DOC_DIRS}"))
+        .arg("htmldocs");
+    let ok = crate::util::run_logged(&mut cmd, &log, |_| {})?;
+    let files = series_doc_files(lab);
+    let mut found = htmldocs_findings(&read(&log)?, &files);
+    if !ok {
+        found.push(format!("make htmldocs failed (log: {})", log.display()));
+    }
+    for f in files.iter().filter(|f| f.ends_with(".rst") && !f.ends_with("index.rst")) {
+        let rel = f.trim_start_matches("Documentation/").trim_end_matches(".rst");
+        let page = out.join(format!("Documentation/output/{rel}.html"));
+        if !page.is_file() {
+            found.push(format!("{f}: no page {} (not in a toctree?)", page.display()));
+        }
+    }
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn htmldocs_findings_are_ours_only() {
+        let files = vec!["Documentation/core-api/entry.rst".to_string(), "Documentation/rust/noinstr.rst".to_string()];
+        let log = "WARNING: dot(1) not found\n/t/Documentation/core-api/index.rst:75: WARNING: toctree contains reference to nonexisting document 'RCU/index'\n/t/Documentation/rust/noinstr.rst:12: WARNING: Title underline too short.\n/t/Documentation/core-api/entry.rst:300: ERROR: Unknown directive type \"foo\".\n";
+        assert_eq!(
+            super::htmldocs_findings(log, &files),
+            [
+                "/t/Documentation/rust/noinstr.rst:12: WARNING: Title underline too short.",
+                "/t/Documentation/core-api/entry.rst:300: ERROR: Unknown directive type \"foo\"."
+            ]
+        );
+        assert!(super::htmldocs_findings("WARNING: dot(1) not found\n", &files).is_empty());
+    }
+
     #[test]
     fn rustdoc_findings_keep_their_location() {
         let log = "  RUSTDOC K rust/kernel/lib.rs\nwarning: unresolved link to `Foo`\n  --> rust/kernel/kthread.rs:3:5\n   |\nwarning: 1 warning generated\nwarning: 1 warning emitted\n";

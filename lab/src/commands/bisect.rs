@@ -28,8 +28,7 @@ pub fn run(lab: &Lab, configs: &[String], table: bool) -> Result<bool> {
     crate::setup::setup(lab)?;
     let steps = bisect::run(lab, &sel)?;
     println!("\n{}", bisect::table(&steps));
-    let failed: Vec<String> =
-        steps.iter().filter(|s| !s.ok).map(|s| format!("{} ({})", s.subject, s.config)).collect();
+    let failed: Vec<String> = steps.iter().filter(|s| !s.ok).map(|s| format!("{} ({})", s.subject, s.config)).collect();
     println!(
         "bisect: {} builds checked, {} failed{} (took {}); results: {}",
         steps.len(),

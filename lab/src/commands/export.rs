@@ -12,9 +12,13 @@ use std::path::PathBuf;
 pub fn run(lab: &Lab, out: Option<PathBuf>, rfc: bool, author: Option<String>) -> Result<bool> {
     let s = crate::series::assemble_tree(lab)?;
     let author = author.or_else(|| crate::series::git_config_author(&lab.repo));
-    let bench = std::fs::read_to_string(lab.results.join("bench.json")).ok().and_then(|j| crate::bench::cover_table(&j));
+    let bench =
+        std::fs::read_to_string(lab.results.join("bench.json")).ok().and_then(|j| crate::bench::cover_table(&j));
     if bench.is_none() {
-        crate::util::say("series", "no results/bench.json: the cover letter names `./entry-lab bench` instead of its table");
+        crate::util::say(
+            "series",
+            "no results/bench.json: the cover letter names `./entry-lab bench` instead of its table",
+        );
     }
     crate::series::export_checked(lab, &s, out, &MailOpts { rfc, author, bench })?;
     Ok(true)

@@ -3,8 +3,8 @@
 //! long ones.
 
 pub mod assemble;
-pub mod bisect;
 pub mod bench;
+pub mod bisect;
 pub mod boot;
 pub mod build;
 pub mod compile_fail;

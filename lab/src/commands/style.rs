@@ -1,4 +1,4 @@
-//! `entry-lab style`: rustfmt, checkpatch.pl, clippy and rustdoc on the series.
+//! `entry-lab style`: rustfmt, checkpatch.pl, clippy, rustdoc and htmldocs on the series.
 
 use crate::lab::Lab;
 use crate::util::Result;
@@ -12,6 +12,7 @@ pub fn run(lab: &Lab) -> Result<bool> {
         ("checkpatch", crate::style::checkpatch(lab, &mails)?),
         ("clippy", crate::style::clippy(lab)?),
         ("rustdoc", crate::style::rustdoc(lab)?),
+        ("htmldocs", crate::style::htmldocs(lab)?),
     ] {
         for f in &found {
             println!("{name}: {f}");

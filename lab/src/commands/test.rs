@@ -233,6 +233,11 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
     }
     let rd = crate::style::rustdoc(lab)?;
     t.check("style: make rustdoc without warnings", if rd.is_empty() { Ok(()) } else { Err(rd.join("; ")) });
+    let hd = crate::style::htmldocs(lab)?;
+    t.check(
+        &format!("style: make htmldocs of {} without warnings in the series' pages", crate::style::DOC_DIRS),
+        if hd.is_empty() { Ok(()) } else { Err(hd.join("; ")) },
+    );
     // Last: CLIPPY=1 rebuilds the entry objects (the next build restores them).
     let cl = crate::style::clippy(lab)?;
     t.check("style: clippy (CLIPPY=1) on the entry code", if cl.is_empty() { Ok(()) } else { Err(cl.join("; ")) });
