@@ -218,7 +218,9 @@ pub fn same_but_bug_lines(a: &Path, b: &Path) -> bool {
     };
     let stripped = |o: &Path, to: &Path| {
         Command::new(llvm("llvm-objcopy"))
-            .args(["-R", "__bug_table", "-R", ".rela__bug_table"])
+            // The annotations of objtool's data (ANNOTATE_DATA_SPECIAL) point
+            // into __bug_table, so it cannot go alone.
+            .args(["-R", "__bug_table", "-R", ".rela__bug_table", "-R", ".discard.annotate_data"])
             .arg(o)
             .arg(to)
             .status()

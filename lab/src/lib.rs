@@ -28,6 +28,7 @@ pub mod matrix;
 pub mod memo;
 pub mod mirror;
 pub mod mutate;
+pub mod noinstr_check;
 #[cfg(test)]
 mod noinstr_tests;
 pub mod qemu;

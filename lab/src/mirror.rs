@@ -5,7 +5,7 @@
 //! left unmapped. The test job runs it on the assembled tree, runs its unit
 //! tests, and shows it failing on edited copies of the C files.
 
-use crate::util::{read, write, Result};
+use crate::util::{python_unit_tests, read, write, Result};
 use anyhow::{bail, ensure, Context};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -53,21 +53,12 @@ pub fn check_tree(src: &Path) -> Result<()> {
 /// Runs the script's unit tests in the assembled tree; returns how many
 /// ran. The tests against the tree's own C files must not be skipped.
 pub fn unit_tests(src: &Path) -> Result<usize> {
-    let out = Command::new("python3")
-        .current_dir(src.join("scripts"))
-        .env("RUST_ENTRY_MIRROR_SRCTREE", src)
-        .args([Path::new(TESTS).file_name().unwrap_or_default()])
-        .output()
-        .context("cannot run python3")?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    let tail: Vec<&str> = err.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
-    ensure!(out.status.success(), "{TESTS} failed: {}", tail.join(" | "));
-    ensure!(!err.contains("skipped"), "{TESTS}: tests were skipped: {}", tail.join(" | "));
-    let n = err
-        .lines()
-        .find_map(|l| l.strip_prefix("Ran ")?.split_whitespace().next()?.parse().ok())
-        .context("no \"Ran N tests\" line")?;
-    Ok(n)
+    let tree = src.as_os_str();
+    python_unit_tests(
+        &src.join("scripts"),
+        Path::new(TESTS).file_name().unwrap_or_default(),
+        &[("RUST_ENTRY_MIRROR_SRCTREE", tree)],
+    )
 }
 
 /// One edit of the mirrored C code and what the check must say about it.

@@ -11,6 +11,7 @@ use crate::kunit::{self, Status};
 use crate::lab::{Flavor, Lab, Variant};
 use crate::report::{self, differences, real_differences, word, Row};
 use crate::util::{read, say, Result};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
@@ -136,6 +137,7 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
         );
     }
     compile_fail_checks(lab, t);
+    noinstr_checks(lab, t);
     if let [a, b] = rows.as_slice() {
         let d = report::kunit_diff(a, b);
         t.check("c and rust: identical KUnit results", if d.is_empty() { Ok(()) } else { Err(d.join("; ")) });
@@ -262,6 +264,56 @@ fn compile_fail_checks(lab: &Lab, t: &mut Tally) {
         }
         Err(e) => t.check("compile-fail: the cases of lab/compile-fail/", Err(format!("{e:#}"))),
     }
+}
+
+/// The noinstr check without objtool (`scripts/rust_noinstr_check.py`, about
+/// 10 s): its unit tests, the Rust entry objects of the `rust` build (the
+/// kernel build ran it too), and every noinstr object of the `c` build,
+/// where objtool found nothing, so the check must find nothing either.
+fn noinstr_checks(lab: &Lab, t: &mut Tally) {
+    use crate::noinstr_check as nc;
+    let src = lab.src();
+    match nc::unit_tests(&src) {
+        Ok(n) => t.check(&format!("noinstr check: {n} unit tests ({})", nc::TESTS), Ok(())),
+        Err(e) => t.check(&format!("noinstr check: unit tests ({})", nc::TESTS), Err(format!("{e:#}"))),
+    }
+    let rust = lab.build_dir(Flavor { variant: Variant::Rust, debug: false });
+    let objects: Vec<PathBuf> = nc::RUST_OBJECTS.iter().map(PathBuf::from).collect();
+    let r = nc::run(&src, &rust, &objects);
+    let name = match &r {
+        Ok(o) => format!("rust: {} passes on vmlinux.o ({} noinstr functions of entry_rs.o)", nc::SCRIPT, o.checked),
+        Err(_) => format!("rust: {} passes on vmlinux.o", nc::SCRIPT),
+    };
+    t.check(
+        &name,
+        match r {
+            Ok(o) if o.checked == 0 => Err("no noinstr function found in entry_rs.o".into()),
+            Ok(o) if o.findings.is_empty() => Ok(()),
+            Ok(o) => Err(o.findings.join("; ")),
+            Err(e) => Err(format!("{e:#}")),
+        },
+    );
+    let c = lab.build_dir(Flavor { variant: Variant::C, debug: false });
+    let objects = nc::noinstr_objects(&c);
+    let r = nc::run(&src, &c, &objects);
+    let name = match &r {
+        Ok(o) => format!(
+            "c: {} agrees with objtool on the C noinstr code (no finding in {} functions of {} objects)",
+            nc::SCRIPT,
+            o.checked,
+            objects.len()
+        ),
+        Err(_) => format!("c: {} agrees with objtool on the C noinstr code", nc::SCRIPT),
+    };
+    t.check(
+        &name,
+        match r {
+            Ok(o) if o.checked < 50 => Err(format!("only {} noinstr functions found", o.checked)),
+            Ok(o) if o.findings.is_empty() => Ok(()),
+            Ok(o) => Err(o.findings.join("; ")),
+            Err(e) => Err(format!("{e:#}")),
+        },
+    );
 }
 
 /// The drift check of the mirrored C code (`scripts/rust_entry_mirror.py`,
