@@ -2603,6 +2603,91 @@ static int audit_wait_record(int fd, pid_t pid, char *rec, size_t len)
 	return -1;
 }
 
+#define XMM_SET(n)	"movq %[p], %%xmm" #n "\n\t"
+#define XMM_CMP(n)	"movq %%xmm" #n ", %%rax\n\t"		\
+			"xorq %[p], %%rax\n\t"			\
+			"orq %%rax, %[d]\n\t"
+
+/*
+ * One round: @pattern in the low quadword of every xmm register, a spin of
+ * 20000 pauses without a system call, then a check of every register.
+ * Returns whether one changed. A task preempted on interrupt return gets
+ * its FPU registers back on the way to user mode; if not, it finds the
+ * other task's pattern.
+ */
+static int fpu_round(uint64_t pattern)
+{
+	uint64_t diff;
+
+	asm volatile(XMM_SET(0) XMM_SET(1) XMM_SET(2) XMM_SET(3)
+		     XMM_SET(4) XMM_SET(5) XMM_SET(6) XMM_SET(7)
+		     XMM_SET(8) XMM_SET(9) XMM_SET(10) XMM_SET(11)
+		     XMM_SET(12) XMM_SET(13) XMM_SET(14) XMM_SET(15)
+		     "movl $20000, %%ecx\n"
+		     "1:	pause\n\t"
+		     "decl %%ecx\n\t"
+		     "jnz 1b\n\t"
+		     "xorq %[d], %[d]\n\t"
+		     XMM_CMP(0) XMM_CMP(1) XMM_CMP(2) XMM_CMP(3)
+		     XMM_CMP(4) XMM_CMP(5) XMM_CMP(6) XMM_CMP(7)
+		     XMM_CMP(8) XMM_CMP(9) XMM_CMP(10) XMM_CMP(11)
+		     XMM_CMP(12) XMM_CMP(13) XMM_CMP(14) XMM_CMP(15)
+		     : [d] "=&r" (diff)
+		     : [p] "r" (pattern)
+		     : "rax", "rcx", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
+		       "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+		       "xmm12", "xmm13", "xmm14", "xmm15");
+	return diff != 0;
+}
+
+#define FPU_MS	1500
+
+/* Two tasks spin on one CPU with their own xmm values. */
+static int test_fpu_across_preemption(void)
+{
+	unsigned long rounds = 0, bad = 0;
+	long long end;
+	cpu_set_t set;
+	int cpu;
+	pid_t pid;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return fail("sched_getaffinity");
+	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set); cpu++)
+		;
+	if (pin_to_cpu(cpu))
+		return fail("sched_setaffinity: %s", strerror(errno));
+	STORE(shm->stop, 0);
+	shm->v[0] = 0;
+	shm->v[1] = 0;
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		while (!LOAD(shm->stop)) {
+			shm->v[0] += fpu_round(0xbbbbbbbb22222222ULL);
+			shm->v[1]++;
+		}
+		_exit(0);
+	}
+	end = now_ns() + FPU_MS * NSEC_PER_MSEC;
+	while (now_ns() < end) {
+		bad += fpu_round(0xaaaaaaaa11111111ULL);
+		rounds++;
+	}
+	STORE(shm->stop, 1);
+	wait_child(pid);
+
+	if (bad || shm->v[0])
+		return fail("xmm registers changed in %lu of %lu rounds, and in %ld of %ld rounds of the task sharing cpu %d",
+			    bad, rounds, shm->v[0], shm->v[1], cpu);
+	if (!shm->v[1] || !rounds)
+		return fail("the two tasks did not share cpu %d (%lu and %ld rounds)",
+			    cpu, rounds, shm->v[1]);
+	return KSFT_PASS;
+}
+
 static int test_audit_syscall_exit(void)
 {
 	struct audit_rule_data rule;
@@ -2695,6 +2780,7 @@ static const struct entry_test tests[] = {
 	{ "rseq_abort_preempt_v2", test_rseq_abort_preempt_v2 },
 	{ "rseq_abort_signal_v2", test_rseq_abort_signal_v2 },
 	{ "singlestep_tf_syscall", test_singlestep_tf },
+	{ "fpu_across_preemption", test_fpu_across_preemption },
 	{ "audit_syscall_exit", test_audit_syscall_exit },
 };
 
