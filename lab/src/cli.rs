@@ -237,7 +237,36 @@ pub fn one_line(e: &clap::Error) -> String {
     }
 }
 
+/// The commands that only read (lists, tables, a printed command) leave the
+/// kernel work tree alone; every other one holds its lock while it runs.
+fn uses_tree(cmd: &Cmd) -> Option<&'static str> {
+    match cmd {
+        Cmd::Setup => None,
+        Cmd::Mutate { list: true, .. } | Cmd::Matrix { list: true, .. } | Cmd::Matrix { table: true, .. } => None,
+        Cmd::Bisect { table: true, .. } | Cmd::Kunit { print_command: true, .. } => None,
+        Cmd::Run { .. } => Some("run"),
+        Cmd::Test => Some("test"),
+        Cmd::Fetch => Some("fetch"),
+        Cmd::Assemble => Some("assemble"),
+        Cmd::Export { .. } => Some("export"),
+        Cmd::Build(_) => Some("build"),
+        Cmd::Kunit { .. } => Some("kunit"),
+        Cmd::Boot { .. } => Some("boot"),
+        Cmd::Bench { .. } => Some("bench"),
+        Cmd::Matrix { .. } => Some("matrix"),
+        Cmd::Bisect { .. } => Some("bisect"),
+        Cmd::Style => Some("style"),
+        Cmd::CompileFail => Some("compile-fail"),
+        Cmd::Fault { .. } => Some("fault"),
+        Cmd::Mutate { .. } => Some("mutate"),
+    }
+}
+
 fn dispatch(lab: &Lab, cmd: Cmd) -> crate::util::Result<bool> {
+    let _tree = match uses_tree(&cmd) {
+        Some(what) => Some(crate::util::tree_lock(&lab.cache, what)?),
+        None => None,
+    };
     match cmd {
         Cmd::Run { quick, again } => commands::run::run(lab, quick, again),
         Cmd::Test => commands::test::run(lab),
@@ -266,6 +295,18 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("entry-lab").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn only_reading_commands_leave_the_tree_unlocked() {
+        let lock = |args: &[&str]| uses_tree(&parse(args).unwrap().command);
+        assert_eq!(lock(&["mutate", "--list"]), None);
+        assert_eq!(lock(&["bisect", "--table"]), None);
+        assert_eq!(lock(&["kunit", "rust", "--print-command"]), None);
+        assert_eq!(lock(&["setup"]), None);
+        assert_eq!(lock(&["bisect"]), Some("bisect"));
+        assert_eq!(lock(&["mutate"]), Some("mutate"));
+        assert_eq!(lock(&["kunit", "rust"]), Some("kunit"));
     }
 
     #[test]

@@ -140,6 +140,48 @@ pub fn machine_lock(who: &str) -> Result<MachineLock> {
     Ok(MachineLock(f))
 }
 
+/// Held while a command uses the kernel work tree of one cache (see
+/// [`tree_lock`]).
+pub struct TreeLock(#[allow(dead_code)] std::fs::File);
+
+/// Takes the lock of `cache`'s kernel work tree for the rest of the
+/// process: commands of one cache move the same tree (assemble, a bisect's
+/// checkouts, faults, mutants), so a second one waits, naming the first,
+/// instead of changing the tree under its build.
+pub fn tree_lock(cache: &Path, what: &str) -> Result<TreeLock> {
+    std::fs::create_dir_all(cache)?;
+    let path = cache.join("tree.lock");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open lock {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            say(
+                "lab",
+                &format!(
+                    "waiting: another entry-lab uses the kernel tree of {} ({})",
+                    cache.display(),
+                    if holder.is_empty() { "unknown command" } else { holder }
+                ),
+            );
+            f.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => bail!("cannot lock {}: {e}", path.display()),
+    }
+    use std::io::Seek;
+    f.set_len(0)?;
+    f.seek(std::io::SeekFrom::Start(0))?;
+    writeln!(f, "pid {}: entry-lab {what}", std::process::id())?;
+    Ok(TreeLock(f))
+}
+
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 extern "C" fn on_interrupt(_signal: i32) {
@@ -220,6 +262,19 @@ impl Drop for TempDir {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_tree_lock_is_exclusive_and_names_its_holder() {
+        let dir = std::env::temp_dir().join(format!("entry-lab-tree-lock-{}", std::process::id()));
+        let held = super::tree_lock(&dir, "bisect").unwrap();
+        let text = std::fs::read_to_string(dir.join("tree.lock")).unwrap();
+        assert_eq!(text, format!("pid {}: entry-lab bisect\n", std::process::id()));
+        let other = std::fs::File::open(dir.join("tree.lock")).unwrap();
+        assert!(matches!(other.try_lock(), Err(std::fs::TryLockError::WouldBlock)));
+        drop(held);
+        assert!(other.try_lock().is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     use super::*;
 
     #[test]

@@ -155,10 +155,12 @@ class Elf:
         return out
 
     def noinstr_functions(self):
-        """Names of the functions defined in .noinstr.text."""
+        """Names of the functions defined in .noinstr.text (the padding
+        before a function, __pfx_ and __cfi_, is not one)."""
         idx = set(self.index_of(".noinstr.text"))
         return sorted({s["name"] for s in self.symbols
-                       if s["type"] == STT_FUNC and s["shndx"] in idx})
+                       if s["type"] == STT_FUNC and s["shndx"] in idx
+                       and not s["name"].startswith(("__pfx_", "__cfi_"))})
 
 
 def annotations(elf, text_index):
