@@ -260,6 +260,25 @@ impl Drop for TempDir {
     }
 }
 
+/// Runs a Python `unittest` file in `dir` with `env` set; returns how many
+/// tests ran. Fails when one failed or any was skipped.
+pub fn python_unit_tests(dir: &Path, file: &OsStr, env: &[(&str, &OsStr)]) -> Result<usize> {
+    let name = file.to_string_lossy();
+    let mut cmd = Command::new("python3");
+    cmd.current_dir(dir).arg(file);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().map_err(|e| anyhow::anyhow!("cannot run python3: {e}"))?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    let tail: Vec<&str> = err.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
+    anyhow::ensure!(out.status.success(), "{name} failed: {}", tail.join(" | "));
+    anyhow::ensure!(!err.contains("skipped"), "{name}: tests were skipped: {}", tail.join(" | "));
+    err.lines()
+        .find_map(|l| l.strip_prefix("Ran ")?.split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("{name}: no \"Ran N tests\" line"))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -310,23 +329,4 @@ mod tests {
         assert_eq!(fmt_dur(Duration::from_secs(42)), "42s");
         assert_eq!(fmt_dur(Duration::from_secs(65)), "1m05s");
     }
-}
-
-/// Runs a Python `unittest` file in `dir` with `env` set; returns how many
-/// tests ran. Fails when one failed or any was skipped.
-pub fn python_unit_tests(dir: &Path, file: &OsStr, env: &[(&str, &OsStr)]) -> Result<usize> {
-    let name = file.to_string_lossy();
-    let mut cmd = Command::new("python3");
-    cmd.current_dir(dir).arg(file);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().map_err(|e| anyhow::anyhow!("cannot run python3: {e}"))?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    let tail: Vec<&str> = err.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
-    anyhow::ensure!(out.status.success(), "{name} failed: {}", tail.join(" | "));
-    anyhow::ensure!(!err.contains("skipped"), "{name}: tests were skipped: {}", tail.join(" | "));
-    err.lines()
-        .find_map(|l| l.strip_prefix("Ran ")?.split_whitespace().next()?.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("{name}: no \"Ran N tests\" line"))
 }
