@@ -181,7 +181,7 @@ pub fn compare_objects(base: &Path, build: &Path) -> (usize, Vec<String>, Vec<St
             (Ok(a), Ok(b)) => {
                 n += 1;
                 if a != b {
-                    if same_but_bug_lines(&base.join(o), &build.join(o)) {
+                    if same_but_line_numbers(&base.join(o), &build.join(o)) {
                         bug_lines.push(o.display().to_string());
                     } else {
                         problems.push(format!("{} differs from the unpatched build's", o.display()));
@@ -200,49 +200,102 @@ pub fn compare_objects(base: &Path, build: &Path) -> (usize, Vec<String>, Vec<St
     (n, problems, bug_lines)
 }
 
-/// Two objects that differ only in the line numbers of their `__bug_table`
-/// entries: the same sections with the same sizes, and the same bytes once
-/// `__bug_table` is dropped. A header the series adds lines to (under
-/// `#ifdef CONFIG_RUST_GENERIC_ENTRY`) moves the `WARN()`s below them, and
-/// `CONFIG_DEBUG_BUGVERBOSE` records each one's file and line; the code and
+/// Two objects that differ only in line numbers of their source: the same
+/// sections, the same bytes once `__bug_table` is dropped and the initcall
+/// symbols are given the base's names. A file the series adds lines to
+/// (comments, `#ifdef CONFIG_RUST_GENERIC_ENTRY`) moves what is below them:
+/// `CONFIG_DEBUG_BUGVERBOSE` records each `WARN()`'s line in `__bug_table`,
+/// and `__initcall_id()` puts `__LINE__` into the initcall's symbol name
+/// (`__initcall__kmod_syscall_user_dispatch__678_197_...`). The code and
 /// every other byte stay the same. The lab prints which objects these are.
-pub fn same_but_bug_lines(a: &Path, b: &Path) -> bool {
+pub fn same_but_line_numbers(a: &Path, b: &Path) -> bool {
     let llvm = |tool: &str| Path::new(crate::lab::LLVM_BIN).join(tool);
-    let sections = |o: &Path| {
+    let listing = |o: &Path, arg: &str| {
         Command::new(llvm("llvm-objdump"))
-            .arg("-h")
+            .arg(arg)
             .arg(o)
             .output()
             .ok()
             .map(|out| String::from_utf8_lossy(&out.stdout).lines().skip(3).map(str::to_string).collect::<Vec<_>>())
     };
-    let stripped = |o: &Path, to: &Path| {
-        Command::new(llvm("llvm-objcopy"))
-            // The annotations of objtool's data (ANNOTATE_DATA_SPECIAL) point
-            // into __bug_table, so it cannot go alone.
-            .args(["-R", "__bug_table", "-R", ".rela__bug_table", "-R", ".discard.annotate_data"])
-            .arg(o)
-            .arg(to)
-            .status()
-            .is_ok_and(|s| s.success())
-            .then(|| std::fs::read(to).ok())
-            .flatten()
+    let (Some(sa), Some(sb), Some(ya), Some(yb)) =
+        (listing(a, "-h"), listing(b, "-h"), listing(a, "-t"), listing(b, "-t"))
+    else {
+        return false;
     };
-    let tmp = std::env::temp_dir().join(format!("entry-lab-bugcmp-{}", std::process::id()));
+    let name = |l: &String| l.split_whitespace().last().unwrap_or_default().to_string();
+    let Some(renames) =
+        line_renames(&ya.iter().map(name).collect::<Vec<_>>(), &yb.iter().map(name).collect::<Vec<_>>())
+    else {
+        return false;
+    };
+    let stripped = |o: &Path, to: &Path, renames: &[(String, String)]| {
+        let mut c = Command::new(llvm("llvm-objcopy"));
+        // The annotations of objtool's data (ANNOTATE_DATA_SPECIAL) point
+        // into __bug_table, so it cannot go alone.
+        c.args(["-R", "__bug_table", "-R", ".rela__bug_table", "-R", ".discard.annotate_data"]);
+        for (from, to) in renames {
+            c.arg(format!("--redefine-sym={from}={to}"));
+        }
+        c.arg(o).arg(to).status().is_ok_and(|s| s.success()).then(|| std::fs::read(to).ok()).flatten()
+    };
+    let tmp = std::env::temp_dir().join(format!("entry-lab-linecmp-{}", std::process::id()));
     let (ta, tb) = (tmp.with_extension("a.o"), tmp.with_extension("b.o"));
-    let same = match (sections(a), sections(b), stripped(a, &ta), stripped(b, &tb)) {
-        (Some(sa), Some(sb), Some(xa), Some(xb)) => {
-            // Section names and sizes (the file offsets may not differ either).
+    let same = match (stripped(a, &ta, &[]), stripped(b, &tb, &renames)) {
+        (Some(xa), Some(xb)) => {
+            // Section names and sizes; the string table's size follows the
+            // names, which may have a digit more or less.
             let names = |v: &[String]| {
-                v.iter().map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).collect::<Vec<_>>()
+                v.iter()
+                    .map(|l| {
+                        let w: Vec<&str> = l.split_whitespace().collect();
+                        if w.get(1) == Some(&".strtab") {
+                            w.iter().take(2).copied().collect::<Vec<_>>().join(" ")
+                        } else {
+                            w.iter().take(3).copied().collect::<Vec<_>>().join(" ")
+                        }
+                    })
+                    .collect::<Vec<_>>()
             };
-            sa.iter().any(|l| l.contains("__bug_table")) && names(&sa) == names(&sb) && xa == xb
+            let explained = !renames.is_empty() || sa.iter().any(|l| l.contains("__bug_table"));
+            explained && names(&sa) == names(&sb) && xa == xb
         }
         _ => false,
     };
     let _ = std::fs::remove_file(&ta);
     let _ = std::fs::remove_file(&tb);
     same
+}
+
+/// The renames (`b`'s name to `a`'s) that make two symbol lists equal when
+/// they differ only in the numbers of initcall names; None when they differ
+/// otherwise.
+pub fn line_renames(a: &[String], b: &[String]) -> Option<Vec<(String, String)>> {
+    if a.len() != b.len() {
+        return None;
+    }
+    let digits = |s: &str| s.chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).collect::<String>();
+    let squeeze = |s: String| {
+        let mut out = String::new();
+        for c in s.chars() {
+            if !(c == '#' && out.ends_with('#')) {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let mut renames = vec![];
+    for (x, y) in a.iter().zip(b) {
+        if x == y {
+            continue;
+        }
+        if x.starts_with("__initcall__kmod_") && squeeze(digits(x)) == squeeze(digits(y)) {
+            renames.push((y.clone(), x.clone()));
+        } else {
+            return None;
+        }
+    }
+    Some(renames)
 }
 
 /// KUnit objects the series adds: not part of the kernel under test.
@@ -423,7 +476,7 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
                         say(
                             "bisect",
                             &format!(
-                                "{label} {}: identical but for __bug_table line numbers: {}",
+                                "{label} {}: identical but for line numbers (WARN table, initcall names): {}",
                                 c.name(),
                                 b.join(", ")
                             ),
@@ -474,7 +527,7 @@ pub fn table(steps: &[Step]) -> String {
             Some(st) if st.note.is_some() => "= off".into(),
             Some(st) if !st.ok => "FAIL".into(),
             Some(st) if st.compared > 0 && !st.bug_lines.is_empty() => {
-                format!("ok, {} same ({} but for WARN lines)", st.compared, st.bug_lines.len())
+                format!("ok, {} same ({} but for line numbers)", st.compared, st.bug_lines.len())
             }
             Some(st) if st.compared > 0 => format!("ok, {} same", st.compared),
             Some(_) => "ok".into(),
@@ -542,6 +595,19 @@ mod tests {
             ]
         );
         let _ = std::fs::remove_dir_all(&t);
+    }
+
+    #[test]
+    fn only_initcall_line_numbers_may_differ() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let a = v(&["f", "__initcall__kmod_syscall_user_dispatch__678_197_syscall_user_dispatch_sysctl_init7"]);
+        let b = v(&["f", "__initcall__kmod_syscall_user_dispatch__678_1206_syscall_user_dispatch_sysctl_init7"]);
+        assert_eq!(super::line_renames(&a, &b), Some(vec![(b[1].clone(), a[1].clone())]));
+        assert_eq!(super::line_renames(&a, &a), Some(vec![]));
+        assert_eq!(super::line_renames(&v(&["f", "g1"]), &v(&["f", "g2"])), None);
+        assert_eq!(super::line_renames(&a, &v(&["f"])), None);
+        let other = v(&["f", "__initcall__kmod_syscall_user_dispatch__678_197_other_init7"]);
+        assert_eq!(super::line_renames(&a, &other), None);
     }
 
     #[test]
