@@ -234,6 +234,10 @@ pub fn same_but_line_numbers(a: &Path, b: &Path) -> bool {
         // The annotations of objtool's data (ANNOTATE_DATA_SPECIAL) point
         // into __bug_table, so it cannot go alone.
         c.args(["-R", "__bug_table", "-R", ".rela__bug_table", "-R", ".discard.annotate_data"]);
+        // The linker's address-significance table (for identical code
+        // folding, which the kernel does not do): its link to the symbol
+        // table was 0 in a kept base object and set in the rebuilt one.
+        c.args(["-R", ".llvm_addrsig"]);
         for (from, to) in renames {
             c.arg(format!("--redefine-sym={from}={to}"));
         }
