@@ -10,11 +10,14 @@ use crate::util::{bail, fmt_dur, Result};
 use std::time::Instant;
 
 pub fn run(lab: &Lab, configs: &[String], table: bool) -> Result<bool> {
+    let last = lab.results.join("bisect-table.md");
     if table {
-        let all = bisect::load(lab);
-        let mut steps: Vec<_> = all.into_values().collect();
-        steps.sort_by(|a, b| a.commit.cmp(&b.commit));
-        print!("{}", bisect::table(&steps));
+        // The last run's table: results/bisect.json also keeps the steps of
+        // earlier series, which are not in order and not this series.
+        match std::fs::read_to_string(&last) {
+            Ok(t) => print!("{t}"),
+            Err(_) => bail!("no bisect run recorded yet ({} is missing): run `entry-lab bisect`", last.display()),
+        }
         return Ok(true);
     }
     let mut sel = vec![];
@@ -27,7 +30,9 @@ pub fn run(lab: &Lab, configs: &[String], table: bool) -> Result<bool> {
     let start = Instant::now();
     crate::setup::setup(lab)?;
     let steps = bisect::run(lab, &sel)?;
-    println!("\n{}", bisect::table(&steps));
+    let t = bisect::table(&steps);
+    println!("\n{t}");
+    crate::util::write(&last, &t)?;
     let failed: Vec<String> = steps.iter().filter(|s| !s.ok).map(|s| format!("{} ({})", s.subject, s.config)).collect();
     println!(
         "bisect: {} builds checked, {} failed{} (took {}); results: {}",
