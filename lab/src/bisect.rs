@@ -130,6 +130,46 @@ pub fn load(lab: &Lab) -> BTreeMap<String, Step> {
     read(&results_file(lab)).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default()
 }
 
+/// What a kernel build of `commit` depends on: its tree without
+/// `tools/testing/` (the selftests, which no kernel build compiles; the rest
+/// of `tools/` builds objtool and is kept), as the listing of the top level
+/// and of `tools/`.
+pub fn kernel_tree(src: &Path, commit: &str) -> Option<String> {
+    let ls = |what: String| {
+        let out = Command::new("git").current_dir(src).args(["ls-tree", &what]).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    Some(kernel_listing(&ls(commit.to_string())?, &ls(format!("{commit}:tools"))?))
+}
+
+/// The listing [`kernel_tree`] compares: `top` without its `tools` line,
+/// then `tools` without its `testing` line.
+pub fn kernel_listing(top: &str, tools: &str) -> String {
+    let name = |l: &str| l.rsplit('\t').next().unwrap_or_default().to_string();
+    let mut out: String = top.lines().filter(|l| name(l) != "tools").map(|l| format!("{l}\n")).collect();
+    out.push_str("tools/\n");
+    out.extend(tools.lines().filter(|l| name(l) != "testing").map(|l| format!("{l}\n")));
+    out
+}
+
+/// A passed step of configuration `c` for another commit with the same
+/// kernel sources as `commit` (a series change that touched only the
+/// selftests rebuilds nothing the bisection checks).
+fn same_kernel_step(
+    src: &Path,
+    all: &BTreeMap<String, Step>,
+    commit: &str,
+    c: Config,
+    trees: &mut BTreeMap<String, Option<String>>,
+) -> Option<Step> {
+    let mut tree = |x: &str| trees.entry(x.to_string()).or_insert_with(|| kernel_tree(src, x)).clone();
+    let want = tree(commit)?;
+    all.values()
+        .filter(|st| st.ok && st.config == c.name() && st.commit != commit && st.note.is_none())
+        .find(|st| tree(&st.commit).as_deref() == Some(want.as_str()))
+        .cloned()
+}
+
 fn key(commit: &str, c: Config) -> String {
     format!("{commit}:{}", c.name())
 }
@@ -422,6 +462,7 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
     points.extend(s.commits.iter().map(|c| (c.commit.clone(), c.subject.clone())));
     let n = points.len() - 1;
     let mut out = vec![];
+    let mut trees = BTreeMap::new();
     for (i, (commit, subject)) in points.iter().enumerate() {
         let label = format!("{i}/{n}");
         let mut todo = Config::PREFIX.to_vec();
@@ -438,6 +479,22 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
                 say("bisect", &format!("{label} {}: passed before (kept)", c.name()));
                 out.push(st.clone());
                 continue;
+            }
+            if !reference {
+                if let Some(old) = same_kernel_step(&lab.src(), &all, commit, c, &mut trees) {
+                    say(
+                        "bisect",
+                        &format!(
+                            "{label} {}: passed before with the same kernel sources (kept; {} differs only in tools/testing/)",
+                            c.name(),
+                            &old.commit[..12.min(old.commit.len())]
+                        ),
+                    );
+                    let st = Step { commit: commit.clone(), subject: subject.clone(), ..old };
+                    all.insert(key(commit, c), st.clone());
+                    out.push(st);
+                    continue;
+                }
             }
             crate::series::checkout(&lab.src(), commit)?;
             let has_option =
@@ -599,6 +656,18 @@ mod tests {
             ]
         );
         let _ = std::fs::remove_dir_all(&t);
+    }
+
+    #[test]
+    fn the_kernel_listing_leaves_out_the_selftests_only() {
+        let top = "040000 tree aa\tarch\n040000 tree bb\ttools\n100644 blob cc\tMakefile\n";
+        let tools = "040000 tree dd\tobjtool\n040000 tree ee\ttesting\n";
+        let l = super::kernel_listing(top, tools);
+        assert_eq!(l, "040000 tree aa\tarch\n100644 blob cc\tMakefile\ntools/\n040000 tree dd\tobjtool\n");
+        let other_tests = "040000 tree dd\tobjtool\n040000 tree ff\ttesting\n";
+        assert_eq!(super::kernel_listing(top, other_tests), l);
+        let other_objtool = "040000 tree d2\tobjtool\n040000 tree ee\ttesting\n";
+        assert_ne!(super::kernel_listing(top, other_objtool), l);
     }
 
     #[test]

@@ -2680,7 +2680,7 @@ static int test_fpu_across_preemption(void)
 	wait_child(pid);
 
 	if (bad || shm->v[0])
-		return fail("xmm registers changed in %lu of %lu rounds, and in %ld of %ld rounds of the task sharing cpu %d",
+		return fail("xmm changed in %lu/%lu rounds, other task %ld/%ld, cpu %d",
 			    bad, rounds, shm->v[0], shm->v[1], cpu);
 	if (!shm->v[1] || !rounds)
 		return fail("the two tasks did not share cpu %d (%lu and %ld rounds)",
