@@ -66,7 +66,7 @@ fn split_author(a: &str) -> Result<(String, String)> {
 }
 
 /// Every file below `dir`, as paths relative to it, sorted.
-fn walk(dir: &Path) -> Result<Vec<String>> {
+pub fn walk(dir: &Path) -> Result<Vec<String>> {
     let mut out = vec![];
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -227,18 +227,8 @@ pub const DOC_DIRS: &str = "core-api rust";
 
 /// The Documentation files the series adds (overlay) or changes (diffs).
 pub fn series_doc_files(lab: &Lab) -> Vec<String> {
-    let mut out = vec![];
-    let mut stack = vec![lab.repo.join("linux/Documentation")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Ok(rel) = p.strip_prefix(lab.repo.join("linux")) {
-                out.push(rel.display().to_string());
-            }
-        }
-    }
+    let overlay = crate::series::walk(&lab.repo.join("linux/Documentation")).unwrap_or_default();
+    let mut out: Vec<String> = overlay.into_iter().map(|f| format!("Documentation/{f}")).collect();
     for e in std::fs::read_dir(lab.repo.join("series/diffs")).into_iter().flatten().flatten() {
         for l in read(&e.path()).unwrap_or_default().lines() {
             if let Some(f) = l.strip_prefix("+++ b/").filter(|f| f.starts_with("Documentation/")) {
@@ -352,6 +342,16 @@ pub fn htmldocs(lab: &Lab) -> Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_series_doc_files_are_its_overlay_and_diff_targets() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let lab = crate::lab::Lab::new(repo, crate::lab::Accel::Auto);
+        assert_eq!(
+            super::series_doc_files(&lab),
+            ["Documentation/core-api/entry.rst", "Documentation/rust/index.rst", "Documentation/rust/noinstr.rst"]
+        );
+    }
+
     #[test]
     fn htmldocs_findings_are_ours_only() {
         let files = vec!["Documentation/core-api/entry.rst".to_string(), "Documentation/rust/noinstr.rst".to_string()];

@@ -121,23 +121,34 @@ pub fn machine_lock(who: &str) -> Result<MachineLock> {
     let path = std::env::var_os("ENTRY_LAB_LOCK")
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("entry-lab-kernel-build.lock"));
+    let (f, waited) = lock_file(&path, || {
+        say(who, &format!("waiting for another kernel build on this machine to finish (lock {})", path.display()))
+    })?;
+    LOCK_WAIT_MS.fetch_add(waited.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+    Ok(MachineLock(f))
+}
+
+/// Opens `path` (created when missing) and takes its exclusive lock;
+/// when another process holds it, calls `waiting` first and then waits.
+/// Returns the file, which holds the lock until dropped, and the wait.
+fn lock_file(path: &Path, waiting: impl FnOnce()) -> Result<(std::fs::File, Duration)> {
     let f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
-        .open(&path)
+        .open(path)
         .with_context(|| format!("cannot open lock {}", path.display()))?;
     match f.try_lock() {
-        Ok(()) => {}
+        Ok(()) => Ok((f, Duration::ZERO)),
         Err(std::fs::TryLockError::WouldBlock) => {
-            say(who, &format!("waiting for another kernel build on this machine to finish (lock {})", path.display()));
+            waiting();
             let start = Instant::now();
             f.lock().with_context(|| format!("cannot lock {}", path.display()))?;
-            LOCK_WAIT_MS.fetch_add(start.elapsed().as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+            Ok((f, start.elapsed()))
         }
         Err(std::fs::TryLockError::Error(e)) => bail!("cannot lock {}: {e}", path.display()),
     }
-    Ok(MachineLock(f))
 }
 
 /// Held while a command uses the kernel work tree of one cache (see
@@ -151,30 +162,18 @@ pub struct TreeLock(#[allow(dead_code)] std::fs::File);
 pub fn tree_lock(cache: &Path, what: &str) -> Result<TreeLock> {
     std::fs::create_dir_all(cache)?;
     let path = cache.join("tree.lock");
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open lock {}", path.display()))?;
-    match f.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let holder = std::fs::read_to_string(&path).unwrap_or_default();
-            let holder = holder.trim();
-            say(
-                "lab",
-                &format!(
-                    "waiting: another entry-lab uses the kernel tree of {} ({})",
-                    cache.display(),
-                    if holder.is_empty() { "unknown command" } else { holder }
-                ),
-            );
-            f.lock().with_context(|| format!("cannot lock {}", path.display()))?;
-        }
-        Err(std::fs::TryLockError::Error(e)) => bail!("cannot lock {}: {e}", path.display()),
-    }
+    let (mut f, _) = lock_file(&path, || {
+        let holder = std::fs::read_to_string(&path).unwrap_or_default();
+        let holder = holder.trim();
+        say(
+            "lab",
+            &format!(
+                "waiting: another entry-lab uses the kernel tree of {} ({})",
+                cache.display(),
+                if holder.is_empty() { "unknown command" } else { holder }
+            ),
+        );
+    })?;
     use std::io::Seek;
     f.set_len(0)?;
     f.seek(std::io::SeekFrom::Start(0))?;
