@@ -2241,6 +2241,28 @@ static int pin_to_cpu(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set);
 }
 
+/*
+ * Pins the caller to the first CPU it may run on and returns it; -1 with the
+ * test failed when it cannot.
+ */
+static int pin_to_first_cpu(void)
+{
+	cpu_set_t set;
+	int cpu;
+
+	if (sched_getaffinity(0, sizeof(set), &set)) {
+		fail("sched_getaffinity");
+		return -1;
+	}
+	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set); cpu++)
+		;
+	if (pin_to_cpu(cpu)) {
+		fail("sched_setaffinity: %s", strerror(errno));
+		return -1;
+	}
+	return cpu;
+}
+
 static int rseq_check_cpu_ids(struct et_rseq *rs, const cpu_set_t *allowed, int *n)
 {
 	unsigned int cpu, node;
@@ -2296,19 +2318,15 @@ static int test_rseq_abort_preempt(int v2)
 	unsigned long commits = 0, aborts = 0, bad = 0, not_cleared = 0, delta;
 	struct et_rseq *rs;
 	long long end;
-	cpu_set_t set;
 	int ret, cpu;
 	pid_t pid;
 
 	ret = rseq_setup(v2, &rs);
 	if (ret)
 		return ret;
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return fail("sched_getaffinity");
-	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set); cpu++)
-		;
-	if (pin_to_cpu(cpu))
-		return fail("sched_setaffinity: %s", strerror(errno));
+	cpu = pin_to_first_cpu();
+	if (cpu < 0)
+		return KSFT_FAIL;
 
 	shm->counter = 0;
 	pid = fork();
@@ -2647,16 +2665,12 @@ static int test_fpu_across_preemption(void)
 {
 	unsigned long rounds = 0, bad = 0;
 	long long end;
-	cpu_set_t set;
 	int cpu;
 	pid_t pid;
 
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return fail("sched_getaffinity");
-	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set); cpu++)
-		;
-	if (pin_to_cpu(cpu))
-		return fail("sched_setaffinity: %s", strerror(errno));
+	cpu = pin_to_first_cpu();
+	if (cpu < 0)
+		return KSFT_FAIL;
 	STORE(shm->stop, 0);
 	shm->v[0] = 0;
 	shm->v[1] = 0;
