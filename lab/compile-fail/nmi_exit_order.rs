@@ -14,5 +14,6 @@ pub fn exit(ni: &Noinstr, state: NmiState) {
     let nmi = nmi.lockdep_hardirq_exit();
     let nmi = nmi.lockdep_hardirqs_on();
     let nmi = nmi.preempt_count_nmi_exit(); // twin-only
+    let nmi = nmi.arch_nmi_exit(); // twin-only
     nmi.lockdep_on();
 }

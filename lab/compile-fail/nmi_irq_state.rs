@@ -14,5 +14,5 @@ pub fn exit(ni: &Noinstr, irq: IrqEntryState, state: NmiState) {
     // SAFETY: Compiled, never run.
     let nmi = unsafe { Nmi::resume(ni, irq, 0) }; // fail-only
     let nmi = nmi.ct_nmi_exit().lockdep_hardirq_exit().lockdep_hardirqs_on();
-    nmi.preempt_count_nmi_exit().lockdep_on();
+    nmi.preempt_count_nmi_exit().arch_nmi_exit().lockdep_on();
 }

@@ -11,6 +11,7 @@ pub fn entry(ni: &Noinstr) -> NmiState {
     // SAFETY: Compiled, never run.
     let nmi = unsafe { Nmi::begin(ni, 0) };
     let nmi = nmi.lockdep_off();
+    let nmi = nmi.arch_nmi_enter(); // twin-only
     let nmi = nmi.preempt_count_nmi_enter(); // twin-only
     let nmi = nmi.lockdep_hardirqs_off();
     let nmi = nmi.lockdep_hardirq_enter();

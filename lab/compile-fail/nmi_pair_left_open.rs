@@ -7,7 +7,7 @@ use kernel::entry::{nmi::Nmi, Noinstr};
 pub fn entry(ni: &Noinstr) -> bool {
     // SAFETY: Compiled, never run.
     let nmi = unsafe { Nmi::begin(ni, 0) };
-    let nmi = nmi.lockdep_off().preempt_count_nmi_enter();
+    let nmi = nmi.lockdep_off().arch_nmi_enter().preempt_count_nmi_enter();
     let nmi = nmi.lockdep_hardirqs_off().lockdep_hardirq_enter();
     let nmi = nmi.ct_nmi_enter();
     nmi.into_state().lockdep() // twin-only

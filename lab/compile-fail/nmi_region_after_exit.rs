@@ -15,5 +15,5 @@ pub fn exit(ni: &Noinstr, state: NmiState) {
     let nmi = nmi.ct_nmi_exit();
     watching.instrumentation(|ins| watching.ftrace_nmi_exit(ins)); // fail-only
     let nmi = nmi.lockdep_hardirq_exit().lockdep_hardirqs_on();
-    nmi.preempt_count_nmi_exit().lockdep_on();
+    nmi.preempt_count_nmi_exit().arch_nmi_exit().lockdep_on();
 }

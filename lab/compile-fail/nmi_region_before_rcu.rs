@@ -10,7 +10,7 @@ use kernel::entry::{
 pub fn entry(ni: &Noinstr) -> NmiState {
     // SAFETY: Compiled, never run.
     let nmi = unsafe { Nmi::begin(ni, 0) };
-    let nmi = nmi.lockdep_off().preempt_count_nmi_enter();
+    let nmi = nmi.lockdep_off().arch_nmi_enter().preempt_count_nmi_enter();
     let nmi = nmi.lockdep_hardirqs_off().lockdep_hardirq_enter();
     nmi.instrumentation(|_ins| ()); // fail-only
     let nmi = nmi.ct_nmi_enter();

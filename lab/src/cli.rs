@@ -154,6 +154,18 @@ pub enum Cmd {
         #[arg(long)]
         table: bool,
     },
+    /// The arm64 variants (issue 15): kunit.py --arch arm64 (cross build,
+    /// LLVM=1) under QEMU TCG on a GICv3 with pseudo-NMIs, for c, rust or
+    /// both (default), then the two KUnit results compared. Runs kept for
+    /// the same series commit are reused unless --again.
+    Arm64 {
+        /// c, rust, or both (the default).
+        #[arg(value_enum)]
+        variants: Vec<Variant>,
+        /// Build and run again even what is kept.
+        #[arg(long)]
+        again: bool,
+    },
     /// rustfmt, checkpatch.pl, clippy and rustdoc (`make rustdoc`) on the series.
     Style,
     /// The compile-fail tests of the typed entry rules (lab/compile-fail/):
@@ -255,6 +267,7 @@ fn uses_tree(cmd: &Cmd) -> Option<&'static str> {
         Cmd::Bench { .. } => Some("bench"),
         Cmd::Matrix { .. } => Some("matrix"),
         Cmd::Bisect { .. } => Some("bisect"),
+        Cmd::Arm64 { .. } => Some("arm64"),
         Cmd::Style => Some("style"),
         Cmd::CompileFail => Some("compile-fail"),
         Cmd::Fault { .. } => Some("fault"),
@@ -282,6 +295,7 @@ fn dispatch(lab: &Lab, cmd: Cmd) -> crate::util::Result<bool> {
         Cmd::Bench { smoke, trace } => commands::bench::run(lab, smoke, trace),
         Cmd::Matrix { rows, list, table, again } => commands::matrix::run(lab, &rows, list, table, again),
         Cmd::Bisect { configs, table } => commands::bisect::run(lab, &configs, table),
+        Cmd::Arm64 { variants, again } => commands::arm64::run(lab, &variants, again),
         Cmd::Style => commands::style::run(lab),
         Cmd::CompileFail => commands::compile_fail::run(lab),
         Cmd::Fault { names } => commands::fault::run(lab, &names),
@@ -348,5 +362,10 @@ mod tests {
         assert!(parse(&["matrix", "--table", "--list"]).is_err());
         assert!(matches!(parse(&["matrix", "--list"]).unwrap().command, Cmd::Matrix { list: true, .. }));
         assert!(parse(&["matrix", "kasan"]).is_err());
+        let Cmd::Arm64 { variants, again } = parse(&["arm64"]).unwrap().command else { panic!() };
+        assert_eq!((variants.len(), again), (0, false));
+        let Cmd::Arm64 { variants, again } = parse(&["arm64", "rust", "--again"]).unwrap().command else { panic!() };
+        assert_eq!((variants, again), (vec![Variant::Rust], true));
+        assert!(parse(&["arm64", "--debug"]).is_err());
     }
 }

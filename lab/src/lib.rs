@@ -11,6 +11,7 @@
 //! drift check of the mirrored C code ([`mirror`]) and kept results
 //! ([`memo`]). Nothing below [`commands`] calls up into it.
 
+pub mod arm64;
 pub mod base;
 pub mod bench;
 pub mod bisect;

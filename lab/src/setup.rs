@@ -35,10 +35,16 @@ pub const PACKAGES: &[&str] = &[
     "python3-yaml",
     "xz-utils",
     "git",
+    // Static aarch64 guest programs for the arm64 boots (issue 15).
+    "gcc-aarch64-linux-gnu",
+    "libc6-dev-arm64-cross",
 ];
 
-/// QEMU comes from bookworm-backports: 7.2 mis-emulates entry paths.
-pub const QEMU_PACKAGE: &str = "qemu-system-x86";
+/// QEMU comes from bookworm-backports: 7.2 mis-emulates entry paths. x86_64 for the main
+/// variants, arm (`qemu-system-aarch64`) for the arm64 ones.
+pub const QEMU_PACKAGES: &[&str] = &["qemu-system-x86", "qemu-system-arm"];
+/// The QEMU binaries the lab runs, each of which must be at least [`QEMU_MIN_MAJOR`].
+const QEMU_BINARIES: &[&str] = &["qemu-system-x86_64", "qemu-system-aarch64"];
 pub const QEMU_MIN_MAJOR: u32 = 10;
 pub const BINDGEN_VERSION: &str = "0.72.1";
 pub const RUSTC_MIN: (u32, u32) = (1, 85);
@@ -87,12 +93,13 @@ fn apt_install(args: &[&str], pkgs: &[&str]) -> Result<()> {
 /// to run when it cannot do so itself.
 pub fn setup(lab: &Lab) -> Result<()> {
     let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| dpkg_version(p).is_none()).collect();
-    let qemu_ok = qemu_version().is_some_and(|v| v[0] >= QEMU_MIN_MAJOR);
+    let qemu_ok = QEMU_BINARIES.iter().all(|b| qemu_version_of(b).is_some_and(|v| v[0] >= QEMU_MIN_MAJOR));
     if !missing.is_empty() || !qemu_ok {
         if !is_root() {
             let mut pk = missing.join(" ");
             if !qemu_ok {
-                pk.push_str(" && sudo apt-get install -t bookworm-backports qemu-system-x86");
+                pk.push_str(" && sudo apt-get install -t bookworm-backports ");
+                pk.push_str(&QEMU_PACKAGES.join(" "));
             }
             bail!("missing packages; run: sudo apt-get update && sudo apt-get install {pk}");
         }
@@ -106,7 +113,7 @@ pub fn setup(lab: &Lab) -> Result<()> {
             apt_install(&[], &missing)?;
         }
         if !qemu_ok {
-            apt_install(&["-t", "bookworm-backports"], &[QEMU_PACKAGE])?;
+            apt_install(&["-t", "bookworm-backports"], QEMU_PACKAGES)?;
         }
     }
     check_versions()?;
@@ -131,7 +138,11 @@ fn version_of(prog: &str) -> Option<String> {
 }
 
 fn qemu_version() -> Option<Vec<u32>> {
-    let out = Command::new("qemu-system-x86_64").arg("--version").output().ok()?;
+    qemu_version_of(QEMU_BINARIES[0])
+}
+
+fn qemu_version_of(binary: &str) -> Option<Vec<u32>> {
+    let out = Command::new(binary).arg("--version").output().ok()?;
     parse_version(&String::from_utf8_lossy(&out.stdout))
 }
 

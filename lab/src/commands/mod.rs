@@ -2,6 +2,7 @@
 //! sequence of steps from the library; the jobs (`run`, `test`) are the
 //! long ones.
 
+pub mod arm64;
 pub mod assemble;
 pub mod bench;
 pub mod bisect;

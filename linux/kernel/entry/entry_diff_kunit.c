@@ -25,7 +25,9 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/static_call.h>
+#ifdef CONFIG_X86_64
 #include <asm/segment.h>
+#endif
 
 /*
  * The reference copy. The static call stays with common.o (PREEMPT_DYNAMIC
@@ -191,10 +193,15 @@ static struct pt_regs kernel_regs(void)
 {
 	struct pt_regs regs = {};
 
+	/* Interrupted context had interrupts disabled: no preemption. */
+#ifdef CONFIG_X86_64
 	regs.cs = __KERNEL_CS;
 	regs.ss = __KERNEL_DS;
-	/* Interrupted context had interrupts disabled: no preemption. */
 	regs.flags = X86_EFLAGS_FIXED;
+#else
+	/* arm64: EL1 with SP_EL1, IRQs masked; a zero saved PMR is masked too. */
+	regs.pstate = PSR_MODE_EL1h | PSR_I_BIT;
+#endif
 	return regs;
 }
 

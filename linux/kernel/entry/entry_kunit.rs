@@ -37,6 +37,7 @@ use kernel::{
 };
 
 /// Builds a kernel-mode register frame with interrupts disabled in the saved flags.
+#[cfg(CONFIG_X86_64)]
 fn kernel_regs() -> bindings::pt_regs {
     // SAFETY: `pt_regs` is plain old data; all-zeroes is a valid value.
     let mut regs: bindings::pt_regs = unsafe { core::mem::zeroed() };
@@ -49,6 +50,21 @@ fn kernel_regs() -> bindings::pt_regs {
             bindings::ENTRY_KERNEL_DS as u16;
         // Saved flags: reserved bit 1 set, IF clear.
         *entry_field!(&mut regs, pt_regs, flags) = 0x2;
+    }
+    regs
+}
+
+/// Builds a kernel-mode register frame with interrupts disabled in the saved flags: `PSTATE`
+/// of EL1 with the SP_EL1 stack (`EL1h`) and `I` set; the saved GIC priority mask is 0, which
+/// is "masked" too where the kernel masks by priority (pseudo-NMIs).
+#[cfg(CONFIG_ARM64)]
+fn kernel_regs() -> bindings::pt_regs {
+    // SAFETY: `pt_regs` is plain old data; all-zeroes is a valid value.
+    let mut regs: bindings::pt_regs = unsafe { core::mem::zeroed() };
+    // SAFETY: `regs` is a valid `pt_regs`; `pstate` is a plain `u64`.
+    unsafe {
+        *entry_field!(&mut regs, pt_regs, pstate: __bindgen_anon_1.__bindgen_anon_1.pstate) =
+            (bindings::ENTRY_PSR_MODE_EL1H | bindings::ENTRY_PSR_I_BIT) as u64;
     }
     regs
 }
@@ -291,6 +307,42 @@ mod tests {
         let involuntary = involuntary.unwrap_or(0);
         assert!(involuntary >= 1);
         assert!(involuntary <= 1000);
+    }
+
+    /// `PREEMPT_DYNAMIC` with a static key (arm64): `dynamic_irqentry_exit_cond_resched()`, the
+    /// C function arm64's interrupt return calls, tests the key `preempt=` switches and then
+    /// calls `raw_irqentry_exit_cond_resched()`, which must not schedule while the preempt
+    /// count is raised. The boot's model says whether the key is on.
+    #[cfg(all(CONFIG_PREEMPT_DYNAMIC, CONFIG_HAVE_PREEMPT_DYNAMIC_KEY))]
+    #[test]
+    fn dynamic_cond_resched_key_follows_the_model() {
+        let full = preempt::model().to_bytes().starts_with(b"PREEMPT(full)")
+            || preempt::model().to_bytes().starts_with(b"PREEMPT(lazy)");
+        // SAFETY: The key is a valid `struct static_key_true` for the kernel's lifetime; its
+        // `enabled` count is an `atomic_t` (place checked by `entry_field!()`), read once.
+        let enabled = unsafe {
+            entry_field!(
+                &raw mut bindings::sk_dynamic_irqentry_exit_cond_resched,
+                static_key_true,
+                key_enabled: key.enabled.counter
+            )
+            .read_volatile()
+        };
+        let irqs = local_interrupt_disable();
+        let pc_before = preempt::preempt_count();
+        let switches_before = switch_count();
+        // SAFETY: Interrupts disabled, as required; the raised preempt count keeps it from
+        // scheduling.
+        unsafe { bindings::dynamic_irqentry_exit_cond_resched() };
+        let switches_after = switch_count();
+        let pc_after = preempt::preempt_count();
+        drop(irqs);
+
+        let key_on = enabled > 0;
+        assert_eq!(key_on, full);
+        assert!(pc_before != 0);
+        assert_eq!(pc_before, pc_after);
+        assert_eq!(switches_before, switches_after);
     }
 
     /// `lockdep_hardirq_enter()` in `irqentry_nmi_enter()` clears `current->hardirq_threaded`

@@ -64,7 +64,8 @@
 //! - `tick_nohz_user_enter_prepare()` (SI): Rust static branch, flag and cpumask test, then a
 //!   call of `rcu_nocb_flush_deferred_wakeup()` ([`ct`]), in region / loop
 //! - `arch_exit_to_user_mode_prepare()` (SI, alternatives): C shim ([`arch`])
-//! - `arch_exit_to_user_mode_work()` (SI): the generic empty inline on x86 ([`arch`])
+//! - `arch_exit_to_user_mode_work()` (SI): the generic empty inline on x86, a C shim on arm64
+//!   (FPSIMD reload, MTE fault) ([`arch`])
 //! - `rseq_irqentry_exit_to_user_mode()` (AI): Rust store ([`rseq`]); C shim with `RSEQ_STATS`
 //!   or `LOCKDEP`
 //! - `rseq_grant_slice_extension()`, `rseq_exit_to_user_mode_restart()` (AI, uaccess): C shim
@@ -77,8 +78,9 @@
 //! - `unwind_reset_info()` (AI): its `unwind_mask` test in Rust, the rest a C shim, in region
 //! - `rcu_irq_exit_check_preempt()` (OOL with Tree RCU, SI with Tiny RCU): C shim
 //! - `arch_in_rcu_eqs()`, `arch_irqentry_exit_need_resched()` (AI/SI): from the arch module
-//!   (x86 does not override them: `false`, `true`)
-//! - `arch_nmi_enter/exit()` (M): not overridden by x86: empty
+//!   (x86 does not override them: `false`, `true`; arm64 overrides the second: a C shim)
+//! - `arch_nmi_enter/exit()` (M): empty on x86; on arm64 an inline `CurrentEL` test and a
+//!   `noinstr` C shim on VHE hosts ([`arch`], the [`Nmi`] step `ArchNmi`)
 //!
 //! Out-of-line C functions are called through `bindings` (they need no shim): the `noinstr`
 //! ones (`lockdep_hardirqs_off/on()`, `ct_irq_enter/exit()`, `ct_nmi_enter/exit()`,
@@ -675,7 +677,7 @@ fn irqentry_exit_cond_resched_checked(ins: &Instr, off: &IrqsOff) {
         kernel::entry_warn_on_once!(!arch::on_thread_stack());
         // C: if (need_resched() && arch_irqentry_exit_need_resched())
         // C:         preempt_schedule_irq();
-        if work::need_resched() && arch::arch_irqentry_exit_need_resched() {
+        if work::need_resched() && arch::arch_irqentry_exit_need_resched(ins, off) {
             work::preempt_schedule_irq(ins, off);
         }
         // C: }
@@ -814,7 +816,8 @@ pub unsafe extern "C" fn irqentry_nmi_enter(
     // mirror: include/linux/hardirq.h __nmi_enter()
     // C: lockdep_off();
     let nmi = nmi.lockdep_off();
-    // C, not mirrored: arch_nmi_enter(); /* empty on x86 */
+    // C: arch_nmi_enter();
+    let nmi = nmi.arch_nmi_enter();
     // C: __preempt_count_nmi_enter();
     let nmi = nmi.preempt_count_nmi_enter();
     // mirror end: __nmi_enter()
@@ -890,7 +893,8 @@ pub unsafe extern "C" fn irqentry_nmi_exit(
     // C: BUG_ON(!in_nmi());
     // C: __preempt_count_nmi_exit();
     let nmi = nmi.preempt_count_nmi_exit();
-    // C, not mirrored: arch_nmi_exit(); /* empty on x86 */
+    // C: arch_nmi_exit();
+    let nmi = nmi.arch_nmi_exit();
     // C: lockdep_on();
     nmi.lockdep_on();
     // mirror end: __nmi_exit()

@@ -30,9 +30,17 @@
 ENTRY_RS_STRUCT(task_struct);
 ENTRY_RS_FIELD(task_struct, thread_info_flags, thread_info.flags);
 ENTRY_RS_FIELD(task_struct, flags, flags);
+#ifdef CONFIG_GENERIC_ENTRY
 ENTRY_RS_FIELD(task_struct, thread_info_syscall_work, thread_info.syscall_work);
+#endif
 ENTRY_RS_FIELD(task_struct, ptrace, ptrace);
+#ifdef CONFIG_X86_64
 ENTRY_RS_FIELD(task_struct, thread_info_status, thread_info.status);
+#endif
+#ifdef CONFIG_ARM64
+ENTRY_RS_FIELD(task_struct, thread_info_preempt_count, thread_info.preempt.count);
+ENTRY_RS_FIELD(task_struct, thread_info_cpu, thread_info.cpu);
+#endif
 ENTRY_RS_FIELD(task_struct, pending_signal, pending.signal.sig);
 ENTRY_RS_FIELD(task_struct, nvcsw, nvcsw);
 ENTRY_RS_FIELD(task_struct, nivcsw, nivcsw);
@@ -76,12 +84,25 @@ ENTRY_RS_FIELD(task_struct, unwind_mask, unwind_info.unwind_mask.counter);
 #endif
 
 ENTRY_RS_STRUCT(pt_regs);
+#ifdef CONFIG_X86_64
 ENTRY_RS_FIELD(pt_regs, cs, cs);
 ENTRY_RS_FIELD(pt_regs, ss, ss);
 ENTRY_RS_FIELD(pt_regs, flags, flags);
 ENTRY_RS_FIELD(pt_regs, orig_ax, orig_ax);
 ENTRY_RS_FIELD(pt_regs, ax, ax);
 ENTRY_RS_FIELD(pt_regs, ip, ip);
+#endif
+#ifdef CONFIG_ARM64
+ENTRY_RS_FIELD(pt_regs, pstate, pstate);
+
+/* The entry that rust/kernel/entry/arch/arm64.rs emits for an ALTERNATIVE(). */
+ENTRY_RS_STRUCT(alt_instr);
+ENTRY_RS_FIELD(alt_instr, orig_offset, orig_offset);
+ENTRY_RS_FIELD(alt_instr, alt_offset, alt_offset);
+ENTRY_RS_FIELD(alt_instr, cpucap, cpucap);
+ENTRY_RS_FIELD(alt_instr, orig_len, orig_len);
+ENTRY_RS_FIELD(alt_instr, alt_len, alt_len);
+#endif
 
 ENTRY_RS_STRUCT(irqentry_state);
 ENTRY_RS_FIELD(irqentry_state, exit_rcu, exit_rcu);
@@ -89,6 +110,11 @@ ENTRY_RS_FIELD(irqentry_state, exit_rcu, exit_rcu);
 #ifdef CONFIG_CONTEXT_TRACKING
 ENTRY_RS_STRUCT(context_tracking);
 ENTRY_RS_FIELD(context_tracking, state, state);
+#endif
+
+#ifdef CONFIG_HAVE_PREEMPT_DYNAMIC_KEY
+ENTRY_RS_STRUCT(static_key_true);
+ENTRY_RS_FIELD(static_key_true, key_enabled, key.enabled.counter);
 #endif
 
 ENTRY_RS_STRUCT(static_key_false);
@@ -99,11 +125,15 @@ ENTRY_RS_STRUCT(irq_work);
 ENTRY_RS_FIELD(irq_work, func, func);
 ENTRY_RS_FIELD(irq_work, node_u_flags, node.u_flags);
 
+#ifdef CONFIG_X86_64
 ENTRY_RS_VAR(__preempt_count);
 ENTRY_RS_VAR(current_task);
 ENTRY_RS_VAR(cpu_current_top_of_stack);
+#endif
 #ifdef CONFIG_NO_HZ_FULL
+#ifdef CONFIG_X86_64
 ENTRY_RS_VAR(cpu_number);
+#endif
 ENTRY_RS_VAR(tick_nohz_full_running);
 ENTRY_RS_STRUCT(cpumask);
 ENTRY_RS_FIELD(cpumask, bits, bits);

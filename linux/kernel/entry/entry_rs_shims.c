@@ -9,6 +9,7 @@
  */
 
 #include <linux/futex.h>
+#include <linux/hardirq.h>
 #include <linux/highmem.h>
 #include <linux/irq-entry-common.h>
 #include <linux/resume_user_mode.h>
@@ -53,6 +54,36 @@ noinstr void __noreturn entry_rs_nmi_exit_bug(void)
 	BUG();
 }
 
+#ifdef CONFIG_ARM64
+/*
+ * arch_nmi_enter()/arch_nmi_exit() on arm64: a VHE host (the kernel at EL2)
+ * sets HCR_EL2.TGE for the NMI and restores it afterwards, counting nested
+ * NMIs in the per-CPU nmi_contexts; write_sysreg_hcr() is an ALTERNATIVE for
+ * an erratum. Rust tests is_kernel_in_hyp_mode() inline, as the macros do, and
+ * calls these only at EL2.
+ */
+noinstr void entry_rs_arch_nmi_enter(void)
+{
+	arch_nmi_enter();
+}
+
+noinstr void entry_rs_arch_nmi_exit(void)
+{
+	arch_nmi_exit();
+}
+#endif
+
+#ifdef CONFIG_ARM64_PSEUDO_NMI
+/*
+ * regs_irqs_disabled() with pseudo-NMIs: PSTATE.I, or the saved GIC priority
+ * mask when the kernel masks by priority, which is an alternative.
+ */
+noinstr bool entry_rs_regs_irqs_disabled(struct pt_regs *regs)
+{
+	return regs_irqs_disabled(regs);
+}
+#endif
+
 /*
  * Instrumentable tier: called only inside instrumentation regions or from
  * exit_to_user_mode_loop(). notrace because in C these bodies are inlined into
@@ -94,12 +125,13 @@ notrace void entry_rs_unwind_reset_info(void)
 	unwind_reset_info();
 }
 
-#ifdef CONFIG_PARAVIRT_XXL
+#if defined(CONFIG_PARAVIRT_XXL) || defined(CONFIG_ARM64_PSEUDO_NMI)
 /*
- * raw_local_irq_enable()/_disable() and raw_irqs_disabled() with PARAVIRT_XXL:
- * patched pv_ops calls, which Rust cannot emit. Without PARAVIRT_XXL they are
- * sti, cli and pushf, emitted by the Rust side itself; the irq tracing around
- * them is Rust in both cases.
+ * raw_local_irq_enable()/_disable() and raw_irqs_disabled() with PARAVIRT_XXL
+ * (patched pv_ops calls) or arm64 pseudo-NMIs (the GIC priority mask or DAIF,
+ * chosen by an alternative, and pmr_sync()): Rust cannot emit either. Without
+ * them they are sti/cli/pushf or msr daifclr/daifset/mrs daif, emitted by the
+ * Rust side itself; the irq tracing around them is Rust in all cases.
  */
 notrace void entry_rs_raw_local_irq_enable(void)
 {
@@ -116,6 +148,27 @@ notrace bool entry_rs_raw_irqs_disabled(void)
 	return raw_irqs_disabled();
 }
 
+#endif
+
+#ifdef CONFIG_ARM64
+/*
+ * arm64 arch_exit_to_user_mode_work(): SIGSEGV for an asynchronous MTE fault,
+ * fpsimd_restore_current_state() for TIF_FOREIGN_FPSTATE. Rust tests
+ * ARCH_EXIT_TO_USER_MODE_WORK in ti_work first.
+ */
+notrace void entry_rs_arch_exit_to_user_mode_work(struct pt_regs *regs, unsigned long ti_work)
+{
+	arch_exit_to_user_mode_work(regs, ti_work);
+}
+
+/*
+ * arm64 arch_irqentry_exit_need_resched(): system_uses_irq_prio_masking() and
+ * system_capabilities_finalized() are alternatives.
+ */
+notrace bool entry_rs_arch_irqentry_exit_need_resched(void)
+{
+	return arch_irqentry_exit_need_resched();
+}
 #endif
 
 /*

@@ -31,16 +31,27 @@ struct pt_regs;
 void entry_rs_arch_enter_from_user_mode(struct pt_regs *regs);
 void entry_rs_arch_exit_to_user_mode(void);
 void __noreturn entry_rs_nmi_exit_bug(void);
+#ifdef CONFIG_ARM64
+void entry_rs_arch_nmi_enter(void);
+void entry_rs_arch_nmi_exit(void);
+#endif
+#ifdef CONFIG_ARM64_PSEUDO_NMI
+bool entry_rs_regs_irqs_disabled(struct pt_regs *regs);
+#endif
 
 /* instrumentable tier */
 void entry_rs_arch_exit_to_user_mode_prepare(struct pt_regs *regs, unsigned long ti_work);
 void entry_rs_rseq_irqentry_exit_to_user_mode(void);
 void entry_rs_kmap_assert_nomap(void);
 void entry_rs_unwind_reset_info(void);
-#ifdef CONFIG_PARAVIRT_XXL
+#if defined(CONFIG_PARAVIRT_XXL) || defined(CONFIG_ARM64_PSEUDO_NMI)
 void entry_rs_raw_local_irq_enable(void);
 void entry_rs_raw_local_irq_disable(void);
 bool entry_rs_raw_irqs_disabled(void);
+#endif
+#ifdef CONFIG_ARM64
+void entry_rs_arch_exit_to_user_mode_work(struct pt_regs *regs, unsigned long ti_work);
+bool entry_rs_arch_irqentry_exit_need_resched(void);
 #endif
 bool entry_rs_rseq_grant_slice_extension(unsigned long ti_work, unsigned long mask);
 void entry_rs_futex_fixup_robust_unlock(struct pt_regs *regs);

@@ -266,7 +266,7 @@ fn tick_nohz_full_this_cpu(_off: &IrqsOff) -> bool {
     }
     // C: cpumask_test_cpu(smp_processor_id(), tick_nohz_full_mask). The CPU number is stable:
     // interrupts are disabled (`_off`).
-    let cpu = super::arch::this_cpu_read_u32!(cpu_number) as usize;
+    let cpu = super::arch::raw_smp_processor_id() as usize;
     #[cfg(not(CONFIG_CPUMASK_OFFSTACK))]
     let mask = (&raw const bindings::tick_nohz_full_mask).cast::<bindings::cpumask>();
     #[cfg(CONFIG_CPUMASK_OFFSTACK)]

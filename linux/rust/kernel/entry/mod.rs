@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Building blocks for the generic entry code (x86_64).
+//! Building blocks for the generic entry code (x86_64, arm64).
 //!
 //! C header: [`include/linux/irq-entry-common.h`](srctree/include/linux/irq-entry-common.h).
 //! Documentation: [`Documentation/core-api/entry.rst`](srctree/Documentation/core-api/entry.rst).
@@ -24,7 +24,7 @@
 //! path is a call to `core::panicking`, which is in `.text`, and objtool reports it.
 //!
 //! All per-CPU accesses are inline assembly of the architecture module ([`arch`]; `%gs`-relative
-//! on x86_64), exactly like the C accessors, so no `rust_helper_*` (which lives in `.text` and
+//! on x86_64, `tpidr_el1`/`tpidr_el2`-relative on arm64), exactly like the C accessors, so no `rust_helper_*` (which lives in `.text` and
 //! may be sanitized) is ever called from here.
 //!
 //! The modules, by concept:
@@ -74,7 +74,8 @@ pub mod regs;
 pub mod rseq;
 #[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_SYSCALL_USER_DISPATCH))]
 pub mod sud;
-#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+// The system call work of `entry-common.h`: `GENERIC_ENTRY` only (arm64 has its own).
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_GENERIC_ENTRY))]
 pub mod syscall;
 #[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_VIRT_XFER_TO_GUEST_WORK))]
 pub mod virt;

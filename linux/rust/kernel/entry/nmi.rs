@@ -18,6 +18,8 @@
 //!  Nmi<Sampled>
 //!    | lockdep_off()                                 ^ lockdep_on(): done
 //!  Nmi<LockdepOff>
+//!    | arch_nmi_enter()                              ^ arch_nmi_exit()
+//!  Nmi<ArchNmi>
 //!    | preempt_count_nmi_enter()                     ^ preempt_count_nmi_exit()
 //!  Nmi<InNmi>
 //!    | lockdep_hardirqs_off()                        ^ lockdep_hardirqs_on()
@@ -79,6 +81,9 @@ steps! {
     Sampled: false;
     /// `lockdep_off()`: lockdep ignores this context (`current->lockdep_recursion`).
     LockdepOff: true;
+    /// `arch_nmi_enter()`: the architecture's NMI state is set up (arm64 VHE hosts: `HCR_EL2.TGE`
+    /// set; nothing on x86).
+    ArchNmi: true;
     /// `__preempt_count_nmi_enter()`: the preempt count has `NMI_OFFSET + HARDIRQ_OFFSET`, so
     /// `in_nmi()` is true and tracers know not to recurse.
     InNmi: true;
@@ -201,6 +206,18 @@ impl<'a> Nmi<'a, Sampled> {
 }
 
 impl<'a> Nmi<'a, LockdepOff> {
+    /// C `arch_nmi_enter()`, the second step of `__nmi_enter()`: what the architecture must do
+    /// before anything else of the NMI runs (see [`arch`](super::arch)).
+    #[inline(always)]
+    pub fn arch_nmi_enter(self) -> Nmi<'a, ArchNmi> {
+        // SAFETY: NMI-like entry with interrupts disabled (`begin()`), before the preempt count
+        // says NMI; balanced by `arch_nmi_exit()`, which `ArchNmi` being open requires.
+        unsafe { super::arch::arch_nmi_enter() };
+        self.step()
+    }
+}
+
+impl<'a> Nmi<'a, ArchNmi> {
     /// C `__preempt_count_nmi_enter()`: `in_nmi()` is true from here on. No tracer may run
     /// before this ("NMI vs Tracing" in `hardirq.h`).
     #[inline(always)]
@@ -355,12 +372,22 @@ impl<'a> Nmi<'a, HardirqsOff> {
 impl<'a> Nmi<'a, InNmi> {
     /// C `BUG_ON(!in_nmi()); __preempt_count_nmi_exit();`, the start of `__nmi_exit()`.
     #[inline(always)]
-    pub fn preempt_count_nmi_exit(self) -> Nmi<'a, LockdepOff> {
+    pub fn preempt_count_nmi_exit(self) -> Nmi<'a, ArchNmi> {
         if !preempt::in_nmi() {
             nmi_exit_bug();
         }
         // SAFETY: Balances `preempt_count_nmi_enter()` (`InNmi`) on this CPU.
         unsafe { preempt::preempt_count_nmi_exit() };
+        self.step()
+    }
+}
+
+impl<'a> Nmi<'a, ArchNmi> {
+    /// C `arch_nmi_exit()`, after the preempt count left NMI: undoes [`Nmi::arch_nmi_enter`].
+    #[inline(always)]
+    pub fn arch_nmi_exit(self) -> Nmi<'a, LockdepOff> {
+        // SAFETY: Balances `arch_nmi_enter()` (`ArchNmi`) on this CPU, interrupts disabled.
+        unsafe { super::arch::arch_nmi_exit() };
         self.step()
     }
 }

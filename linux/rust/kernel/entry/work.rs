@@ -36,8 +36,13 @@ pub const EXIT_TO_USER_MODE_WORK: usize = bindings::ENTRY_EXIT_TO_USER_MODE_WORK
 pub const EXIT_TO_USER_MODE_WORK_IRQ: usize = bindings::ENTRY_EXIT_TO_USER_MODE_WORK_IRQ;
 
 /// `EXIT_TO_USER_MODE_WORK_LOOP` (`kernel/entry/common.c`): the loop does not handle
-/// `_TIF_RSEQ` itself with `HAVE_GENERIC_TIF_BITS` (always the case on x86).
+/// `_TIF_RSEQ` itself with `HAVE_GENERIC_TIF_BITS` (x86).
+#[cfg(CONFIG_HAVE_GENERIC_TIF_BITS)]
 pub const EXIT_TO_USER_MODE_WORK_LOOP: usize = EXIT_TO_USER_MODE_WORK & !TIF_RSEQ;
+/// `EXIT_TO_USER_MODE_WORK_LOOP` (`kernel/entry/common.c`): without `HAVE_GENERIC_TIF_BITS`
+/// (arm64) `_TIF_RSEQ` is `_TIF_NOTIFY_RESUME`, which the loop handles.
+#[cfg(not(CONFIG_HAVE_GENERIC_TIF_BITS))]
+pub const EXIT_TO_USER_MODE_WORK_LOOP: usize = EXIT_TO_USER_MODE_WORK;
 
 /// `TIF_SLICE_EXT_SCHED` (`kernel/entry/common.c`): only lazy reschedules may be delayed by a
 /// time slice extension on `PREEMPT_RT`.
@@ -51,15 +56,15 @@ pub const TIF_SLICE_EXT_SCHED: usize = TIF_NEED_RESCHED | TIF_NEED_RESCHED_LAZY;
 pub const TIF_SLICE_EXT_DENY: usize = EXIT_TO_USER_MODE_WORK & !TIF_SLICE_EXT_SCHED;
 
 /// `_TIF_HRTIMER_REARM` (`include/asm-generic/thread_info_tif.h`): the timer interrupt deferred
-/// the rearm of the hrtimer hardware to the return path.
+/// the rearm of the hrtimer hardware to the return path. Only the generic TIF bits have it
+/// (`HRTIMER_REARM_DEFERRED` depends on them).
+#[cfg(CONFIG_HAVE_GENERIC_TIF_BITS)]
 pub const TIF_HRTIMER_REARM: usize = 1 << bindings::TIF_HRTIMER_REARM;
 
 /// `TIF_REARM_MASK` (`include/linux/hrtimer_rearm.h`): the flags that decide whether the rearm
 /// runs before the exit loop.
+#[cfg(CONFIG_HAVE_GENERIC_TIF_BITS)]
 pub const TIF_REARM_MASK: usize = TIF_NEED_RESCHED | TIF_NEED_RESCHED_LAZY | TIF_HRTIMER_REARM;
-
-#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, not(CONFIG_HAVE_GENERIC_TIF_BITS)))]
-compile_error!("kernel::entry requires CONFIG_HAVE_GENERIC_TIF_BITS");
 
 use super::arch::current;
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]

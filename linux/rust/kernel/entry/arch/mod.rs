@@ -12,13 +12,16 @@
 //! * the preemption count: `preempt_count_raw()`, `PREEMPT_NEED_RESCHED` (the bits of the raw
 //!   count that are not the count, 0 where the architecture folds nothing in), and
 //!   `preempt_count_add_nmi()`/`preempt_count_sub_nmi()`;
-//! * `current()` and `this_ip()`;
+//! * `current()`, `this_ip()` and `raw_smp_processor_id()` (`NO_HZ_FULL`);
 //! * the interrupt flag: `native_irqs_disabled()`, `raw_local_irq_enable()`/`_disable()`;
 //! * the saved registers: `PtRegs::user_mode()` and `PtRegs::irqs_disabled()`;
 //! * the hooks of `irq-entry-common.h`: `arch_enter_from_user_mode()`,
 //!   `arch_exit_to_user_mode_prepare()`, `arch_exit_to_user_mode_work()`,
 //!   `arch_exit_to_user_mode()`, `arch_irqentry_exit_need_resched()`, `arch_in_rcu_eqs()`, and
-//!   `on_thread_stack()` for `DEBUG_ENTRY`.
+//!   `on_thread_stack()` for `DEBUG_ENTRY`;
+//! * the hooks of `hardirq.h`: `arch_nmi_enter()`/`arch_nmi_exit()`;
+//! * `irqentry_exit_cond_resched_dynamic()`, the `PREEMPT_DYNAMIC` form of the cond-resched call
+//!   (a static call on x86, a static key on arm64).
 //!
 //! Everything here is `#[inline(always)]` and compiles to the instructions C emits for the same
 //! operation, or to a call of a C shim where only C can emit them (alternatives, paravirt
@@ -28,6 +31,11 @@
 mod x86;
 #[cfg(CONFIG_X86_64)]
 pub use x86::*;
+
+#[cfg(CONFIG_ARM64)]
+mod arm64;
+#[cfg(CONFIG_ARM64)]
+pub use arm64::*;
 
 /// Reads a 32-bit per-CPU variable, or a 32-bit member of a per-CPU struct
 /// (C `this_cpu_read()`/`raw_cpu_read()` of an `int`, `raw_atomic_read(this_cpu_ptr(...))`).

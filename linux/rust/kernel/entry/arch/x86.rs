@@ -219,6 +219,24 @@ pub(crate) unsafe fn preempt_count_sub_nmi() {
     }
 }
 
+/// C `arch_nmi_enter()`: x86 does not define it, so the empty default of `hardirq.h` applies.
+///
+/// # Safety
+///
+/// NMI-like entry, interrupts disabled, balanced by [`arch_nmi_exit`] (the `Nmi` steps).
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub(crate) unsafe fn arch_nmi_enter() {}
+
+/// C `arch_nmi_exit()`: empty on x86, see [`arch_nmi_enter`].
+///
+/// # Safety
+///
+/// Balances [`arch_nmi_enter`] on this CPU.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub(crate) unsafe fn arch_nmi_exit() {}
+
 // ---------------------------------------------------------------------------------------------
 // current
 // ---------------------------------------------------------------------------------------------
@@ -243,6 +261,15 @@ pub fn current() -> *mut bindings::task_struct {
         );
     }
     t
+}
+
+/// This CPU's number (C `raw_smp_processor_id()`: the per-CPU `cpu_number` on x86).
+///
+/// The caller must not migrate while it uses the result (interrupts or preemption disabled).
+#[cfg(CONFIG_NO_HZ_FULL)]
+#[inline(always)]
+pub(crate) fn raw_smp_processor_id() -> u32 {
+    super::this_cpu_read_u32!(cpu_number)
 }
 
 /// The address of the current instruction, for the `ip` argument of
@@ -541,8 +568,12 @@ pub fn arch_xfer_to_guest_mode_handle_work(
 }
 
 /// C `arch_irqentry_exit_need_resched()`: x86 does not override it, so it is `true`.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 #[inline(always)]
-pub fn arch_irqentry_exit_need_resched() -> bool {
+pub fn arch_irqentry_exit_need_resched(
+    _ins: &Instr,
+    _off: &super::super::irqflags::IrqsOff,
+) -> bool {
     true
 }
 

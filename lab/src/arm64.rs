@@ -1,0 +1,353 @@
+//! The arm64 variants (issue 15): the series on a second architecture.
+//!
+//! `arm64-c` and `arm64-rust` are cross builds (`ARCH=arm64 LLVM=1`, the same
+//! clang, rustc and bindgen as x86) made by kunit.py itself in
+//! `build/arm64-<variant>`, from `lab/configs/arm64.config` plus the
+//! variant's fragment, and run under QEMU TCG (`qemu-system-aarch64`, virt
+//! machine, GICv3) with pseudo-NMIs enabled on the command line. A run
+//! passes when every KUnit case passes and the boot log says the GIC uses
+//! pseudo-NMIs, so `irqentry_nmi_enter()` is what an interrupt taken with
+//! interrupts masked goes through.
+
+use crate::kunit::{self, KunitResult, Status};
+use crate::lab::{Lab, Variant};
+use crate::memo::{age, Memo};
+use crate::util::{fmt_dur, read, say, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The arm64 fragment in `lab/configs/`, applied before the variant's.
+pub const FRAGMENT: &str = "arm64.config";
+/// QEMU: the virt machine with a GICv3 (pseudo-NMIs need one) and two CPUs.
+pub const QEMU_ARGS: &str = "-machine gic-version=3 -smp 2";
+/// Kernel command line: pseudo-NMIs are off unless asked for.
+pub const KERNEL_ARGS: &str = "irqchip.gicv3_pseudo_nmi=1";
+/// What the GICv3 driver prints when it uses priority masking.
+pub const PSEUDO_NMI_LINE: &str = "GICv3: Pseudo-NMIs enabled";
+
+/// The entry functions arm64's own entry code calls, which the Rust object
+/// must define (and `common.o` must not) in the rust variant.
+pub const ARM64_ENTRY_SYMBOLS: &[&str] =
+    &["irqentry_nmi_enter", "irqentry_nmi_exit", "exit_to_user_mode_loop", "raw_irqentry_exit_cond_resched"];
+
+/// `arm64-c` or `arm64-rust`: the build folder and log names.
+pub fn name(v: Variant) -> String {
+    format!("arm64-{}", v.name())
+}
+
+pub fn build_dir(lab: &Lab, v: Variant) -> PathBuf {
+    lab.cache.join("build").join(name(v))
+}
+
+/// The kunitconfig of a variant: the arm64 fragment, then the variant's.
+pub fn kunitconfig(lab: &Lab, v: Variant) -> Result<String> {
+    let mut text = read(&lab.configs().join(FRAGMENT))?;
+    text.push('\n');
+    text.push_str(&read(&lab.configs().join(format!("variant-{}.config", v.name())))?);
+    Ok(text)
+}
+
+/// The kunit.py command for a variant. `--raw_output=all` keeps the whole
+/// console, which the pseudo-NMI check reads; the KTAP parser skips the
+/// other lines.
+pub fn command(lab: &Lab, v: Variant) -> Command {
+    let b = build_dir(lab, v);
+    let mut cmd = Command::new("python3");
+    cmd.current_dir(lab.src())
+        .env("PATH", lab.path_env(None))
+        .env("LIBCLANG_PATH", crate::lab::LIBCLANG_PATH)
+        .env("CCACHE_DIR", lab.cache.join("ccache"))
+        .args(["tools/testing/kunit/kunit.py", "run", "--arch", "arm64"])
+        .arg(format!("--build_dir={}", b.display()))
+        .arg(format!("--kunitconfig={}", b.join("entry-lab.kunitconfig").display()))
+        .arg(format!("--jobs={}", crate::build::jobs()))
+        .args(["--qemu_args", QEMU_ARGS, "--kernel_args", KERNEL_ARGS, "--timeout", "300", "--raw_output=all"]);
+    for o in lab.make_options() {
+        cmd.arg(format!("--make_options={o}"));
+    }
+    cmd
+}
+
+/// A KUnit run of an arm64 variant.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Run {
+    pub kunit: KunitResult,
+    /// The boot said [`PSEUDO_NMI_LINE`].
+    pub pseudo_nmi: bool,
+    /// What is wrong with the entry symbols of the build (see [`symbol_problems`]).
+    pub symbols: Vec<String>,
+}
+
+impl Run {
+    pub fn ok(&self) -> bool {
+        self.kunit.ok() && self.pseudo_nmi && self.symbols.is_empty()
+    }
+
+    /// Why the run did not pass, in one line.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(e) = &self.kunit.error {
+            return Some(e.clone());
+        }
+        if self.kunit.count(Status::Fail) > 0 {
+            let details: String = self.kunit.failures().iter().map(|d| format!("\n    FAILED {d}")).collect();
+            return Some(format!("{} failed{details}", self.kunit.count(Status::Fail)));
+        }
+        if !self.pseudo_nmi {
+            return Some(format!("the boot did not say \"{PSEUDO_NMI_LINE}\" (log: {})", self.kunit.log));
+        }
+        if !self.symbols.is_empty() {
+            return Some(self.symbols.join("; "));
+        }
+        None
+    }
+}
+
+/// The kept result: keyed by the series commit, the kunitconfig and the
+/// make options (kunit.py builds, so the image is not known before).
+fn memo(lab: &Lab, v: Variant) -> Memo {
+    let parts = crate::series::clean_head(&lab.src()).and_then(|head| {
+        Some(vec![
+            "arm64-kunit".to_string(),
+            head,
+            kunitconfig(lab, v).ok()?,
+            lab.make_options().join(" "),
+            lab.results.display().to_string(),
+        ])
+    });
+    Memo::new(build_dir(lab, v).join("entry-lab.kept-kunit.json"), parts.as_deref())
+}
+
+/// The global functions an object defines (`llvm-nm --defined-only`), with
+/// their section for the rust object (`llvm-objdump -t`).
+fn defined_functions(obj: &Path) -> Result<Vec<(String, String)>> {
+    let out = crate::util::run(Command::new(Path::new(crate::lab::LLVM_BIN).join("llvm-objdump")).arg("-t").arg(obj))?;
+    Ok(parse_function_symbols(&out))
+}
+
+/// `(name, section)` of every global function in `llvm-objdump -t` output.
+pub fn parse_function_symbols(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // ADDR g F SECTION SIZE NAME
+            (f.len() == 6 && f[1] == "g" && f[2] == "F").then(|| (f[5].to_string(), f[3].to_string()))
+        })
+        .collect()
+}
+
+/// The rust variant must define the functions arm64 calls in `entry_rs.o`,
+/// the NMI pair in `.noinstr.text`, and `common.o` none of them; the c
+/// variant has no `entry_rs.o`.
+pub fn symbol_problems(v: Variant, common: &[(String, String)], rust: Option<&[(String, String)]>) -> Vec<String> {
+    let mut p = vec![];
+    match (v, rust) {
+        (Variant::C, Some(_)) => p.push("c variant: kernel/entry/entry_rs.o was built".to_string()),
+        (Variant::C, None) => {
+            for s in ARM64_ENTRY_SYMBOLS {
+                if !common.iter().any(|(n, _)| n == s) {
+                    p.push(format!("c variant: common.o does not define {s}"));
+                }
+            }
+        }
+        (Variant::Rust, None) => p.push("rust variant: no kernel/entry/entry_rs.o".to_string()),
+        (Variant::Rust, Some(rust)) => {
+            for s in ARM64_ENTRY_SYMBOLS {
+                match rust.iter().find(|(n, _)| n == s) {
+                    None => p.push(format!("entry_rs.o does not define {s}")),
+                    Some((_, sec)) if s.starts_with("irqentry_nmi") && sec != ".noinstr.text" => {
+                        p.push(format!("{s} is in {sec}, not .noinstr.text"))
+                    }
+                    _ => {}
+                }
+                if common.iter().any(|(n, _)| n == s) {
+                    p.push(format!("common.o still defines {s}"));
+                }
+            }
+        }
+    }
+    p
+}
+
+/// Builds (kunit.py does) and runs KUnit for an arm64 variant. With
+/// `reuse`, a passing run kept for the same series commit is returned.
+pub fn run(lab: &Lab, v: Variant, reuse: bool) -> Result<Run> {
+    let name = name(v);
+    let b = build_dir(lab, v);
+    std::fs::create_dir_all(&b)?;
+    let memo = memo(lab, v);
+    if reuse {
+        if let Some(mut r) = memo.get(|r: &Run| r.ok() && Path::new(&r.kunit.log).exists()) {
+            say(
+                &name,
+                &format!("same series commit and kunitconfig as the run {}: kept ({})", age(&memo), r.kunit.summary()),
+            );
+            r.kunit.kept = true;
+            return Ok(r);
+        }
+    }
+    memo.forget();
+    crate::util::write(&b.join("entry-lab.kunitconfig"), kunitconfig(lab, v)?)?;
+    let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
+    let _ = std::fs::remove_file(&log);
+    let mut cmd = command(lab, v);
+    let _lock = crate::util::machine_lock(&name)?;
+    say(
+        &name,
+        &format!("kunit.py run --arch arm64 (cross build, then QEMU TCG, GICv3, pseudo-NMIs; log: {})", log.display()),
+    );
+    let start = Instant::now();
+    let ok = crate::util::with_ticker(
+        std::time::Duration::from_secs(30),
+        |t| say(&name, &format!("kunit.py still running ({})", fmt_dur(t))),
+        || crate::util::run_logged(&mut cmd, &log, |_| {}),
+    )?;
+    let text = read(&log)?;
+    let (cases, suites, complete) = kunit::parse_ktap(&text);
+    let mut k = KunitResult {
+        flavor: name.clone(),
+        cases,
+        suites,
+        complete,
+        error: None,
+        log: log.display().to_string(),
+        kept: false,
+    };
+    if k.cases.is_empty() {
+        let why = text.lines().rev().find(|l| l.contains("ERROR") || l.contains("rror:")).unwrap_or("no KTAP output");
+        k.error = Some(format!("kunit.py ran no test: {} (log: {})", why.trim(), log.display()));
+    } else if !k.complete {
+        k.error = Some(format!("KTAP output incomplete (crash or timeout?) (log: {})", log.display()));
+    } else if !ok && k.count(Status::Fail) == 0 {
+        k.error = Some(format!("kunit.py failed (log: {})", log.display()));
+    }
+    let entry = b.join("kernel/entry");
+    let common = defined_functions(&entry.join("common.o")).unwrap_or_default();
+    let rust_obj = entry.join("entry_rs.o");
+    let rust = if rust_obj.exists() { Some(defined_functions(&rust_obj)?) } else { None };
+    let r = Run {
+        pseudo_nmi: text.contains(PSEUDO_NMI_LINE),
+        symbols: symbol_problems(v, &common, rust.as_deref()),
+        kunit: k,
+    };
+    say(
+        &name,
+        &format!(
+            "KUnit: {}, pseudo-NMIs {} ({})",
+            r.kunit.summary(),
+            if r.pseudo_nmi { "enabled" } else { "NOT enabled" },
+            fmt_dur(start.elapsed())
+        ),
+    );
+    if r.ok() {
+        memo.put(&r)?;
+    }
+    Ok(r)
+}
+
+/// Cases whose result differs between the two variants (the rust-only
+/// differential suites left out), as `case: c=... rust=...`.
+pub fn kunit_differences(c: &KunitResult, rust: &KunitResult) -> Vec<String> {
+    let word = |s: Option<Status>| match s {
+        Some(Status::Pass) => "pass",
+        Some(Status::Fail) => "FAIL",
+        Some(Status::Skip) => "skip",
+        None => "missing",
+    };
+    let mut names: Vec<&str> = c.cases.iter().chain(&rust.cases).map(|x| x.name.as_str()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|n| !kunit::rust_only(n))
+        .filter_map(|n| {
+            let a = c.cases.iter().find(|x| x.name == n).map(|x| x.status);
+            let b = rust.cases.iter().find(|x| x.name == n).map(|x| x.status);
+            (a != b).then(|| format!("{n}: c={} rust={}", word(a), word(b)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kunit::Case;
+
+    fn objdump(entries: &[(&str, &str)]) -> String {
+        let mut s = String::from("\nkernel/entry/entry_rs.o:\tfile format elf64-littleaarch64\n\nSYMBOL TABLE:\n");
+        s.push_str("0000000000000000 l    df *ABS*\t0000000000000000 entry_rs.rs\n");
+        for (n, sec) in entries {
+            s.push_str(&format!("0000000000000000 g     F {sec}\t0000000000000044 {n}\n"));
+        }
+        s.push_str("0000000000000000         *UND*\t0000000000000000 ct_nmi_enter\n");
+        s
+    }
+
+    fn syms(entries: &[(&str, &str)]) -> Vec<(String, String)> {
+        parse_function_symbols(&objdump(entries))
+    }
+
+    #[test]
+    fn function_symbols_from_objdump() {
+        let s = syms(&[("irqentry_nmi_enter", ".noinstr.text"), ("exit_to_user_mode_loop", ".text")]);
+        assert_eq!(
+            s,
+            vec![
+                ("irqentry_nmi_enter".to_string(), ".noinstr.text".to_string()),
+                ("exit_to_user_mode_loop".to_string(), ".text".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn rust_variant_needs_every_function_in_the_rust_object() {
+        let all: Vec<(&str, &str)> = vec![
+            ("irqentry_nmi_enter", ".noinstr.text"),
+            ("irqentry_nmi_exit", ".noinstr.text"),
+            ("exit_to_user_mode_loop", ".text"),
+            ("raw_irqentry_exit_cond_resched", ".text"),
+        ];
+        assert!(symbol_problems(Variant::Rust, &[], Some(&syms(&all))).is_empty());
+        // One missing, one in the wrong section, one still in common.o.
+        let rust = syms(&[("irqentry_nmi_enter", ".text"), ("exit_to_user_mode_loop", ".text")]);
+        let common = syms(&[("raw_irqentry_exit_cond_resched", ".text")]);
+        let p = symbol_problems(Variant::Rust, &common, Some(&rust));
+        assert!(p.contains(&"irqentry_nmi_enter is in .text, not .noinstr.text".to_string()), "{p:?}");
+        assert!(p.contains(&"entry_rs.o does not define irqentry_nmi_exit".to_string()), "{p:?}");
+        assert!(p.contains(&"common.o still defines raw_irqentry_exit_cond_resched".to_string()), "{p:?}");
+        assert_eq!(symbol_problems(Variant::Rust, &[], None), vec!["rust variant: no kernel/entry/entry_rs.o"]);
+    }
+
+    #[test]
+    fn c_variant_has_them_in_common_and_no_rust_object() {
+        let all: Vec<(&str, &str)> = ARM64_ENTRY_SYMBOLS.iter().map(|s| (*s, ".text")).collect();
+        assert!(symbol_problems(Variant::C, &syms(&all), None).is_empty());
+        assert_eq!(
+            symbol_problems(Variant::C, &syms(&all), Some(&[])),
+            vec!["c variant: kernel/entry/entry_rs.o was built"]
+        );
+        assert_eq!(
+            symbol_problems(Variant::C, &syms(&all[1..]), None),
+            vec!["c variant: common.o does not define irqentry_nmi_enter"]
+        );
+    }
+
+    #[test]
+    fn differences_leave_out_the_rust_only_suites() {
+        let case = |n: &str, s| Case { name: n.to_string(), status: s };
+        let c = KunitResult {
+            cases: vec![case("generic_entry.a", Status::Pass), case("generic_entry.b", Status::Pass)],
+            ..Default::default()
+        };
+        let r = KunitResult {
+            cases: vec![
+                case("generic_entry.a", Status::Pass),
+                case("generic_entry.b", Status::Fail),
+                case("entry_rust_vs_c.x", Status::Pass),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(kunit_differences(&c, &r), vec!["generic_entry.b: c=pass rust=FAIL"]);
+        assert!(kunit_differences(&c, &c).is_empty());
+    }
+}

@@ -1,0 +1,30 @@
+//! `entry-lab arm64`: the arm64 variants under kunit.py (see `arm64.rs`).
+
+use crate::arm64;
+use crate::lab::{Lab, Variant};
+use crate::util::{say, Result};
+
+pub fn run(lab: &Lab, variants: &[Variant], again: bool) -> Result<bool> {
+    let variants = if variants.is_empty() { Variant::ALL.to_vec() } else { variants.to_vec() };
+    crate::series::assemble_tree(lab)?;
+    let mut ok = true;
+    let mut runs = vec![];
+    for v in variants {
+        let r = arm64::run(lab, v, !again)?;
+        if let Some(p) = r.problem() {
+            say(&arm64::name(v), &format!("FAILED: {p}"));
+            ok = false;
+        }
+        runs.push((v, r));
+    }
+    if let [(Variant::C, c), (Variant::Rust, r)] = runs.as_slice() {
+        let d = arm64::kunit_differences(&c.kunit, &r.kunit);
+        if d.is_empty() {
+            say("arm64", &format!("c and rust: identical KUnit results ({} cases)", c.kunit.cases.len()));
+        } else {
+            say("arm64", &format!("c and rust differ: {}", d.join("; ")));
+            ok = false;
+        }
+    }
+    Ok(ok)
+}

@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The arm64 half of the entry building blocks.
+//!
+//! C headers: [`arch/arm64/include/asm/percpu.h`](srctree/arch/arm64/include/asm/percpu.h),
+//! [`arch/arm64/include/asm/preempt.h`](srctree/arch/arm64/include/asm/preempt.h),
+//! [`arch/arm64/include/asm/current.h`](srctree/arch/arm64/include/asm/current.h),
+//! [`arch/arm64/include/asm/irqflags.h`](srctree/arch/arm64/include/asm/irqflags.h),
+//! [`arch/arm64/include/asm/ptrace.h`](srctree/arch/arm64/include/asm/ptrace.h),
+//! [`arch/arm64/include/asm/hardirq.h`](srctree/arch/arm64/include/asm/hardirq.h),
+//! [`arch/arm64/include/asm/entry-common.h`](srctree/arch/arm64/include/asm/entry-common.h).
+//!
+//! arm64 selects `GENERIC_IRQ_ENTRY` only: its own entry code (`arch/arm64/kernel/entry-common.c`)
+//! calls `irqentry_nmi_enter()`/`irqentry_nmi_exit()` (pseudo-NMIs, SErrors, SDEI),
+//! `exit_to_user_mode_loop()` and `raw_irqentry_exit_cond_resched()`, and has its own system call
+//! work. What differs from x86:
+//!
+//! * `current` is `sp_el0`; the preemption count is `current_thread_info()->preempt.count`, a
+//!   `u32` that folds nothing in (`PREEMPT_NEED_RESCHED` lives in the other half of the `u64`);
+//! * per-CPU data is at `&var + __my_cpu_offset`, the offset in `tpidr_el1`, or `tpidr_el2` on
+//!   VHE hosts (the kernel at EL2). C picks the register with an `ALTERNATIVE()`; so does
+//!   [`my_cpu_offset`], which emits the same `.altinstructions` entry (its layout checked against
+//!   C's `struct alt_instr`);
+//! * with `ARM64_PSEUDO_NMI` interrupts may be masked by the GIC priority (`ICC_PMR_EL1`) rather
+//!   than `DAIF.I`; which one is an alternative plus `pmr_sync()`, so the interrupt flag
+//!   operations and `regs_irqs_disabled()` are C shims in that configuration and plain `DAIF`
+//!   instructions without it;
+//! * the hooks arm64 overrides are C shims behind the same tests C inlines:
+//!   `arch_exit_to_user_mode_work()` (FPSIMD reload, MTE faults), `arch_irqentry_exit_need_resched()`
+//!   (priority masking, finalized capabilities) and, on VHE hosts only, `arch_nmi_enter()`/
+//!   `arch_nmi_exit()` (`HCR_EL2.TGE`);
+//! * the `PREEMPT_DYNAMIC` cond-resched hook is a static key, `dynamic_irqentry_exit_cond_resched()`,
+//!   which stays C in `common.c`.
+
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+use super::super::preempt::{
+    HARDIRQ_OFFSET,
+    NMI_OFFSET, //
+};
+use super::super::PtRegs;
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+use super::super::{
+    irqflags::{
+        IrqsOff,
+        IrqsOn,
+        ToUser, //
+    },
+    Instr,
+};
+use crate::bindings;
+
+// ---------------------------------------------------------------------------------------------
+// Per-CPU data
+// ---------------------------------------------------------------------------------------------
+
+// The `.altinstructions` entry emitted by `my_cpu_offset()` below is C's `struct alt_instr`
+// (`ALTINSTR_ENTRY()` in `asm/alternative-macros.h`): two `.word`s, a `.hword`, two `.byte`s.
+// bindgen sees the struct as opaque; the constants are C's `offsetof()`/`sizeof()`
+// (`entry_rs_layout.h`).
+const _: () = assert!(
+    bindings::ENTRY_OFFSETOF_alt_instr__orig_offset == 0
+        && bindings::ENTRY_SIZEOF_alt_instr__orig_offset == 4
+        && bindings::ENTRY_OFFSETOF_alt_instr__alt_offset == 4
+        && bindings::ENTRY_SIZEOF_alt_instr__alt_offset == 4
+        && bindings::ENTRY_OFFSETOF_alt_instr__cpucap == 8
+        && bindings::ENTRY_SIZEOF_alt_instr__cpucap == 2
+        && bindings::ENTRY_OFFSETOF_alt_instr__orig_len == 10
+        && bindings::ENTRY_SIZEOF_alt_instr__orig_len == 1
+        && bindings::ENTRY_OFFSETOF_alt_instr__alt_len == 11
+        && bindings::ENTRY_SIZEOF_alt_instr__alt_len == 1
+        && bindings::ENTRY_SIZEOF_alt_instr == 12,
+    "entry layout: struct alt_instr is not what my_cpu_offset() emits"
+);
+
+/// This CPU's per-CPU offset (C `__my_cpu_offset`, `__kern_my_cpu_offset()`).
+///
+/// `mrs tpidr_el1`, patched to `mrs tpidr_el2` on CPUs with `ARM64_HAS_VIRT_HOST_EXTN` (VHE: the
+/// kernel runs at EL2), exactly the `ALTERNATIVE()` of C: the same instructions and the same
+/// `.altinstructions` record, applied by the same boot code. Like C's, the read is not volatile
+/// and may be merged with another one in the same function (the offset of a CPU does not
+/// change; callers do not migrate while they use it); `readonly` rather than `nomem` orders it
+/// against memory clobbers, like C's fake stack operand does against `barrier()`.
+#[inline(always)]
+pub(crate) fn my_cpu_offset() -> usize {
+    let off: usize;
+    // SAFETY: Reads a system register; the alternative record only tells the boot code which
+    // instruction to patch in, with the same length (checked by the `.org` lines as in C).
+    unsafe {
+        crate::asm!(
+            concat!(
+                "661:\n",
+                "mrs {off}, tpidr_el1\n",
+                "662:\n",
+                ".pushsection .altinstructions, \"a\"\n",
+                ".word 661b - .\n",
+                ".word 663f - .\n",
+                ".hword {cap}\n",
+                ".byte 662b - 661b\n",
+                ".byte 664f - 663f\n",
+                ".popsection\n",
+                ".subsection 1\n",
+                "663:\n",
+                "mrs {off}, tpidr_el2\n",
+                "664:\n",
+                ".org . - (664b - 663b) + (662b - 661b)\n",
+                ".org . - (662b - 661b) + (664b - 663b)\n",
+                ".previous",
+            );
+            off = out(reg) off,
+            cap = const bindings::ENTRY_ARM64_HAS_VIRT_HOST_EXTN,
+            options(pure, readonly, nostack, preserves_flags)
+        );
+    }
+    off
+}
+
+/// Reads the 32-bit per-CPU datum at `$off` bytes into the per-CPU symbol `$sym` (C
+/// `raw_cpu_read_4()`: `READ_ONCE(*(u32 *)raw_cpu_ptr(...))`). Checked front end:
+/// `this_cpu_read_u32!()` in the parent module.
+#[cfg_attr(not(CONFIG_RUST_GENERIC_ENTRY), allow(unused_macros))]
+macro_rules! arch_this_cpu_read_u32 {
+    ($sym:path, $off:expr) => {{
+        let p = (&raw const $sym)
+            .cast::<u8>()
+            .wrapping_add($crate::entry::arch::my_cpu_offset())
+            .wrapping_add($off)
+            .cast::<u32>();
+        // SAFETY: `p` is this CPU's copy of the per-CPU datum (the symbol plus this CPU's
+        // offset), 32 bits wide and aligned (checked by the front end); per-CPU data is only
+        // written by its own CPU, and the volatile load is C's `READ_ONCE()`.
+        #[allow(unused_unsafe)]
+        unsafe {
+            p.read_volatile()
+        }
+    }};
+}
+
+#[cfg_attr(not(CONFIG_RUST_GENERIC_ENTRY), allow(unused_imports))]
+pub(crate) use arch_this_cpu_read_u32;
+
+/// This CPU's `hardirq_context`.
+#[cfg(CONFIG_TRACE_IRQFLAGS)]
+#[inline(always)]
+fn hardirq_context() -> *mut u32 {
+    crate::entry_var_size!(hardirq_context, 4);
+    (&raw mut bindings::hardirq_context)
+        .cast::<u8>()
+        .wrapping_add(my_cpu_offset())
+        .cast::<u32>()
+}
+
+/// Adds one to this CPU's `hardirq_context` and returns the old value (C
+/// `__this_cpu_inc_return(hardirq_context) - 1`: a load, an add and a store on arm64).
+///
+/// Safe: the counter is this CPU's own and only lockdep reads it; keeping it balanced with
+/// [`hardirq_context_dec`] is the business of `lockdep_hardirq_enter()`/`_exit()`, whose
+/// callers run with interrupts disabled.
+#[cfg(CONFIG_TRACE_IRQFLAGS)]
+#[inline(always)]
+pub(crate) fn hardirq_context_inc() -> u32 {
+    let p = hardirq_context();
+    // SAFETY: `p` is this CPU's counter (see `hardirq_context()`), written only by this CPU with
+    // interrupts disabled; an NMI in between leaves it balanced.
+    unsafe {
+        let old = p.read_volatile();
+        p.write_volatile(old.wrapping_add(1));
+        old
+    }
+}
+
+/// Subtracts one from this CPU's `hardirq_context` (C `__this_cpu_dec()`). Safe, see
+/// [`hardirq_context_inc`].
+#[cfg(CONFIG_TRACE_IRQFLAGS)]
+#[inline(always)]
+pub(crate) fn hardirq_context_dec() {
+    let p = hardirq_context();
+    // SAFETY: As in `hardirq_context_inc()`.
+    unsafe { p.write_volatile(p.read_volatile().wrapping_sub(1)) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// preempt_count
+// ---------------------------------------------------------------------------------------------
+
+/// `PREEMPT_NEED_RESCHED` as seen in [`preempt_count_raw`]: nothing. arm64 keeps the inverted
+/// need-resched flag in the upper half of the `u64` `thread_info.preempt_count`
+/// (`PREEMPT_NEED_RESCHED` is `BIT(32)`), and `preempt_count()` reads only the lower `u32`.
+pub const PREEMPT_NEED_RESCHED: usize = 0;
+
+/// The current task's `thread_info.preempt.count`.
+#[inline(always)]
+fn preempt_count_ptr() -> *mut u32 {
+    // SAFETY: `current()` is the valid current task; `thread_info` is its first member
+    // (`THREAD_INFO_IN_TASK`), and the member's place is checked against C by `entry_field!()`.
+    unsafe {
+        crate::entry_field!(
+            current(),
+            task_struct,
+            thread_info_preempt_count: thread_info.__bindgen_anon_1.preempt.count
+        )
+    }
+}
+
+/// Reads the preemption count (C `preempt_count()`: `READ_ONCE()` of
+/// `current_thread_info()->preempt.count`).
+#[inline(always)]
+pub(crate) fn preempt_count_raw() -> usize {
+    // SAFETY: The current task's own count, written only by the task itself (or by interrupts
+    // and NMIs on its CPU, which leave it balanced); a volatile load is `READ_ONCE()`.
+    unsafe { preempt_count_ptr().read_volatile() as usize }
+}
+
+/// Adds `NMI_OFFSET + HARDIRQ_OFFSET` to the preemption count (C
+/// `__preempt_count_add(NMI_OFFSET + HARDIRQ_OFFSET)`: `READ_ONCE()`, add, `WRITE_ONCE()`).
+///
+/// # Safety
+///
+/// Must be balanced by [`preempt_count_sub_nmi`] on the same CPU, with interrupts disabled.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub(crate) unsafe fn preempt_count_add_nmi() {
+    let p = preempt_count_ptr();
+    // SAFETY: The current task's count (see `preempt_count_raw()`); interrupts are disabled, and
+    // a nested NMI restores the value before this one continues.
+    unsafe {
+        p.write_volatile(
+            p.read_volatile()
+                .wrapping_add((NMI_OFFSET + HARDIRQ_OFFSET) as u32),
+        )
+    };
+}
+
+/// Subtracts `NMI_OFFSET + HARDIRQ_OFFSET` from the preemption count.
+///
+/// # Safety
+///
+/// Must balance a previous [`preempt_count_add_nmi`] on the same CPU.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub(crate) unsafe fn preempt_count_sub_nmi() {
+    let p = preempt_count_ptr();
+    // SAFETY: See `preempt_count_add_nmi()`.
+    unsafe {
+        p.write_volatile(
+            p.read_volatile()
+                .wrapping_sub((NMI_OFFSET + HARDIRQ_OFFSET) as u32),
+        )
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// NMI
+// ---------------------------------------------------------------------------------------------
+
+/// True if the kernel runs at EL2 (C `is_kernel_in_hyp_mode()`: `CurrentEL`, no alternative).
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+fn is_kernel_in_hyp_mode() -> bool {
+    let el: usize;
+    // SAFETY: Reads a system register; no other effect.
+    unsafe {
+        crate::asm!("mrs {el}, CurrentEL";
+            el = out(reg) el,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+    el == bindings::ENTRY_CURRENTEL_EL2
+}
+
+/// C `arch_nmi_enter()` (`asm/hardirq.h`): nothing unless the kernel runs at EL2 (VHE), where
+/// `HCR_EL2.TGE` must be set before the NMI handler runs; that part is a `noinstr` C shim
+/// (`write_sysreg_hcr()` is an alternative for an erratum, the state is the per-CPU
+/// `nmi_contexts`). The test is inline, as in C, so a guest or an EL1 host pays one `mrs`.
+///
+/// # Safety
+///
+/// NMI-like entry, interrupts disabled, balanced by [`arch_nmi_exit`] (the `Nmi` steps).
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub(crate) unsafe fn arch_nmi_enter() {
+    if is_kernel_in_hyp_mode() {
+        // SAFETY: `noinstr` shim; the caller's context is the one C's `__nmi_enter()` has.
+        unsafe { bindings::entry_rs_arch_nmi_enter() };
+    }
+}
+
+/// C `arch_nmi_exit()`: undoes [`arch_nmi_enter`] on VHE hosts, nothing otherwise.
+///
+/// # Safety
+///
+/// Balances [`arch_nmi_enter`] on this CPU.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub(crate) unsafe fn arch_nmi_exit() {
+    if is_kernel_in_hyp_mode() {
+        // SAFETY: `noinstr` shim, balancing `entry_rs_arch_nmi_enter()`.
+        unsafe { bindings::entry_rs_arch_nmi_exit() };
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// current
+// ---------------------------------------------------------------------------------------------
+
+/// Returns the current task (C `current`, `get_current()`: `mrs sp_el0`).
+///
+/// Not volatile, like C's: `current` cannot change while a task runs, so reads may be merged.
+#[inline(always)]
+pub fn current() -> *mut bindings::task_struct {
+    let t: *mut bindings::task_struct;
+    // SAFETY: `sp_el0` holds the current task whenever the kernel runs.
+    unsafe {
+        crate::asm!("mrs {t}, sp_el0";
+            t = out(reg) t,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+    t
+}
+
+/// This CPU's number (C `raw_smp_processor_id()`: `current_thread_info()->cpu` on arm64).
+///
+/// The caller must not migrate while it uses the result (interrupts or preemption disabled).
+#[cfg(CONFIG_NO_HZ_FULL)]
+#[inline(always)]
+pub(crate) fn raw_smp_processor_id() -> u32 {
+    // SAFETY: The current task's `thread_info.cpu` (place checked by `entry_field!()`), written
+    // by the scheduler when the task moves, which it cannot while the caller runs.
+    unsafe { crate::entry_field!(current(), task_struct, thread_info_cpu: thread_info.cpu).read() }
+}
+
+/// The address of the current instruction (C `_THIS_IP_`), for the `ip` arguments of lockdep
+/// (C passes `CALLER_ADDR0`; see the x86 version for why Rust reports its own address). `adr`,
+/// not the link register: with pointer authentication the saved LR is signed.
+#[inline(always)]
+pub fn this_ip() -> usize {
+    let ip: usize;
+    // SAFETY: `adr` computes a PC-relative address; it reads no memory.
+    unsafe {
+        crate::asm!("adr {ip}, .";
+            ip = out(reg) ip,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+    ip
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interrupt flag
+// ---------------------------------------------------------------------------------------------
+
+/// `DAIF.I`: IRQs masked at the CPU.
+#[inline(always)]
+fn daif_irqs_disabled() -> bool {
+    let daif: usize;
+    // SAFETY: Reads `DAIF`; no other effect.
+    unsafe {
+        crate::asm!("mrs {d}, daif";
+            d = out(reg) daif,
+            options(nomem, nostack, preserves_flags)
+        );
+    }
+    daif & bindings::ENTRY_PSR_I_BIT != 0
+}
+
+/// Returns true if interrupts are disabled on this CPU (C `arch_irqs_disabled()`): `DAIF.I`, or
+/// when the kernel masks interrupts by GIC priority (`ARM64_PSEUDO_NMI` and
+/// `irqchip.gicv3_pseudo_nmi=1`) a priority mask that is not `GIC_PRIO_IRQON`.
+///
+/// For tests and samples, not for `noinstr` code: C chooses between the two with an
+/// alternative; this reads the capability from `system_cpucaps` (C `cpus_have_cap()`), the
+/// bitmap the alternatives were applied from.
+#[inline(always)]
+pub fn native_irqs_disabled() -> bool {
+    #[cfg(CONFIG_ARM64_PSEUDO_NMI)]
+    {
+        const CAP: usize = bindings::ENTRY_ARM64_HAS_GIC_PRIO_MASKING as usize;
+        // SAFETY: `system_cpucaps` is written during boot, before any caller runs; reading a
+        // word of it is `arch_test_bit()`. The index is a constant below the bitmap's length
+        // (checked at build time by the array type).
+        let word = unsafe { (&raw const bindings::system_cpucaps).read_volatile() }[CAP / 64];
+        if word >> (CAP % 64) & 1 != 0 {
+            let pmr: usize;
+            // SAFETY: Reads `ICC_PMR_EL1`, accessible whenever the kernel uses priority masking.
+            unsafe {
+                crate::asm!("mrs {p}, S3_0_C4_C6_0";
+                    p = out(reg) pmr,
+                    options(nomem, nostack, preserves_flags)
+                );
+            }
+            return pmr != bindings::ENTRY_GIC_PRIO_IRQON;
+        }
+    }
+    daif_irqs_disabled()
+}
+
+/// C `raw_irqs_disabled()`: `DAIF.I`, or with `ARM64_PSEUDO_NMI` a C shim (the choice between
+/// `DAIF` and the priority mask is an alternative).
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_TRACE_IRQFLAGS))]
+#[inline(always)]
+pub(crate) fn raw_irqs_disabled() -> bool {
+    #[cfg(not(CONFIG_ARM64_PSEUDO_NMI))]
+    {
+        daif_irqs_disabled()
+    }
+    #[cfg(CONFIG_ARM64_PSEUDO_NMI)]
+    // SAFETY: Reads the interrupt state; no precondition.
+    unsafe {
+        bindings::entry_rs_raw_irqs_disabled()
+    }
+}
+
+/// C `raw_local_irq_enable()`: `msr daifclr, #3` with a memory clobber, or with
+/// `ARM64_PSEUDO_NMI` a C shim (a write of the priority mask and `pmr_sync()`, both chosen by
+/// alternatives).
+///
+/// # Safety
+///
+/// Interrupts may be enabled here: nothing that needs them disabled runs until
+/// [`raw_local_irq_disable`].
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub(crate) unsafe fn raw_local_irq_enable() {
+    #[cfg(not(CONFIG_ARM64_PSEUDO_NMI))]
+    // SAFETY: Unmasks IRQ and FIQ; the caller allows interrupts. No `nomem`: C's "memory"
+    // clobber (`barrier()` around the `msr`).
+    unsafe {
+        crate::asm!("msr daifclr, #3"; options(nostack))
+    };
+    #[cfg(CONFIG_ARM64_PSEUDO_NMI)]
+    // SAFETY: As above, in one C call.
+    unsafe {
+        bindings::entry_rs_raw_local_irq_enable()
+    };
+}
+
+/// C `raw_local_irq_disable()`: `msr daifset, #3`, or a C shim with `ARM64_PSEUDO_NMI` (see
+/// [`raw_local_irq_enable`]).
+///
+/// # Safety
+///
+/// None beyond the caller's bookkeeping: disabling interrupts is always allowed, but the
+/// caller's tokens must say so afterwards.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub(crate) unsafe fn raw_local_irq_disable() {
+    #[cfg(not(CONFIG_ARM64_PSEUDO_NMI))]
+    // SAFETY: Masks IRQ and FIQ; no `nomem`, as C's "memory" clobber.
+    unsafe {
+        crate::asm!("msr daifset, #3"; options(nostack))
+    };
+    #[cfg(CONFIG_ARM64_PSEUDO_NMI)]
+    // SAFETY: As above, in one C call.
+    unsafe {
+        bindings::entry_rs_raw_local_irq_disable()
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// pt_regs
+// ---------------------------------------------------------------------------------------------
+
+impl PtRegs {
+    /// Returns the saved `PSTATE` (`regs->pstate`).
+    #[inline(always)]
+    pub fn pstate(&self) -> u64 {
+        // SAFETY: `self.as_raw()` is valid (type invariant).
+        unsafe {
+            crate::entry_field!(self.as_raw(), pt_regs, pstate: __bindgen_anon_1.__bindgen_anon_1.pstate)
+                .read()
+        }
+    }
+
+    /// Returns true if the frame was created by an entry from user mode (EL0).
+    ///
+    /// C `user_mode()` on arm64: `(regs->pstate & PSR_MODE_MASK) == PSR_MODE_EL0t`.
+    #[inline(always)]
+    pub fn user_mode(&self) -> bool {
+        self.pstate() as usize & bindings::ENTRY_PSR_MODE_MASK == bindings::ENTRY_PSR_MODE_EL0T
+    }
+
+    /// Returns true if interrupts were disabled in the interrupted context.
+    ///
+    /// C `regs_irqs_disabled()`: `PSTATE.I`, or with priority masking (`ARM64_PSEUDO_NMI`, an
+    /// alternative: a `noinstr` C shim then) also a saved priority mask that is not "on".
+    #[inline(always)]
+    pub fn irqs_disabled(&self) -> bool {
+        #[cfg(not(CONFIG_ARM64_PSEUDO_NMI))]
+        {
+            self.pstate() as usize & bindings::ENTRY_PSR_I_BIT != 0
+        }
+        #[cfg(CONFIG_ARM64_PSEUDO_NMI)]
+        // SAFETY: `noinstr` shim that only reads the valid frame (type invariant).
+        unsafe {
+            bindings::entry_rs_regs_irqs_disabled(self.as_raw())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The architecture hooks of irq-entry-common.h
+// ---------------------------------------------------------------------------------------------
+
+/// C `arch_enter_from_user_mode(regs)`: arm64 does not define it; the generic one is empty.
+///
+/// # Safety
+///
+/// Interrupts disabled, entry from user mode (the x86 version's contract).
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub(crate) unsafe fn arch_enter_from_user_mode(_regs: &PtRegs) {}
+
+/// C `arch_exit_to_user_mode()`: arm64 does not define it; the generic one is empty.
+///
+/// # Safety
+///
+/// Interrupts disabled, immediately before returning to user mode.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub(crate) unsafe fn arch_exit_to_user_mode() {}
+
+/// C `arch_exit_to_user_mode_prepare(regs, ti_work)`: arm64 does not define it; the generic one
+/// is empty.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub fn arch_exit_to_user_mode_prepare(_ins: &Instr, _irqs: &ToUser, _regs: &PtRegs, _ti: usize) {}
+
+/// C `arch_exit_to_user_mode_work(regs, ti_work)` (`asm/entry-common.h`): on each pass of the
+/// exit loop, a pending asynchronous MTE fault becomes a `SIGSEGV`, and a task whose FPSIMD
+/// registers hold another context's state (`TIF_FOREIGN_FPSTATE`) gets its own back. Both
+/// flags are in `EXIT_TO_USER_MODE_WORK`, so without this the loop would not end.
+///
+/// The flag test is inline, as C's; the work is a C shim (`fpsimd_restore_current_state()` and
+/// the signal are C functions, the flag clear an instrumented atomic).
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub fn arch_exit_to_user_mode_work(_ins: &Instr, _on: &IrqsOn<'_>, regs: &PtRegs, ti: usize) {
+    if ti & bindings::ENTRY_ARCH_EXIT_TO_USER_MODE_WORK != 0 {
+        // SAFETY: Instrumentable shim called in the exit loop with interrupts enabled (`_on`),
+        // as C calls the inline; `regs` is the task's valid user frame.
+        unsafe { bindings::entry_rs_arch_exit_to_user_mode_work(regs.as_raw(), ti) };
+    }
+}
+
+/// C `arch_xfer_to_guest_mode_handle_work(ti_work)`: arm64 does not define it, so the generic
+/// inline of `entry-virt.h` applies: no work, `0`.
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_VIRT_XFER_TO_GUEST_WORK))]
+#[inline(always)]
+pub fn arch_xfer_to_guest_mode_handle_work(
+    _ins: &Instr,
+    _guest: &super::super::virt::ToGuest,
+    _ti: usize,
+) -> crate::ffi::c_int {
+    0
+}
+
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+crate::entry::instr::instr_shim!(
+    /// C `arch_irqentry_exit_need_resched()` (`asm/entry-common.h`): no preemption on the way
+    /// out of a pseudo-NMI (`DAIF` set under priority masking), nor before the CPU capabilities
+    /// are finalized.
+    ///
+    /// Why C: both tests are alternatives (`system_uses_irq_prio_masking()`,
+    /// `system_capabilities_finalized()`). Called only after `need_resched()`, as in C.
+    arch_irqentry_exit_need_resched(IrqsOff) => entry_rs_arch_irqentry_exit_need_resched() -> bool
+);
+
+/// C `arch_in_rcu_eqs()`: arm64 does not override it, so it is `false`.
+#[inline(always)]
+pub fn arch_in_rcu_eqs() -> bool {
+    false
+}
+
+/// C `irqentry_exit_cond_resched()` with `PREEMPT_DYNAMIC` on arm64
+/// (`HAVE_PREEMPT_DYNAMIC_KEY`): `dynamic_irqentry_exit_cond_resched()`, which tests the static
+/// key `sk_dynamic_irqentry_exit_cond_resched` (switched by `preempt=`) and calls
+/// `raw_irqentry_exit_cond_resched()`. Both stay C in `common.c`; this is an ordinary call.
+///
+/// Interrupts disabled (`_off`), returning to a kernel context that can be preempted.
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_PREEMPT_DYNAMIC))]
+#[inline(always)]
+pub fn irqentry_exit_cond_resched_dynamic(_ins: &Instr, _off: &IrqsOff) {
+    #[cfg(not(CONFIG_HAVE_PREEMPT_DYNAMIC_KEY))]
+    compile_error!("RUST_GENERIC_ENTRY supports PREEMPT_DYNAMIC on arm64 only with static keys");
+
+    // SAFETY: Inside a region (`_ins`), interrupts disabled (`_off`), which is all the function
+    // needs.
+    unsafe { bindings::dynamic_irqentry_exit_cond_resched() };
+}
