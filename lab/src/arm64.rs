@@ -40,12 +40,34 @@ pub fn build_dir(lab: &Lab, v: Variant) -> PathBuf {
     lab.cache.join("build").join(name(v))
 }
 
-/// The kunitconfig of a variant: the arm64 fragment, then the variant's.
+/// The kunitconfig of a variant: the arm64 fragment, the variant's, and
+/// for rust `arm64-rust.config` (the noinstr check, which arm64 turns on
+/// itself: it has no `NOINSTR_VALIDATION` to imply it).
 pub fn kunitconfig(lab: &Lab, v: Variant) -> Result<String> {
-    let mut text = read(&lab.configs().join(FRAGMENT))?;
-    text.push('\n');
-    text.push_str(&read(&lab.configs().join(format!("variant-{}.config", v.name())))?);
+    let mut files = vec![FRAGMENT.to_string(), format!("variant-{}.config", v.name())];
+    if v == Variant::Rust {
+        files.push("arm64-rust.config".into());
+    }
+    let mut text = String::new();
+    for f in files {
+        text.push_str(&read(&lab.configs().join(f))?);
+        text.push('\n');
+    }
     Ok(text)
+}
+
+/// A `make` command for an arm64 build folder, with the lab's make options.
+pub fn make(lab: &Lab, v: Variant) -> Command {
+    let mut c = Command::new("make");
+    c.current_dir(lab.src())
+        .env("PATH", lab.path_env(None))
+        .env("LIBCLANG_PATH", crate::lab::LIBCLANG_PATH)
+        .env("CCACHE_DIR", lab.cache.join("ccache"))
+        .arg("ARCH=arm64")
+        .arg(format!("O={}", build_dir(lab, v).display()))
+        .arg(format!("-j{}", crate::build::jobs()))
+        .args(lab.make_options());
+    c
 }
 
 /// The kunit.py command for a variant. `--raw_output=all` keeps the whole
@@ -77,11 +99,15 @@ pub struct Run {
     pub pseudo_nmi: bool,
     /// What is wrong with the entry symbols of the build (see [`symbol_problems`]).
     pub symbols: Vec<String>,
+    /// rust: the noinstr check without objtool on `vmlinux.o`: how many
+    /// noinstr functions of `entry_rs.o` it walked, and its findings.
+    #[serde(default)]
+    pub noinstr: Option<(usize, Vec<String>)>,
 }
 
 impl Run {
     pub fn ok(&self) -> bool {
-        self.kunit.ok() && self.pseudo_nmi && self.symbols.is_empty()
+        self.problem().is_none()
     }
 
     /// Why the run did not pass, in one line.
@@ -99,7 +125,11 @@ impl Run {
         if !self.symbols.is_empty() {
             return Some(self.symbols.join("; "));
         }
-        None
+        match &self.noinstr {
+            Some((0, _)) => Some("the noinstr check found no noinstr function in entry_rs.o".into()),
+            Some((_, f)) if !f.is_empty() => Some(format!("noinstr check: {}", f.join("; "))),
+            _ => None,
+        }
     }
 }
 
@@ -225,15 +255,27 @@ pub fn run(lab: &Lab, v: Variant, reuse: bool) -> Result<Run> {
     let common = defined_functions(&entry.join("common.o")).unwrap_or_default();
     let rust_obj = entry.join("entry_rs.o");
     let rust = if rust_obj.exists() { Some(defined_functions(&rust_obj)?) } else { None };
+    let noinstr = if v == Variant::Rust && b.join("vmlinux.o").exists() {
+        let objects: Vec<PathBuf> = crate::noinstr_check::RUST_OBJECTS.iter().map(PathBuf::from).collect();
+        let o = crate::noinstr_check::run(&lab.src(), &b, &objects)?;
+        Some((o.checked, o.findings))
+    } else {
+        None
+    };
     let r = Run {
         pseudo_nmi: text.contains(PSEUDO_NMI_LINE),
         symbols: symbol_problems(v, &common, rust.as_deref()),
+        noinstr,
         kunit: k,
+    };
+    let checked = match &r.noinstr {
+        Some((n, f)) => format!(", noinstr check: {n} functions, {} findings", f.len()),
+        None => String::new(),
     };
     say(
         &name,
         &format!(
-            "KUnit: {}, pseudo-NMIs {} ({})",
+            "KUnit: {}, pseudo-NMIs {}{checked} ({})",
             r.kunit.summary(),
             if r.pseudo_nmi { "enabled" } else { "NOT enabled" },
             fmt_dur(start.elapsed())
@@ -243,6 +285,32 @@ pub fn run(lab: &Lab, v: Variant, reuse: bool) -> Result<Run> {
         memo.put(&r)?;
     }
     Ok(r)
+}
+
+/// The control of the `# arch: arm64` faults: the unfaulted `arm64-rust`
+/// passes (kept from this series commit when it did), its noinstr check
+/// included.
+pub fn fault_control(lab: &Lab) -> Result<bool> {
+    let r = run(lab, Variant::Rust, true)?;
+    if let Some(p) = r.problem() {
+        say("fault", &format!("arm64-rust control failed: {p}"));
+    }
+    Ok(r.ok())
+}
+
+/// Builds `vmlinux` in the `arm64-rust` folder with the work tree as it is
+/// (a fault applied): the error lines when the build stops, None when it
+/// succeeds. The folder is rebuilt by its next KUnit run.
+pub fn fault_build(lab: &Lab) -> Result<Option<Vec<String>>> {
+    let name = name(Variant::Rust);
+    let log = lab.results.join("logs").join(format!("build-{name}-fault.log"));
+    let _lock = crate::util::machine_lock(&name)?;
+    say(&name, &format!("make vmlinux (log: {})", log.display()));
+    let ok = crate::util::run_logged(make(lab, Variant::Rust).arg("vmlinux"), &log, |_| {})?;
+    if ok {
+        return Ok(None);
+    }
+    Ok(Some(crate::build::error_lines(&read(&log)?).into_iter().map(String::from).collect()))
 }
 
 /// Cases whose result differs between the two variants (the rust-only

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! # detect: build | kunit | boot
+//! # arch: arm64                  (optional; x86_64 when absent)
 //! # caught-by: generic_entry.irqentry_nmi_pair_and_nesting
 //! # caught-by: entry_test: signal_on_irq_return
 //! # Free text: what it breaks.
@@ -25,7 +26,9 @@
 //!
 //! Faults touch only the `rust` variant: the fault is an extra commit on
 //! top of the series, `rust` is rebuilt incrementally, and a boot fault
-//! boots just the programs of its named tests.
+//! boots just the programs of its named tests. A fault with `# arch: arm64`
+//! is a `build` fault of the `arm64-rust` build instead (`crate::arm64`):
+//! its control is that build passing with the noinstr check.
 
 use crate::boot::{self, BootOpts, BootResult};
 use crate::build;
@@ -70,6 +73,8 @@ pub struct Fault {
     pub diff: PathBuf,
     /// Needs the debug flavor (`# flavor: debug`).
     pub debug: bool,
+    /// Built for arm64 (`# arch: arm64`): a build fault of `arm64-rust`.
+    pub arm64: bool,
 }
 
 impl Fault {
@@ -78,6 +83,7 @@ impl Fault {
         let mut detect = None;
         let mut caught_by = vec![];
         let mut debug = false;
+        let mut arm64 = false;
         for l in text.lines().take_while(|l| !l.starts_with("--- ") && !l.starts_with("diff ")) {
             if let Some(d) = l.strip_prefix("# detect:") {
                 detect = Some(d.trim().parse::<Detect>()?);
@@ -86,6 +92,12 @@ impl Fault {
                     "debug" => true,
                     "plain" => false,
                     o => return Err(format!("unknown `# flavor: {o}` (use plain or debug)")),
+                };
+            } else if let Some(a) = l.strip_prefix("# arch:") {
+                arm64 = match a.trim() {
+                    "arm64" => true,
+                    "x86_64" => false,
+                    o => return Err(format!("unknown `# arch: {o}` (use x86_64 or arm64)")),
                 };
             } else if let Some(t) = l.strip_prefix("# caught-by:") {
                 let t = t.trim();
@@ -102,7 +114,10 @@ impl Fault {
         if debug && detect != Detect::Kunit {
             return Err("`# flavor: debug` is for `# detect: kunit` faults".into());
         }
-        Ok(Fault { name: name.into(), detect, caught_by, diff, debug })
+        if arm64 && (detect != Detect::Build || debug) {
+            return Err("`# arch: arm64` faults are `# detect: build` faults of the plain flavor".into());
+        }
+        Ok(Fault { name: name.into(), detect, caught_by, diff, debug, arm64 })
     }
 
     pub fn load(lab: &Lab, name: &str) -> Result<Fault> {
@@ -146,6 +161,9 @@ pub fn names(lab: &Lab) -> Result<Vec<String>> {
 pub struct Control {
     /// The unfaulted `rust` build succeeded.
     pub build_ok: Option<bool>,
+    /// The unfaulted `arm64-rust` build succeeded and its noinstr check
+    /// found nothing (for `# arch: arm64` faults).
+    pub arm64_ok: Option<bool>,
     /// KUnit on the unfaulted `rust`.
     pub kunit: Option<KunitResult>,
     /// KUnit on the unfaulted `rust-debug` (for `# flavor: debug` faults).
@@ -170,6 +188,12 @@ impl Control {
     /// unfaulted series (the work tree must hold it).
     pub fn ensure(&mut self, lab: &Lab, faults: &[Fault]) -> Result<()> {
         let rust = Flavor { variant: Variant::Rust, debug: false };
+        if self.arm64_ok.is_none() && faults.iter().any(|f| f.arm64) {
+            self.arm64_ok = Some(crate::arm64::fault_control(lab)?);
+        }
+        if faults.iter().all(|f| f.arm64) {
+            return Ok(());
+        }
         if self.build_ok != Some(true) {
             let b = build::build(lab, rust, true)?;
             self.build_ok = Some(b.error.is_none());
@@ -254,7 +278,10 @@ impl std::fmt::Display for Verdict {
 pub fn judge(fault: &Fault, control: &Control, seen: &Observed) -> Verdict {
     match seen {
         Observed::Build(errors) => {
-            if control.build_ok != Some(true) {
+            if fault.arm64 && control.arm64_ok != Some(true) {
+                return Verdict::ControlFailed("the unfaulted arm64-rust build or its noinstr check failed".into());
+            }
+            if !fault.arm64 && control.build_ok != Some(true) {
                 return Verdict::ControlFailed("the unfaulted rust build failed".into());
             }
             let Some(lines) = errors else {
@@ -378,6 +405,9 @@ pub fn boot_again(outcome: &crate::qemu::Outcome, attempt: u32) -> bool {
 }
 
 fn observe(lab: &Lab, fault: &Fault) -> Result<Observed> {
+    if fault.arm64 {
+        return Ok(Observed::Build(crate::arm64::fault_build(lab)?));
+    }
     let rust = Flavor { variant: Variant::Rust, debug: fault.debug };
     let b = build::build(lab, rust, false)?;
     if fault.detect == Detect::Build {
@@ -431,6 +461,7 @@ mod tests {
             caught_by: by.iter().map(|s| s.to_string()).collect(),
             diff: "f.diff".into(),
             debug: false,
+            arm64: false,
         }
     }
 
@@ -485,6 +516,12 @@ mod tests {
         assert!(d.debug);
         let e = Fault::parse("x", "x".into(), "# detect: boot\n# flavor: debug\n# caught-by: t\n").unwrap_err();
         assert!(e.contains("for `# detect: kunit`"), "{e}");
+        let a = Fault::parse("x", "x".into(), "# detect: build\n# arch: arm64\n# caught-by: m\n").unwrap();
+        assert!(a.arm64 && !a.debug);
+        let e = Fault::parse("x", "x".into(), "# detect: boot\n# arch: arm64\n# caught-by: t\n").unwrap_err();
+        assert!(e.contains("`# arch: arm64` faults are `# detect: build`"), "{e}");
+        let e = Fault::parse("x", "x".into(), "# detect: build\n# arch: riscv\n# caught-by: t\n").unwrap_err();
+        assert!(e.contains("unknown `# arch: riscv`"), "{e}");
         let e = Fault::parse("x", "x".into(), "# detect: luck\n# caught-by: t\n").unwrap_err();
         assert!(e.contains("unknown `# detect: luck`"), "{e}");
     }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Rust implementation of the generic entry code for x86_64.
+//! Rust implementation of the generic entry code for x86_64 and arm64.
 //!
 //! This object replaces the bodies of `kernel/entry/common.c` when `CONFIG_RUST_GENERIC_ENTRY=y`
-//! and defines the same C-ABI symbols:
+//! and defines the same C-ABI symbols (callers named for x86; arm64's own entry code,
+//! `arch/arm64/kernel/entry-common.c`, calls the NMI pair for pseudo-NMIs, SErrors and SDEI,
+//! `exit_to_user_mode_loop()` and `raw_irqentry_exit_cond_resched()`):
 //!
 //! - `irqentry_enter()` (`.noinstr.text`): from `DEFINE_IDTENTRY*`, `exc_page_fault()`, FRED, Xen
 //!   PV

@@ -70,9 +70,13 @@ pub struct Instr {
 /// `__instrumentation_begin()` with `ANNOTATE_INSTR_BEGIN()` (`include/linux/annotate.h`:
 /// `.pushsection .discard.annotate_insn, "M", @progbits, 8`). The label is a numeric local label,
 /// so the block can be duplicated by inlining.
+///
+/// Emitted where something reads the records: objtool with `NOINSTR_VALIDATION` (x86), and
+/// `scripts/rust_noinstr_check.py` with `RUST_GENERIC_ENTRY_NOINSTR_CHECK`, which architectures
+/// without objtool (arm64) enable on their own; C emits none there.
 #[inline(always)]
 fn instrumentation_begin() {
-    #[cfg(CONFIG_NOINSTR_VALIDATION)]
+    #[cfg(any(CONFIG_NOINSTR_VALIDATION, CONFIG_RUST_GENERIC_ENTRY_NOINSTR_CHECK))]
     // SAFETY: Emits a `nop` and a record in a discarded section. It touches no register, memory
     // or flag. Without `nomem` the compiler treats it as a memory barrier, so no memory access
     // or call is moved across it, which keeps the region boundaries where the source puts them.
@@ -95,7 +99,7 @@ fn instrumentation_begin() {
 /// inside a conditional block (see the comment in `include/linux/instrumentation.h`).
 #[inline(always)]
 fn instrumentation_end() {
-    #[cfg(CONFIG_NOINSTR_VALIDATION)]
+    #[cfg(any(CONFIG_NOINSTR_VALIDATION, CONFIG_RUST_GENERIC_ENTRY_NOINSTR_CHECK))]
     // SAFETY: See `instrumentation_begin()`.
     unsafe {
         crate::asm!(concat!(
