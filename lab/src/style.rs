@@ -146,8 +146,15 @@ pub fn clippy_findings(log: &str, ours: &[&str]) -> Vec<String> {
 }
 
 /// Paths (substrings) of the series' Rust files in build output.
-pub const OURS: &[&str] =
-    &["kernel/entry/", "rust/kernel/entry/", "rust/macros/noinstr.rs", "samples/rust/rust_entry_probe.rs"];
+pub const OURS: &[&str] = &[
+    "kernel/entry/",
+    "rust/kernel/entry/",
+    "rust/kernel/kthread.rs",
+    "rust/kernel/smp.rs",
+    "rust/kernel/irq_work.rs",
+    "rust/macros/noinstr.rs",
+    "samples/rust/rust_entry_probe.rs",
+];
 
 /// Builds the entry objects of the rust flavor with CLIPPY=1 and returns the
 /// findings in the series' files. The next normal build rebuilds them.
@@ -159,6 +166,9 @@ pub fn clippy(lab: &Lab) -> Result<Vec<String>> {
         lab.make(f).args([
             "CLIPPY=1",
             "CLIPPY_DRIVER=/usr/bin/clippy-driver",
+            // The kernel crate: the building blocks in rust/kernel/entry/
+            // and the series' abstractions (kthread, smp, irq_work).
+            "rust/kernel.o",
             "kernel/entry/entry_rs.o",
             "kernel/entry/syscall_rs.o",
             "kernel/entry/sud_rs.o",
