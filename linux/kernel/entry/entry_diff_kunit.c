@@ -20,6 +20,7 @@
 #include <kunit/test.h>
 #include <linux/context_tracking_state.h>
 #include <linux/irq-entry-common.h>
+#include <linux/kthread.h>
 #include <linux/lockdep.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
@@ -331,10 +332,73 @@ static void cond_resched_preempt_disabled_same_as_c(struct kunit *test)
 	differential(test, run_cond_resched, true);
 }
 
+static int rt_thread_fn(void *unused)
+{
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+/*
+ * The return from an interrupt to preemptible kernel code with a reschedule
+ * pending: interrupts disabled, preempt count 0, and a real-time thread bound
+ * to this CPU woken meanwhile. raw_irqentry_exit_cond_resched() must switch to
+ * it (an involuntary context switch) and come back with interrupts disabled.
+ * Returns how far nivcsw moved, or -1 if no attempt stayed on the thread's CPU.
+ */
+static long preempted_by_rt_thread(const struct entry_impl *impl, bool *irqs_off)
+{
+	int tries;
+
+	for (tries = 0; tries < 10; tries++) {
+		struct task_struct *t;
+		unsigned long flags, before, moved;
+		bool on_cpu;
+		int cpu;
+
+		t = kthread_create(rt_thread_fn, NULL, "entry_diff_rt");
+		if (IS_ERR(t))
+			return -1;
+		sched_set_fifo_low(t);
+		/* After the creation, which may move this task. */
+		cpu = raw_smp_processor_id();
+		kthread_bind(t, cpu);
+
+		local_irq_save(flags);
+		on_cpu = smp_processor_id() == cpu && preempt_count() == 0;
+		before = current->nivcsw;
+		wake_up_process(t);
+		impl->raw_cond_resched();
+		moved = current->nivcsw - before;
+		*irqs_off = irqs_disabled();
+		local_irq_restore(flags);
+
+		kthread_stop(t);
+		if (on_cpu)
+			return moved;
+	}
+	return -1;
+}
+
+static void cond_resched_preempts_same_as_c(struct kunit *test)
+{
+	bool c_off = false, rust_off = false;
+	long c = preempted_by_rt_thread(&impl_c, &c_off);
+	long rust = preempted_by_rt_thread(&impl_rust, &rust_off);
+
+	KUNIT_ASSERT_GE_MSG(test, c, 0, "no attempt stayed on one CPU");
+	KUNIT_ASSERT_GE_MSG(test, rust, 0, "no attempt stayed on one CPU");
+	KUNIT_EXPECT_GE_MSG(test, c, 1, "C did not preempt");
+	KUNIT_EXPECT_GE_MSG(test, rust, 1, "Rust did not preempt");
+	KUNIT_EXPECT_TRUE(test, c_off);
+	KUNIT_EXPECT_TRUE(test, rust_off);
+}
+
 static struct kunit_case entry_diff_cases[] = {
 	KUNIT_CASE(irqentry_kernel_mode_same_as_c),
 	KUNIT_CASE(irqentry_nmi_nested_same_as_c),
 	KUNIT_CASE(cond_resched_preempt_disabled_same_as_c),
+	KUNIT_CASE(cond_resched_preempts_same_as_c),
 	{}
 };
 

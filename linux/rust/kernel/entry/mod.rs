@@ -24,8 +24,8 @@
 //! path is a call to `core::panicking`, which is in `.text`, and objtool reports it.
 //!
 //! All per-CPU accesses are inline assembly of the architecture module ([`arch`]; `%gs`-relative
-//! on x86_64, `tpidr_el1`/`tpidr_el2`-relative on arm64), exactly like the C accessors, so no `rust_helper_*` (which lives in `.text` and
-//! may be sanitized) is ever called from here.
+//! on x86_64, `tpidr_el1`/`tpidr_el2`-relative on arm64), exactly like the C accessors, so no
+//! `rust_helper_*` (which lives in `.text` and may be sanitized) is ever called from here.
 //!
 //! The modules, by concept:
 //!

@@ -26,11 +26,11 @@
 //!   operations and `regs_irqs_disabled()` are C shims in that configuration and plain `DAIF`
 //!   instructions without it;
 //! * the hooks arm64 overrides are C shims behind the same tests C inlines:
-//!   `arch_exit_to_user_mode_work()` (FPSIMD reload, MTE faults), `arch_irqentry_exit_need_resched()`
-//!   (priority masking, finalized capabilities) and, on VHE hosts only, `arch_nmi_enter()`/
-//!   `arch_nmi_exit()` (`HCR_EL2.TGE`);
-//! * the `PREEMPT_DYNAMIC` cond-resched hook is a static key, `dynamic_irqentry_exit_cond_resched()`,
-//!   which stays C in `common.c`.
+//!   `arch_exit_to_user_mode_work()` (FPSIMD reload, MTE faults),
+//!   `arch_irqentry_exit_need_resched()` (priority masking, finalized capabilities) and, on VHE
+//!   hosts only, `arch_nmi_enter()`/`arch_nmi_exit()` (`HCR_EL2.TGE`);
+//! * the `PREEMPT_DYNAMIC` cond-resched hook is a static key,
+//!   `dynamic_irqentry_exit_cond_resched()`, which stays C in `common.c`.
 
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 use super::super::preempt::{
@@ -252,6 +252,11 @@ pub(crate) unsafe fn preempt_count_sub_nmi() {
 // NMI
 // ---------------------------------------------------------------------------------------------
 
+/// `CurrentEL` at EL2: the exception level is in bits 3:2 (C's `CurrentEL_EL2`, `2 << 2`; the
+/// value is architectural, so it is spelled out rather than passed through the bindings).
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+const CURRENT_EL_EL2: usize = 2 << 2;
+
 /// True if the kernel runs at EL2 (C `is_kernel_in_hyp_mode()`: `CurrentEL`, no alternative).
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 #[inline(always)]
@@ -264,7 +269,7 @@ fn is_kernel_in_hyp_mode() -> bool {
             options(pure, nomem, nostack, preserves_flags)
         );
     }
-    el == bindings::ENTRY_CURRENTEL_EL2
+    el == CURRENT_EL_EL2
 }
 
 /// C `arch_nmi_enter()` (`asm/hardirq.h`): nothing unless the kernel runs at EL2 (VHE), where
@@ -466,8 +471,12 @@ impl PtRegs {
     pub fn pstate(&self) -> u64 {
         // SAFETY: `self.as_raw()` is valid (type invariant).
         unsafe {
-            crate::entry_field!(self.as_raw(), pt_regs, pstate: __bindgen_anon_1.__bindgen_anon_1.pstate)
-                .read()
+            crate::entry_field!(
+                self.as_raw(),
+                pt_regs,
+                pstate: __bindgen_anon_1.__bindgen_anon_1.pstate
+            )
+            .read()
         }
     }
 
