@@ -227,30 +227,7 @@ pub fn run(lab: &Lab, v: Variant, reuse: bool) -> Result<Run> {
         &format!("kunit.py run --arch arm64 (cross build, then QEMU TCG, GICv3, pseudo-NMIs; log: {})", log.display()),
     );
     let start = Instant::now();
-    let ok = crate::util::with_ticker(
-        std::time::Duration::from_secs(30),
-        |t| say(&name, &format!("kunit.py still running ({})", fmt_dur(t))),
-        || crate::util::run_logged(&mut cmd, &log, |_| {}),
-    )?;
-    let text = read(&log)?;
-    let (cases, suites, complete) = kunit::parse_ktap(&text);
-    let mut k = KunitResult {
-        flavor: name.clone(),
-        cases,
-        suites,
-        complete,
-        error: None,
-        log: log.display().to_string(),
-        kept: false,
-    };
-    if k.cases.is_empty() {
-        let why = text.lines().rev().find(|l| l.contains("ERROR") || l.contains("rror:")).unwrap_or("no KTAP output");
-        k.error = Some(format!("kunit.py ran no test: {} (log: {})", why.trim(), log.display()));
-    } else if !k.complete {
-        k.error = Some(format!("KTAP output incomplete (crash or timeout?) (log: {})", log.display()));
-    } else if !ok && k.count(Status::Fail) == 0 {
-        k.error = Some(format!("kunit.py failed (log: {})", log.display()));
-    }
+    let (k, text) = kunit::run_kunit_py(&name, &mut cmd, &log)?;
     let entry = b.join("kernel/entry");
     let common = defined_functions(&entry.join("common.o")).unwrap_or_default();
     let rust_obj = entry.join("entry_rs.o");

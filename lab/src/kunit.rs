@@ -277,17 +277,35 @@ pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
     let _lock = crate::util::machine_lock(&name)?;
     say(&name, &format!("kunit.py run ({accel}; log: {})", log.display()));
     let start = Instant::now();
-    // kunit.py has its own 300 s limit for the tests; the build before it
-    // is incremental. The ticker shows it is alive.
+    let (r, _) = run_kunit_py(&name, &mut cmd, &log)?;
+    say(&name, &format!("KUnit: {} ({})", r.summary(), fmt_dur(start.elapsed())));
+    if r.ok() {
+        // Keyed by the image kunit.py leaves (its make may have relinked).
+        kunit_memo(lab, f, accel).put(&r)?;
+    }
+    Ok(r)
+}
+
+/// Runs a kunit.py command with its output in `log` and a ticker, and makes
+/// the result of its KTAP output (an error when it ran nothing, stopped
+/// early or failed without a failing case). Returns the log's text too.
+/// kunit.py has its own 300 s limit for the tests; the build before it is
+/// usually incremental.
+pub fn run_kunit_py(name: &str, cmd: &mut Command, log: &Path) -> Result<(KunitResult, String)> {
     let ok = crate::util::with_ticker(
         std::time::Duration::from_secs(30),
-        |t| say(&name, &format!("kunit.py still running ({})", fmt_dur(t))),
-        || crate::util::run_logged(&mut cmd, &log, |_| {}),
+        |t| say(name, &format!("kunit.py still running ({})", fmt_dur(t))),
+        || crate::util::run_logged(cmd, log, |_| {}),
     )?;
-    let text = read(&log)?;
-    let (cases, suites, complete) = parse_ktap(&text);
+    let text = read(log)?;
+    Ok((result_of(name, &text, ok, log), text))
+}
+
+/// The result of a kunit.py run from its output `text` and exit status `ok`.
+pub fn result_of(name: &str, text: &str, ok: bool, log: &Path) -> KunitResult {
+    let (cases, suites, complete) = parse_ktap(text);
     let mut r = KunitResult {
-        flavor: name.clone(),
+        flavor: name.to_string(),
         cases,
         suites,
         complete,
@@ -303,12 +321,7 @@ pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
     } else if !ok && r.count(Status::Fail) == 0 {
         r.error = Some(format!("kunit.py failed (log: {})", log.display()));
     }
-    say(&name, &format!("KUnit: {} ({})", r.summary(), fmt_dur(start.elapsed())));
-    if r.ok() {
-        // Keyed by the image kunit.py leaves (its make may have relinked).
-        kunit_memo(lab, f, accel).put(&r)?;
-    }
-    Ok(r)
+    r
 }
 
 #[cfg(test)]
@@ -372,6 +385,18 @@ ok 1 rust_kernel_str
     ok 2 nmi # SKIP no NMI here
 ok 2 entry
 ";
+
+    #[test]
+    fn a_run_without_cases_or_cut_short_is_an_error() {
+        let log = Path::new("/l");
+        assert!(result_of("x", KTAP, true, log).error.is_none());
+        let e = result_of("x", "[1.0] ERROR: no kernel\n", false, log).error.unwrap();
+        assert!(e.starts_with("kunit.py ran no test: [1.0] ERROR: no kernel"), "{e}");
+        let cut: String = KTAP.lines().take(9).map(|l| format!("{l}\n")).collect();
+        assert!(result_of("x", &cut, true, log).error.unwrap().starts_with("KTAP output incomplete"));
+        let passing = KTAP.replace("not ok 2 test_fmt", "ok 2 test_fmt");
+        assert!(result_of("x", &passing, false, log).error.unwrap().starts_with("kunit.py failed"));
+    }
 
     #[test]
     fn ktap_cases_and_suites() {
