@@ -25,6 +25,11 @@ pub const QEMU_ARGS: &str = "-machine gic-version=3 -smp 2";
 pub const KERNEL_ARGS: &str = "irqchip.gicv3_pseudo_nmi=1";
 /// What the GICv3 driver prints when it uses priority masking.
 pub const PSEUDO_NMI_LINE: &str = "GICv3: Pseudo-NMIs enabled";
+/// QEMU for the EL2 run: the same with EL2 emulated, so that the kernel
+/// runs at EL2 with VHE (`-cpu max` of kunit.py's arm64 config has it).
+pub const QEMU_ARGS_EL2: &str = "-machine gic-version=3,virtualization=on -smp 2";
+/// What the boot prints when the kernel runs at EL2, and with VHE.
+pub const EL2_LINES: [&str; 2] = ["CPU: All CPU(s) started at EL2", "detected: Virtualization Host Extensions"];
 
 /// The entry functions arm64's own entry code calls, which the Rust object
 /// must define (and `common.o` must not) in the rust variant.
@@ -288,6 +293,40 @@ pub fn fault_build(lab: &Lab) -> Result<Option<Vec<String>>> {
         return Ok(None);
     }
     Ok(Some(crate::build::error_lines(&read(&log)?).into_iter().map(String::from).collect()))
+}
+
+/// The rust variant's kernel once more, without building, on a CPU with EL2
+/// and VHE (`kunit.py exec`): the kernel runs at EL2, so the boot code
+/// patches the per-CPU offset's alternative to `tpidr_el2` (a record the
+/// boot code did not apply would leave `tpidr_el1`, and every per-CPU read
+/// of the Rust code, which the differential suite compares with C's, would
+/// read another CPU's or no CPU's data), and the NMI entry takes the
+/// `HCR_EL2` path of `arch_nmi_enter()`. Needs a built `arm64-rust`.
+pub fn run_el2(lab: &Lab) -> Result<KunitResult> {
+    let v = Variant::Rust;
+    let name = format!("{}-el2", name(v));
+    let b = build_dir(lab, v);
+    let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
+    let _ = std::fs::remove_file(&log);
+    let mut cmd = Command::new("python3");
+    cmd.current_dir(lab.src())
+        .env("PATH", lab.path_env(None))
+        .args(["tools/testing/kunit/kunit.py", "exec", "--arch", "arm64"])
+        .arg(format!("--build_dir={}", b.display()))
+        .args(["--qemu_args", QEMU_ARGS_EL2, "--kernel_args", KERNEL_ARGS, "--timeout", "300", "--raw_output=all"]);
+    say(&name, &format!("kunit.py exec --arch arm64, EL2 with VHE (log: {})", log.display()));
+    let start = Instant::now();
+    let (mut k, text) = kunit::run_kunit_py(&name, &mut cmd, &log)?;
+    if k.error.is_none() {
+        let missing: Vec<&str> = EL2_LINES.iter().copied().filter(|l| !text.contains(l)).collect();
+        if !missing.is_empty() {
+            k.error = Some(format!("the boot did not say {missing:?} (log: {})", log.display()));
+        } else if !text.contains(PSEUDO_NMI_LINE) {
+            k.error = Some(format!("the boot did not say \"{PSEUDO_NMI_LINE}\" (log: {})", log.display()));
+        }
+    }
+    say(&name, &format!("KUnit at EL2 (VHE): {} ({})", k.summary(), fmt_dur(start.elapsed())));
+    Ok(k)
 }
 
 /// Cases whose result differs between the two variants (the rust-only

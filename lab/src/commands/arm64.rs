@@ -17,6 +17,36 @@ pub fn run(lab: &Lab, variants: &[Variant], again: bool) -> Result<bool> {
         }
         runs.push((v, r));
     }
+    if let Some((_, r)) = runs.iter().find(|(v, r)| *v == Variant::Rust && r.ok()) {
+        // The same kernel at EL2 with VHE: the alternatives and arch_nmi_enter() of a VHE host.
+        let el2 = arm64::run_el2(lab)?;
+        let status = |k: &crate::kunit::KunitResult| {
+            let mut v: Vec<(String, crate::kunit::Status)> =
+                k.cases.iter().map(|c| (c.name.clone(), c.status)).collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        let d: Vec<String> =
+            if status(&r.kunit) == status(&el2) { vec![] } else { vec!["the cases or their results".into()] };
+        match &el2.error {
+            Some(e) => {
+                say("arm64-rust-el2", &format!("FAILED: {e}"));
+                ok = false;
+            }
+            None if el2.count(crate::kunit::Status::Fail) > 0 || !d.is_empty() => {
+                say(
+                    "arm64-rust-el2",
+                    &format!(
+                        "FAILED: {} failed; differs from EL1: {}",
+                        el2.count(crate::kunit::Status::Fail),
+                        d.join("; ")
+                    ),
+                );
+                ok = false;
+            }
+            None => say("arm64-rust-el2", &format!("same results as at EL1 ({} cases)", el2.cases.len())),
+        }
+    }
     if let [(Variant::C, c), (Variant::Rust, r)] = runs.as_slice() {
         let d = arm64::kunit_differences(&c.kunit, &r.kunit);
         if d.is_empty() {
