@@ -120,6 +120,10 @@ pub struct Step {
     /// The build was skipped: `on` before the option exists.
     #[serde(default)]
     pub note: Option<String>,
+    /// The configuration's fragment (its SHA-256, first 12 digits): a
+    /// result is kept only for the same fragment (see [`fragment_id`]).
+    #[serde(default)]
+    pub fragment: String,
 }
 
 pub fn results_file(lab: &Lab) -> PathBuf {
@@ -160,18 +164,29 @@ fn same_kernel_step(
     all: &BTreeMap<String, Step>,
     commit: &str,
     c: Config,
+    fragment: &str,
     trees: &mut BTreeMap<String, Option<String>>,
 ) -> Option<Step> {
     let mut tree = |x: &str| trees.entry(x.to_string()).or_insert_with(|| kernel_tree(src, x)).clone();
     let want = tree(commit)?;
     all.values()
-        .filter(|st| st.ok && st.config == c.name() && st.commit != commit && st.note.is_none())
+        .filter(|st| {
+            st.ok && st.config == c.name() && st.fragment == fragment && st.commit != commit && st.note.is_none()
+        })
         .find(|st| tree(&st.commit).as_deref() == Some(want.as_str()))
         .cloned()
 }
 
-fn key(commit: &str, c: Config) -> String {
-    format!("{commit}:{}", c.name())
+/// A step's key: the commit, the configuration and its fragment, so that a
+/// changed `lab/configs/` fragment (a new option in `base.config`) builds
+/// every step again instead of keeping results of another configuration.
+fn key(commit: &str, c: Config, fragment: &str) -> String {
+    format!("{commit}:{}:{fragment}", c.name())
+}
+
+/// The first 12 hex digits of the SHA-256 of a fragment.
+pub fn fragment_id(fragment: &str) -> String {
+    crate::memo::fingerprint(&[fragment])[..12].to_string()
 }
 
 /// The build folders of the bisection.
@@ -179,9 +194,11 @@ fn dir(lab: &Lab, c: Config) -> PathBuf {
     lab.cache.join("bisect").join(c.name())
 }
 
-/// Where the base's objects of a configuration are kept.
-fn base_objects(lab: &Lab, c: Config) -> PathBuf {
-    lab.cache.join("bisect").join(format!("{}.base-objects", c.name()))
+/// Where the base's objects of a configuration are kept: one folder per
+/// fragment, so that objects of an unpatched build with another fragment
+/// are never the reference.
+fn base_objects(lab: &Lab, c: Config, fragment: &str) -> PathBuf {
+    lab.cache.join("bisect").join(format!("{}-{fragment}.base-objects", c.name()))
 }
 
 /// The directories whose objects must not change with the option off.
@@ -473,15 +490,16 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
             if crate::util::interrupted() {
                 bail!("interrupted: the kernel work tree goes back to the series tip; run `entry-lab bisect` again to resume");
             }
+            let frag = fragment_id(&c.fragment(lab)?);
             // The base's objects are the reference: always rebuilt when missing.
-            let reference = i == 0 && c.compared() && !base_objects(lab, c).exists();
-            if let Some(st) = all.get(&key(commit, c)).filter(|st| st.ok && !reference) {
+            let reference = i == 0 && c.compared() && !base_objects(lab, c, &frag).exists();
+            if let Some(st) = all.get(&key(commit, c, &frag)).filter(|st| st.ok && !reference) {
                 say("bisect", &format!("{label} {}: passed before (kept)", c.name()));
                 out.push(st.clone());
                 continue;
             }
             if !reference {
-                if let Some(old) = same_kernel_step(&lab.src(), &all, commit, c, &mut trees) {
+                if let Some(old) = same_kernel_step(&lab.src(), &all, commit, c, &frag, &mut trees) {
                     say(
                         "bisect",
                         &format!(
@@ -491,7 +509,7 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
                         ),
                     );
                     let st = Step { commit: commit.clone(), subject: subject.clone(), ..old };
-                    all.insert(key(commit, c), st.clone());
+                    all.insert(key(commit, c, &frag), st.clone());
                     out.push(st);
                     continue;
                 }
@@ -510,8 +528,9 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
                     compared: 0,
                     bug_lines: vec![],
                     note: Some("no RUST_GENERIC_ENTRY in this tree yet: the same as off".into()),
+                    fragment: frag.clone(),
                 };
-                all.insert(key(commit, c), st.clone());
+                all.insert(key(commit, c, &frag), st.clone());
                 out.push(st);
                 continue;
             }
@@ -522,13 +541,13 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
             let mut bug_lines = vec![];
             if ok && c.compared() {
                 if i == 0 {
-                    let k = keep_objects(&dir(lab, c), &base_objects(lab, c))?;
+                    let k = keep_objects(&dir(lab, c), &base_objects(lab, c, &frag))?;
                     say(
                         "bisect",
                         &format!("{label} {}: {k} unpatched objects of {} kept", c.name(), SAME_DIRS.join(" and ")),
                     );
                 } else {
-                    let (k, p, b) = compare_objects(&base_objects(lab, c), &dir(lab, c));
+                    let (k, p, b) = compare_objects(&base_objects(lab, c, &frag), &dir(lab, c));
                     compared = k;
                     if p.is_empty() {
                         say("bisect", &format!("{label} {}: {k} objects identical to the unpatched build's", c.name()));
@@ -557,11 +576,12 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
                 compared,
                 bug_lines,
                 note: None,
+                fragment: frag.clone(),
             };
             for p in &st.problems {
                 say("bisect", &format!("{label} {}: {p}", c.name()));
             }
-            all.insert(key(commit, c), st.clone());
+            all.insert(key(commit, c, &frag), st.clone());
             write(&results_file(lab), serde_json::to_string_pretty(&all).unwrap_or_default())?;
             out.push(st);
         }
@@ -684,6 +704,16 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_fragment_is_another_step() {
+        let a = super::fragment_id("CONFIG_SMP=y\n");
+        let b = super::fragment_id("CONFIG_SMP=y\n# CONFIG_LOCALVERSION_AUTO is not set\n");
+        assert_eq!(a.len(), 12);
+        assert_ne!(a, b);
+        assert_ne!(super::key("c1", super::Config::Off, &a), super::key("c1", super::Config::Off, &b));
+        assert_eq!(super::key("c1", super::Config::On, &a), super::key("c1", super::Config::On, &a));
+    }
+
+    #[test]
     fn the_table_has_a_line_a_commit() {
         let st = |c: &str, config: &str, ok: bool, compared: usize| Step {
             commit: c.into(),
@@ -695,6 +725,7 @@ mod tests {
             compared,
             bug_lines: vec![],
             note: None,
+            fragment: String::new(),
         };
         let t = table(&[
             st("a", "off", true, 0),
