@@ -63,33 +63,33 @@ pub fn kunitconfig(lab: &Lab, v: Variant) -> Result<String> {
 
 /// A `make` command for an arm64 build folder, with the lab's make options.
 pub fn make(lab: &Lab, v: Variant) -> Command {
-    let mut c = Command::new("make");
-    c.current_dir(lab.src())
-        .env("PATH", lab.path_env(None))
-        .env("LIBCLANG_PATH", crate::lab::LIBCLANG_PATH)
-        .env("CCACHE_DIR", lab.cache.join("ccache"))
-        .arg("ARCH=arm64")
-        .arg(format!("O={}", build_dir(lab, v).display()))
-        .arg(format!("-j{}", crate::build::jobs()))
-        .args(lab.make_options());
+    let mut c = lab.make_arch("arm64", &build_dir(lab, v));
+    c.arg(format!("-j{}", crate::build::jobs()));
     c
 }
 
-/// The kunit.py command for a variant. `--raw_output=all` keeps the whole
-/// console, which the pseudo-NMI check reads; the KTAP parser skips the
-/// other lines.
-pub fn command(lab: &Lab, v: Variant) -> Command {
-    let b = build_dir(lab, v);
+/// kunit.py `sub` (`run` or `exec`) for arm64 in a variant's build folder,
+/// under QEMU with `qemu` arguments and pseudo-NMIs on the kernel command
+/// line. `--raw_output=all` keeps the whole console, which the pseudo-NMI
+/// and EL2 checks read; the KTAP parser skips the other lines.
+fn kunit_py(lab: &Lab, sub: &str, v: Variant, qemu: &str) -> Command {
     let mut cmd = Command::new("python3");
     cmd.current_dir(lab.src())
         .env("PATH", lab.path_env(None))
-        .env("LIBCLANG_PATH", crate::lab::LIBCLANG_PATH)
+        .args(["tools/testing/kunit/kunit.py", sub, "--arch", "arm64"])
+        .arg(format!("--build_dir={}", build_dir(lab, v).display()))
+        .args(["--qemu_args", qemu, "--kernel_args", KERNEL_ARGS, "--timeout", "300", "--raw_output=all"]);
+    cmd
+}
+
+/// The kunit.py command that builds and runs a variant: its kunitconfig,
+/// the lab's make options, clang through ccache.
+pub fn command(lab: &Lab, v: Variant) -> Command {
+    let mut cmd = kunit_py(lab, "run", v, QEMU_ARGS);
+    cmd.env("LIBCLANG_PATH", crate::lab::LIBCLANG_PATH)
         .env("CCACHE_DIR", lab.cache.join("ccache"))
-        .args(["tools/testing/kunit/kunit.py", "run", "--arch", "arm64"])
-        .arg(format!("--build_dir={}", b.display()))
-        .arg(format!("--kunitconfig={}", b.join("entry-lab.kunitconfig").display()))
-        .arg(format!("--jobs={}", crate::build::jobs()))
-        .args(["--qemu_args", QEMU_ARGS, "--kernel_args", KERNEL_ARGS, "--timeout", "300", "--raw_output=all"]);
+        .arg(format!("--kunitconfig={}", build_dir(lab, v).join("entry-lab.kunitconfig").display()))
+        .arg(format!("--jobs={}", crate::build::jobs()));
     for o in lab.make_options() {
         cmd.arg(format!("--make_options={o}"));
     }
@@ -305,15 +305,9 @@ pub fn fault_build(lab: &Lab) -> Result<Option<Vec<String>>> {
 pub fn run_el2(lab: &Lab) -> Result<KunitResult> {
     let v = Variant::Rust;
     let name = format!("{}-el2", name(v));
-    let b = build_dir(lab, v);
     let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
     let _ = std::fs::remove_file(&log);
-    let mut cmd = Command::new("python3");
-    cmd.current_dir(lab.src())
-        .env("PATH", lab.path_env(None))
-        .args(["tools/testing/kunit/kunit.py", "exec", "--arch", "arm64"])
-        .arg(format!("--build_dir={}", b.display()))
-        .args(["--qemu_args", QEMU_ARGS_EL2, "--kernel_args", KERNEL_ARGS, "--timeout", "300", "--raw_output=all"]);
+    let mut cmd = kunit_py(lab, "exec", v, QEMU_ARGS_EL2);
     say(&name, &format!("kunit.py exec --arch arm64, EL2 with VHE (log: {})", log.display()));
     let start = Instant::now();
     let (mut k, text) = kunit::run_kunit_py(&name, &mut cmd, &log)?;
@@ -338,17 +332,9 @@ pub fn kunit_differences(c: &KunitResult, rust: &KunitResult) -> Vec<String> {
         Some(Status::Skip) => "skip",
         None => "missing",
     };
-    let mut names: Vec<&str> = c.cases.iter().chain(&rust.cases).map(|x| x.name.as_str()).collect();
-    names.sort();
-    names.dedup();
-    names
+    kunit::case_differences(&c.cases, &rust.cases, true)
         .into_iter()
-        .filter(|n| !kunit::rust_only(n))
-        .filter_map(|n| {
-            let a = c.cases.iter().find(|x| x.name == n).map(|x| x.status);
-            let b = rust.cases.iter().find(|x| x.name == n).map(|x| x.status);
-            (a != b).then(|| format!("{n}: c={} rust={}", word(a), word(b)))
-        })
+        .map(|(n, a, b)| format!("{n}: c={} rust={}", word(a), word(b)))
         .collect()
 }
 

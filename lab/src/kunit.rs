@@ -286,6 +286,24 @@ pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
     Ok(r)
 }
 
+/// The cases whose status differs between two KUnit results, with each
+/// side's status (`None`: the case is missing there), sorted by name. With
+/// `skip_rust_only`, the suites only the rust variant has are left out.
+pub fn case_differences(a: &[Case], b: &[Case], skip_rust_only: bool) -> Vec<(String, Option<Status>, Option<Status>)> {
+    let map = |cs: &[Case]| -> std::collections::BTreeMap<String, Status> {
+        cs.iter().filter(|c| !(skip_rust_only && rust_only(&c.name))).map(|c| (c.name.clone(), c.status)).collect()
+    };
+    let (ma, mb) = (map(a), map(b));
+    let mut names: Vec<&String> = ma.keys().chain(mb.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|n| ma.get(*n) != mb.get(*n))
+        .map(|n| (n.clone(), ma.get(n).copied(), mb.get(n).copied()))
+        .collect()
+}
+
 /// Runs a kunit.py command with its output in `log` and a ticker, and makes
 /// the result of its KTAP output (an error when it ran nothing, stopped
 /// early or failed without a failing case). Returns the log's text too.
@@ -385,6 +403,22 @@ ok 1 rust_kernel_str
     ok 2 nmi # SKIP no NMI here
 ok 2 entry
 ";
+
+    #[test]
+    fn case_differences_name_both_sides() {
+        let c = |n: &str, s| Case { name: n.to_string(), status: s };
+        let a = [c("s.a", Status::Pass), c("s.b", Status::Pass), c("entry_rust_vs_c.x", Status::Pass)];
+        let b = [c("s.b", Status::Fail), c("s.a", Status::Pass), c("s.c", Status::Skip)];
+        assert_eq!(
+            case_differences(&a, &b, true),
+            vec![
+                ("s.b".to_string(), Some(Status::Pass), Some(Status::Fail)),
+                ("s.c".to_string(), None, Some(Status::Skip))
+            ]
+        );
+        assert_eq!(case_differences(&a, &b, false)[0], ("entry_rust_vs_c.x".to_string(), Some(Status::Pass), None));
+        assert!(case_differences(&a, &a, false).is_empty());
+    }
 
     #[test]
     fn a_run_without_cases_or_cut_short_is_an_error() {

@@ -168,14 +168,19 @@ impl Lab {
 
     /// A `make` command for the build folder `out`.
     pub fn make_in(&self, out: &Path) -> Command {
+        // kunit.py passes ARCH=x86_64; the same here keeps the two from
+        // invalidating each other's incremental state.
+        self.make_arch("x86_64", out)
+    }
+
+    /// A `make` command for the build folder `out` of architecture `arch`.
+    pub fn make_arch(&self, arch: &str, out: &Path) -> Command {
         let mut c = Command::new("make");
         c.current_dir(self.src())
             .env("PATH", self.path_env(None))
             .env("LIBCLANG_PATH", LIBCLANG_PATH)
             .env("CCACHE_DIR", self.cache.join("ccache"))
-            // kunit.py passes ARCH=x86_64; the same here keeps the two
-            // from invalidating each other's incremental state.
-            .arg("ARCH=x86_64")
+            .arg(format!("ARCH={arch}"))
             .arg(format!("O={}", out.display()))
             .args(self.make_options());
         c

@@ -189,20 +189,12 @@ pub fn real_differences(p: &Pair) -> Vec<(String, Option<guest::Outcome>, Option
 
 /// KUnit cases whose result differs between two rows.
 pub fn kunit_diff(a: &Row, b: &Row) -> Vec<String> {
-    let map = |r: &Row| -> BTreeMap<String, Status> {
-        r.kunit
-            .iter()
-            .flat_map(|k| k.cases.iter().filter(|c| !kunit::rust_only(&c.name)).map(|c| (c.name.clone(), c.status)))
-            .collect()
-    };
-    let (ma, mb) = (map(a), map(b));
-    let mut names: Vec<&String> = ma.keys().chain(mb.keys()).collect();
-    names.sort();
-    names.dedup();
-    names
+    fn cases(r: &Row) -> &[kunit::Case] {
+        r.kunit.as_ref().map_or(&[], |k| &k.cases)
+    }
+    kunit::case_differences(cases(a), cases(b), true)
         .into_iter()
-        .filter(|n| ma.get(*n) != mb.get(*n))
-        .map(|n| format!("{n}: {} {:?} vs {} {:?}", a.flavor, ma.get(n), b.flavor, mb.get(n)))
+        .map(|(n, x, y)| format!("{n}: {} {x:?} vs {} {y:?}", a.flavor, b.flavor))
         .collect()
 }
 

@@ -20,14 +20,7 @@ pub fn run(lab: &Lab, variants: &[Variant], again: bool) -> Result<bool> {
     if let Some((_, r)) = runs.iter().find(|(v, r)| *v == Variant::Rust && r.ok()) {
         // The same kernel at EL2 with VHE: the alternatives and arch_nmi_enter() of a VHE host.
         let el2 = arm64::run_el2(lab)?;
-        let status = |k: &crate::kunit::KunitResult| {
-            let mut v: Vec<(String, crate::kunit::Status)> =
-                k.cases.iter().map(|c| (c.name.clone(), c.status)).collect();
-            v.sort_by(|a, b| a.0.cmp(&b.0));
-            v
-        };
-        let d: Vec<String> =
-            if status(&r.kunit) == status(&el2) { vec![] } else { vec!["the cases or their results".into()] };
+        let d = crate::kunit::case_differences(&r.kunit.cases, &el2.cases, false);
         match &el2.error {
             Some(e) => {
                 say("arm64-rust-el2", &format!("FAILED: {e}"));
@@ -37,9 +30,8 @@ pub fn run(lab: &Lab, variants: &[Variant], again: bool) -> Result<bool> {
                 say(
                     "arm64-rust-el2",
                     &format!(
-                        "FAILED: {} failed; differs from EL1: {}",
-                        el2.count(crate::kunit::Status::Fail),
-                        d.join("; ")
+                        "FAILED: {} failed; differs from EL1 (case, EL1, EL2): {d:?}",
+                        el2.count(crate::kunit::Status::Fail)
                     ),
                 );
                 ok = false;
