@@ -67,6 +67,20 @@ static void mark(void)
 		syscall(SYS_getcpu, NULL, NULL, NULL);
 }
 
+#if defined(__aarch64__)
+/*
+ * arm64: the virtual counter. QEMU 10's virt machine runs it at 1 GHz for
+ * `-cpu max` ("arch_timer: cp15 timer running at 1000.00MHz"), so under
+ * -icount shift=0 it too counts one tick per guest instruction.
+ */
+static inline uint64_t tsc(void)
+{
+	uint64_t v;
+
+	asm volatile("isb; mrs %0, cntvct_el0" : "=r"(v) : : "memory");
+	return v;
+}
+#else
 static inline uint64_t tsc(void)
 {
 	uint32_t lo, hi;
@@ -74,6 +88,7 @@ static inline uint64_t tsc(void)
 	asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
 	return (uint64_t)hi << 32 | lo;
 }
+#endif
 
 static void die(const char *what)
 {
@@ -370,17 +385,48 @@ static void audit(void)
 
 /* ---------------------------------------------------------- signals -- */
 
-/* Fault sites and where their handler resumes (each fault is one instruction). */
+/*
+ * Fault sites (called as functions), the faulting instruction of each
+ * (`_at`) and where their handler resumes (`_end`). x86: an undefined
+ * opcode (#UD), a user read of address 0x10 (#PF), a privileged hlt (#GP).
+ * arm64: an undefined instruction, a read of address 0x10 (data abort) and
+ * a read of an EL1 system register from EL0 (SIGILL, as undefined).
+ */
+#if defined(__aarch64__)
 asm(".pushsection .text\n"
-    ".globl bench_ud2, bench_ud2_end, bench_pf, bench_pf_end, bench_gp, bench_gp_end\n"
-    "bench_ud2: ud2\n"
+    ".globl bench_ud2, bench_ud2_at, bench_ud2_end, bench_pf, bench_pf_at, bench_pf_end\n"
+    ".globl bench_gp, bench_gp_at, bench_gp_end\n"
+    "bench_ud2:\n"
+    "bench_ud2_at: udf #0\n"
     "bench_ud2_end: ret\n"
-    "bench_pf: movl 0x10, %eax\n"
+    "bench_pf: mov x9, #0x10\n"
+    "bench_pf_at: ldr w0, [x9]\n"
     "bench_pf_end: ret\n"
-    "bench_gp: hlt\n"
+    "bench_gp:\n"
+    "bench_gp_at: mrs x0, sctlr_el1\n"
     "bench_gp_end: ret\n"
     ".popsection\n");
+#define GP_SIGNAL SIGILL
+#define UC_IP(uc) ((unsigned long *)&(uc)->uc_mcontext.pc)
+#else
+asm(".pushsection .text\n"
+    ".globl bench_ud2, bench_ud2_at, bench_ud2_end, bench_pf, bench_pf_at, bench_pf_end\n"
+    ".globl bench_gp, bench_gp_at, bench_gp_end\n"
+    "bench_ud2:\n"
+    "bench_ud2_at: ud2\n"
+    "bench_ud2_end: ret\n"
+    "bench_pf:\n"
+    "bench_pf_at: movl 0x10, %eax\n"
+    "bench_pf_end: ret\n"
+    "bench_gp:\n"
+    "bench_gp_at: hlt\n"
+    "bench_gp_end: ret\n"
+    ".popsection\n");
+#define GP_SIGNAL SIGSEGV
+#define UC_IP(uc) ((unsigned long *)&(uc)->uc_mcontext.gregs[REG_RIP])
+#endif
 void bench_ud2(void), bench_pf(void), bench_gp(void);
+extern char bench_ud2_at[], bench_pf_at[], bench_gp_at[];
 extern char bench_ud2_end[], bench_pf_end[], bench_gp_end[];
 
 static volatile sig_atomic_t usr1, skipped;
@@ -394,21 +440,21 @@ static void on_usr1(int sig)
 static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
 	ucontext_t *uc = ctx;
-	greg_t *ip = &uc->uc_mcontext.gregs[REG_RIP];
+	unsigned long *ip = UC_IP(uc);
 	static const struct {
-		void (*at)(void);
+		char *at;
 		char *resume;
 		int sig;
 	} sites[] = {
-		{ bench_ud2, bench_ud2_end, SIGILL },
-		{ bench_pf, bench_pf_end, SIGSEGV },
-		{ bench_gp, bench_gp_end, SIGSEGV },
+		{ bench_ud2_at, bench_ud2_end, SIGILL },
+		{ bench_pf_at, bench_pf_end, SIGSEGV },
+		{ bench_gp_at, bench_gp_end, GP_SIGNAL },
 	};
 
 	(void)si;
 	for (unsigned int i = 0; i < sizeof(sites) / sizeof(sites[0]); i++) {
-		if (*ip == (greg_t)sites[i].at && sig == sites[i].sig) {
-			*ip = (greg_t)sites[i].resume;
+		if (*ip == (unsigned long)sites[i].at && sig == sites[i].sig) {
+			*ip = (unsigned long)sites[i].resume;
 			skipped++;
 			return;
 		}
@@ -720,6 +766,12 @@ static void read_line(const char *path, char *buf, size_t size)
 }
 
 #define CURRENT_CLOCKSOURCE "/sys/devices/system/clocksource/clocksource0/current_clocksource"
+/* The clocksource that counts with the instructions (see tsc()). */
+#if defined(__aarch64__)
+#define BENCH_CLOCKSOURCE "arch_sys_counter"
+#else
+#define BENCH_CLOCKSOURCE "tsc"
+#endif
 
 /*
  * Right after boot the kernel runs on tsc-early in low-resolution mode:
@@ -727,7 +779,7 @@ static void read_line(const char *path, char *buf, size_t size)
  * under the measurements when the refined TSC calibration (one second in)
  * and the clocksource watchdog are done. Wait (in guest time: with
  * -icount sleep=off an idle guest costs no host time) until the clock has
- * 1 ns resolution (high-resolution mode) on the `tsc` clocksource.
+ * 1 ns resolution (high-resolution mode) on BENCH_CLOCKSOURCE.
  */
 static void settle(char *cs, size_t size)
 {
@@ -736,7 +788,7 @@ static void settle(char *cs, size_t size)
 	for (int i = 0; i < 300; i++) {
 		read_line(CURRENT_CLOCKSOURCE, cs, size);
 		if (!clock_getres(CLOCK_MONOTONIC, &res) && res.tv_sec == 0 && res.tv_nsec == 1 &&
-		    (host || !strcmp(cs, "tsc")))
+		    (host || !strcmp(cs, BENCH_CLOCKSOURCE)))
 			return;
 		usleep(100000);
 	}

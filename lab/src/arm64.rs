@@ -108,6 +108,10 @@ pub struct Run {
     /// noinstr functions of `entry_rs.o` it walked, and its findings.
     #[serde(default)]
     pub noinstr: Option<(usize, Vec<String>)>,
+    /// Hash of the folder's `vmlinux` after the run: a kept run counts only
+    /// while the folder still holds that kernel (a fault's build replaces it).
+    #[serde(default)]
+    pub vmlinux: Option<String>,
 }
 
 impl Run {
@@ -139,7 +143,8 @@ impl Run {
 }
 
 /// The kept result: keyed by the series commit, the kunitconfig and the
-/// make options (kunit.py builds, so the image is not known before).
+/// make options (kunit.py builds, so the image is not known before), and
+/// valid only while `vmlinux` is the one the run left.
 fn memo(lab: &Lab, v: Variant) -> Memo {
     let parts = crate::series::clean_head(&lab.src()).and_then(|head| {
         Some(vec![
@@ -212,7 +217,9 @@ pub fn run(lab: &Lab, v: Variant, reuse: bool) -> Result<Run> {
     std::fs::create_dir_all(&b)?;
     let memo = memo(lab, v);
     if reuse {
-        if let Some(mut r) = memo.get(|r: &Run| r.ok() && Path::new(&r.kunit.log).exists()) {
+        let vmlinux = crate::memo::file_hash(&b.join("vmlinux"));
+        let same_kernel = |r: &Run| r.vmlinux.is_some() && r.vmlinux == vmlinux;
+        if let Some(mut r) = memo.get(|r: &Run| r.ok() && Path::new(&r.kunit.log).exists() && same_kernel(r)) {
             say(
                 &name,
                 &format!("same series commit and kunitconfig as the run {}: kept ({})", age(&memo), r.kunit.summary()),
@@ -249,6 +256,7 @@ pub fn run(lab: &Lab, v: Variant, reuse: bool) -> Result<Run> {
         symbols: symbol_problems(v, &common, rust.as_deref()),
         noinstr,
         kunit: k,
+        vmlinux: crate::memo::file_hash(&b.join("vmlinux")),
     };
     let checked = match &r.noinstr {
         Some((n, f)) => format!(", noinstr check: {n} functions, {} findings", f.len()),

@@ -206,8 +206,19 @@ pub const SAME_DIRS: [&str; 2] = ["kernel/entry", "arch/x86/entry"];
 
 /// Every `.o` below `SAME_DIRS` of a build folder, relative to it.
 pub fn entry_objects(build: &Path) -> Vec<PathBuf> {
+    objects_in(build, &SAME_DIRS)
+}
+
+/// Every `.o` below `dirs` of a build folder (or a `dirs` entry that is an
+/// object itself), relative to it.
+pub fn objects_in(build: &Path, dirs: &[&str]) -> Vec<PathBuf> {
     let mut out = vec![];
-    let mut stack: Vec<PathBuf> = SAME_DIRS.iter().map(|d| build.join(d)).collect();
+    for f in dirs.iter().filter(|d| d.ends_with(".o")) {
+        if build.join(f).is_file() {
+            out.push(PathBuf::from(f));
+        }
+    }
+    let mut stack: Vec<PathBuf> = dirs.iter().filter(|d| !d.ends_with(".o")).map(|d| build.join(d)).collect();
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = e.path();
@@ -228,8 +239,13 @@ pub fn entry_objects(build: &Path) -> Vec<PathBuf> {
 /// the number compared and the problems (a differing object, one the
 /// base has and the build lost, or a new one that is not a KUnit test).
 pub fn compare_objects(base: &Path, build: &Path) -> (usize, Vec<String>, Vec<String>) {
-    let old = entry_objects(base);
-    let new = entry_objects(build);
+    compare_objects_in(base, build, &SAME_DIRS)
+}
+
+/// [`compare_objects`] for the objects below `dirs` (see [`objects_in`]).
+pub fn compare_objects_in(base: &Path, build: &Path, dirs: &[&str]) -> (usize, Vec<String>, Vec<String>) {
+    let old = objects_in(base, dirs);
+    let new = objects_in(build, dirs);
     let mut problems = vec![];
     let mut bug_lines = vec![];
     let mut n = 0;

@@ -29,6 +29,10 @@ pub struct BootOpts {
     /// mutant that hangs the kernel is judged without waiting out every
     /// program's own limit.
     pub cap: Option<u64>,
+    /// Extra arguments of a program (by name), as /init gets them from
+    /// `entrylab.args.NAME=a,b` on the command line: a fault's boot runs
+    /// only the entry kselftest's tests it names (`-t NAME`).
+    pub args: BTreeMap<String, Vec<String>>,
 }
 
 impl BootOpts {
@@ -42,6 +46,7 @@ impl BootOpts {
             groups: vec![],
             only: vec![],
             cap: None,
+            args: BTreeMap::new(),
         }
     }
 
@@ -63,6 +68,7 @@ impl BootOpts {
             groups: self.groups.clone(),
             only: programs,
             cap: self.cap,
+            args: self.args.clone(),
         }
     }
 }
@@ -103,6 +109,7 @@ impl Config {
             groups: self.groups.to_vec(),
             only: vec![],
             cap: None,
+            args: BTreeMap::new(),
         }
     }
 }
@@ -184,6 +191,9 @@ pub fn boot_target(lab: &Lab, t: &Target, o: &BootOpts, reuse: bool) -> Result<B
     }
     if !o.only.is_empty() {
         cmdline.push_str(&format!(" entrylab.only={}", o.only.join(",")));
+    }
+    for (program, args) in &o.args {
+        cmdline.push_str(&format!(" entrylab.args.{program}={}", args.join(",")));
     }
     if !o.append.is_empty() {
         cmdline.push(' ');

@@ -165,6 +165,18 @@ pub enum Cmd {
         /// Build and run again even what is kept.
         #[arg(long)]
         again: bool,
+        /// Also boot each variant with the arm64 initramfs (workload,
+        /// pseudo-NMIs counted, upstream arm64 selftests) and compare.
+        #[arg(long)]
+        boot: bool,
+        /// Also run the benchmark on both variants (`-icount`, one CPU,
+        /// two boots each) and compare.
+        #[arg(long)]
+        bench: bool,
+        /// Also build the unpatched tree with arm64-c's configuration and
+        /// check that the entry objects are the same (the option off).
+        #[arg(long)]
+        identity: bool,
     },
     /// rustfmt, checkpatch.pl, clippy and rustdoc (`make rustdoc`) on the series.
     Style,
@@ -295,7 +307,9 @@ fn dispatch(lab: &Lab, cmd: Cmd) -> crate::util::Result<bool> {
         Cmd::Bench { smoke, trace } => commands::bench::run(lab, smoke, trace),
         Cmd::Matrix { rows, list, table, again } => commands::matrix::run(lab, &rows, list, table, again),
         Cmd::Bisect { configs, table } => commands::bisect::run(lab, &configs, table),
-        Cmd::Arm64 { variants, again } => commands::arm64::run(lab, &variants, again),
+        Cmd::Arm64 { variants, again, boot, bench, identity } => {
+            commands::arm64::run(lab, &variants, again, commands::arm64::Extras { boot, bench, identity })
+        }
         Cmd::Style => commands::style::run(lab),
         Cmd::CompileFail => commands::compile_fail::run(lab),
         Cmd::Fault { names } => commands::fault::run(lab, &names),
@@ -362,10 +376,16 @@ mod tests {
         assert!(parse(&["matrix", "--table", "--list"]).is_err());
         assert!(matches!(parse(&["matrix", "--list"]).unwrap().command, Cmd::Matrix { list: true, .. }));
         assert!(parse(&["matrix", "kasan"]).is_err());
-        let Cmd::Arm64 { variants, again } = parse(&["arm64"]).unwrap().command else { panic!() };
-        assert_eq!((variants.len(), again), (0, false));
-        let Cmd::Arm64 { variants, again } = parse(&["arm64", "rust", "--again"]).unwrap().command else { panic!() };
-        assert_eq!((variants, again), (vec![Variant::Rust], true));
+        let Cmd::Arm64 { variants, again, boot, bench, identity } = parse(&["arm64"]).unwrap().command else {
+            panic!()
+        };
+        assert_eq!((variants.len(), again, boot, bench, identity), (0, false, false, false, false));
+        let Cmd::Arm64 { variants, again, boot, bench, identity } =
+            parse(&["arm64", "rust", "--again", "--boot", "--bench", "--identity"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!((variants, again, boot, bench, identity), (vec![Variant::Rust], true, true, true, true));
         assert!(parse(&["arm64", "--debug"]).is_err());
     }
 }

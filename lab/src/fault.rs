@@ -137,7 +137,22 @@ impl Fault {
     pub fn programs(&self) -> BTreeSet<String> {
         self.caught_by.iter().map(|t| guest::program_of(t).to_string()).collect()
     }
+
+    /// The arguments that make the entry kselftest run only the tests this
+    /// fault names (`-t NAME` each): a fault's boot then spends its time on
+    /// what judges it. None when it names none of them.
+    pub fn entry_test_args(&self) -> Option<Vec<String>> {
+        let tests: Vec<&str> = self
+            .caught_by
+            .iter()
+            .filter_map(|t| t.strip_prefix(ENTRY_TEST).and_then(|r| r.strip_prefix(": ")))
+            .collect();
+        (!tests.is_empty()).then(|| tests.iter().flat_map(|t| ["-t".to_string(), t.to_string()]).collect())
+    }
 }
+
+/// The entry kselftest's program name in the guest.
+const ENTRY_TEST: &str = "entry_test";
 
 fn faults_dir(lab: &Lab) -> PathBuf {
     lab.repo.join("lab/faults")
@@ -428,6 +443,9 @@ fn observe(lab: &Lab, fault: &Fault) -> Result<Observed> {
             let config = format!("fault-{}", fault.name);
             let mut o = opts(&config, fault.programs().into_iter().collect());
             o.cap = Some(FAULT_BOOT_CAP);
+            if let Some(args) = fault.entry_test_args() {
+                o.args.insert(ENTRY_TEST.into(), args);
+            }
             let mut attempt = 1;
             loop {
                 let b = boot::boot(lab, rust, &o, false)?;
@@ -485,6 +503,13 @@ mod tests {
             c.add_boot(v, &booted(tests, crate::qemu::Outcome::Completed));
         }
         c
+    }
+
+    #[test]
+    fn a_boot_fault_runs_only_the_entry_tests_it_names() {
+        let f = fault(Detect::Boot, &["entry_test: seccomp_kill", "entry_test", "entry_test: sud_off", "entry_probe"]);
+        assert_eq!(f.entry_test_args(), Some(["-t", "seccomp_kill", "-t", "sud_off"].map(String::from).to_vec()));
+        assert_eq!(fault(Detect::Boot, &["entry_test", "entry_probe: preempt"]).entry_test_args(), None);
     }
 
     #[test]

@@ -77,6 +77,11 @@ pub fn plan_text(programs: &[Program]) -> String {
 /// Compiles a static guest program unless the binary is newer than every
 /// source; returns the binary.
 pub fn cc_static(out: &Path, sources: &[PathBuf], flags: &[String]) -> Result<PathBuf> {
+    cc_static_with("gcc", out, sources, flags)
+}
+
+/// [`cc_static`] with another compiler (the aarch64 cross compiler).
+pub fn cc_static_with(cc: &str, out: &Path, sources: &[PathBuf], flags: &[String]) -> Result<PathBuf> {
     let fresh = std::fs::metadata(out)
         .and_then(|b| {
             let t = b.modified()?;
@@ -92,7 +97,7 @@ pub fn cc_static(out: &Path, sources: &[PathBuf], flags: &[String]) -> Result<Pa
         if let Some(d) = out.parent() {
             std::fs::create_dir_all(d)?;
         }
-        run(Command::new("gcc").args(["-static", "-O2", "-Wall", "-o"]).arg(out).args(sources).args(flags))
+        run(Command::new(cc).args(["-static", "-O2", "-Wall", "-o"]).arg(out).args(sources).args(flags))
             .map_err(|e| anyhow::anyhow!("cannot build guest program {}: {e}", out.display()))?;
     }
     Ok(out.to_path_buf())

@@ -12,6 +12,8 @@
 //! ([`memo`]). Nothing below [`commands`] calls up into it.
 
 pub mod arm64;
+pub mod arm64_boot;
+pub mod arm64_identity;
 pub mod base;
 pub mod bench;
 pub mod bisect;

@@ -157,6 +157,7 @@ impl Row {
             groups: Group::OWN.to_vec(),
             only: vec![],
             cap: None,
+            args: Default::default(),
         }
     }
 }

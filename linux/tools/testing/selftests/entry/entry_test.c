@@ -14,7 +14,8 @@
  * test (a child that not even SIGKILL ends, as on a kernel that never
  * delivers signals on the way back to user mode, is left behind). Each test
  * checks concrete values: return values, errno, register contents, signal
- * information and the order of ptrace stops.
+ * information and the order of ptrace stops. "entry_test -t NAME" (repeated
+ * as needed) runs only the named tests.
  *
  * syscall_getpid_getppid      getpid/getppid/gettid agree with /proc and the
  *                             runner (plain do_syscall_64 round trip).
@@ -2867,9 +2868,27 @@ static void run_test(const struct entry_test *t)
 	}
 }
 
-int main(void)
+/*
+ * entry_test [-t NAME]...: every test, or with -t only the named ones (in
+ * the order of the table, so audit_syscall_exit stays last). An unknown
+ * name fails the run before any test.
+ */
+int main(int argc, char **argv)
 {
-	unsigned int i, n = ARRAY_SIZE(tests);
+	unsigned int i, n = ARRAY_SIZE(tests), selected = 0;
+	char want[ARRAY_SIZE(tests)] = { 0 };
+	int opt;
+
+	while ((opt = getopt(argc, argv, "t:")) != -1) {
+		if (opt != 't')
+			ksft_exit_fail_msg("usage: %s [-t test]...\n", argv[0]);
+		for (i = 0; i < n && strcmp(tests[i].name, optarg); i++)
+			;
+		if (i == n)
+			ksft_exit_fail_msg("no test named %s\n", optarg);
+		selected += !want[i];
+		want[i] = 1;
+	}
 
 	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -2878,8 +2897,9 @@ int main(void)
 	runner_pid = getpid();
 
 	ksft_print_header();
-	ksft_set_plan(n);
+	ksft_set_plan(selected ? selected : n);
 	for (i = 0; i < n; i++)
-		run_test(&tests[i]);
+		if (!selected || want[i])
+			run_test(&tests[i]);
 	ksft_finished();
 }
