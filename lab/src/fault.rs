@@ -215,12 +215,12 @@ impl Control {
         }
         if self.kunit.is_none() && faults.iter().any(|f| f.detect == Detect::Kunit && !f.debug) {
             build::configure(lab, rust)?;
-            self.kunit = Some(kunit::run(lab, rust, true)?);
+            self.kunit = Some(kunit::run_built(lab, rust, true)?);
         }
         if self.kunit_debug.is_none() && faults.iter().any(|f| f.debug) {
             let debug = Flavor { variant: Variant::Rust, debug: true };
             build::build(lab, debug, true)?;
-            self.kunit_debug = Some(kunit::run(lab, debug, true)?);
+            self.kunit_debug = Some(kunit::run_built(lab, debug, true)?);
         }
         let missing: BTreeSet<String> = faults
             .iter()
@@ -438,7 +438,7 @@ fn observe(lab: &Lab, fault: &Fault) -> Result<Observed> {
         bail!("the rust build with the fault failed: {}", b.error.as_deref().unwrap_or_default());
     }
     match fault.detect {
-        Detect::Kunit => Ok(Observed::Kunit(kunit::run(lab, rust, false)?)),
+        Detect::Kunit => Ok(Observed::Kunit(kunit::run_built(lab, rust, false)?)),
         _ => {
             let config = format!("fault-{}", fault.name);
             let mut o = opts(&config, fault.programs().into_iter().collect());

@@ -201,6 +201,13 @@ fn kunit_memo(lab: &Lab, f: Flavor, accel: &str) -> Memo {
 /// folder and kunitconfig, the lab's make options (bindgen and rustc
 /// setup chose), and, where KVM does not work, the QEMU shim first on PATH.
 pub fn command(lab: &Lab, f: Flavor, accel: &str) -> Result<Command> {
+    command_sub(lab, f, accel, "run")
+}
+
+/// [`command`] with another kunit.py subcommand: `exec` runs the kernel the
+/// lab has just built, without kunit.py's own configure and make (a make
+/// that has nothing to do still takes 8-10 s here, with Rust).
+fn command_sub(lab: &Lab, f: Flavor, accel: &str, sub: &str) -> Result<Command> {
     let b = lab.build_dir(f);
     let shim = if accel == "tcg" { Some(crate::qemu::tcg_shim(lab)?) } else { None };
     let mut cmd = Command::new("python3");
@@ -208,13 +215,15 @@ pub fn command(lab: &Lab, f: Flavor, accel: &str) -> Result<Command> {
         .env("PATH", lab.path_env(shim.as_deref()))
         .env("LIBCLANG_PATH", crate::lab::LIBCLANG_PATH)
         .env("CCACHE_DIR", lab.cache.join("ccache"))
-        .args(["tools/testing/kunit/kunit.py", "run", "--arch", "x86_64"])
+        .args(["tools/testing/kunit/kunit.py", sub, "--arch", "x86_64"])
         .arg(format!("--build_dir={}", b.display()))
-        .arg(format!("--kunitconfig={}", b.join("entry-lab.kunitconfig").display()))
-        .arg(format!("--jobs={}", crate::build::jobs()))
         .args(["--qemu_args", "-smp 2", "--timeout", "300", "--raw_output=kunit"]);
-    for o in lab.make_options() {
-        cmd.arg(format!("--make_options={o}"));
+    if sub == "run" {
+        cmd.arg(format!("--kunitconfig={}", b.join("entry-lab.kunitconfig").display()))
+            .arg(format!("--jobs={}", crate::build::jobs()));
+        for o in lab.make_options() {
+            cmd.arg(format!("--make_options={o}"));
+        }
     }
     Ok(cmd)
 }
@@ -258,6 +267,16 @@ pub fn print_command(lab: &Lab, f: Flavor) -> Result<String> {
 /// With `reuse`, a passing result kept from a run on the same kernel image
 /// is returned instead (see memo.rs).
 pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
+    run_sub(lab, f, reuse, "run")
+}
+
+/// [`run`] of a kernel the lab has just built (`build::build`): `kunit.py
+/// exec`, which boots it without configuring and making again.
+pub fn run_built(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
+    run_sub(lab, f, reuse, "exec")
+}
+
+fn run_sub(lab: &Lab, f: Flavor, reuse: bool, sub: &str) -> Result<KunitResult> {
     let name = f.name();
     let kernel = crate::build::kernel_image(lab, f);
     let accel = crate::qemu::accel(lab, &kernel)?;
@@ -272,10 +291,10 @@ pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
     memo.forget();
     let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
     let _ = std::fs::remove_file(&log);
-    let mut cmd = command(lab, f, accel)?;
-    // kunit.py runs make first: one kernel build at a time on this machine.
+    let mut cmd = command_sub(lab, f, accel, sub)?;
+    // kunit.py run makes first: one kernel build at a time on this machine.
     let _lock = crate::util::machine_lock(&name)?;
-    say(&name, &format!("kunit.py run ({accel}; log: {})", log.display()));
+    say(&name, &format!("kunit.py {sub} ({accel}; log: {})", log.display()));
     let start = Instant::now();
     let (r, _) = run_kunit_py(&name, &mut cmd, &log)?;
     say(&name, &format!("KUnit: {} ({})", r.summary(), fmt_dur(start.elapsed())));

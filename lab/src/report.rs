@@ -74,7 +74,7 @@ pub fn measure(lab: &Lab, f: Flavor, reuse: bool) -> Row {
         }
         Err(e) => row.errors.push(format!("{e:#}")),
     }
-    match kunit::run(lab, f, reuse) {
+    match kunit::run_built(lab, f, reuse) {
         Ok(k) => {
             if let Some(e) = &k.error {
                 row.errors.push(e.clone());

@@ -198,7 +198,7 @@ fn control(lab: &Lab) -> Result<Control> {
     if let Some(e) = &b.error {
         bail!("the control (unmutated rust) does not build cleanly: {e}");
     }
-    let k = crate::kunit::run(lab, RUST, true)?;
+    let k = crate::kunit::run_built(lab, RUST, true)?;
     if !k.ok() {
         bail!("the control's KUnit run does not pass: {}", k.error.clone().unwrap_or_else(|| k.summary()));
     }
@@ -258,7 +258,7 @@ fn observe(lab: &Lab, control: &Control) -> Result<Verdict> {
         }
         bail!("the mutant's build failed for another reason: {}", b.error.unwrap_or_default());
     }
-    let k = crate::kunit::run(lab, RUST, false)?;
+    let k = crate::kunit::run_built(lab, RUST, false)?;
     stop_if_interrupted()?;
     if let Some(v) = judge_kunit(control.kunit.as_ref(), &k) {
         return Ok(v);
