@@ -25,7 +25,7 @@ use crate::arm64::{self, KERNEL_ARGS, PSEUDO_NMI_LINE};
 use crate::guest::{self, Group, Program};
 use crate::lab::{Lab, Variant};
 use crate::memo::{age, file_hash, Memo};
-use crate::qemu::{self, Entry, Outcome, RunSpec};
+use crate::qemu::{self, Outcome, RunSpec};
 use crate::util::{bail, fmt_dur, read, say, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -204,30 +204,9 @@ pub fn programs(lab: &Lab) -> Result<Vec<Program>> {
 /// Packs the arm64 initramfs: busybox, the lab's /init, the plan and the
 /// programs.
 pub fn initramfs(lab: &Lab, programs: &[Program]) -> Result<PathBuf> {
-    let mut entries = vec![
-        Entry::Dir("bin".into()),
-        Entry::Dir("dev".into()),
-        Entry::Dir("proc".into()),
-        Entry::Dir("sys".into()),
-        Entry::Dir("tmp".into()),
-        Entry::Dir("tests".into()),
-        Entry::Dir("upstream".into()),
-        Entry::Dir("upstream/signal".into()),
-        Entry::CharDev("dev/console".into(), 5, 1),
-        Entry::CharDev("dev/null".into(), 1, 3),
-        Entry::File("bin/busybox".into(), std::fs::read(busybox(lab)?)?, 0o755),
-        Entry::Symlink("bin/sh".into(), "busybox".into()),
-        Entry::File("init".into(), read(&lab.repo.join("lab/guest/init"))?.into_bytes(), 0o755),
-        Entry::File("plan".into(), guest::plan_text(programs).into_bytes(), 0o644),
-    ];
-    for p in programs {
-        for (inside, host) in &p.files {
-            entries.push(Entry::File(inside.clone(), guest::file_bytes(host)?, 0o755));
-        }
-    }
-    let path = lab.cache.join("initramfs-arm64.cpio");
-    crate::util::write(&path, qemu::cpio(&entries))?;
-    Ok(path)
+    let dirs = ["tests", "upstream", "upstream/signal"];
+    let entries = qemu::base_entries(lab, &dirs, &busybox(lab)?, guest::plan_text(programs))?;
+    qemu::pack(lab, entries, programs, "initramfs-arm64.cpio")
 }
 
 /// An arm64 boot.
@@ -454,24 +433,8 @@ fn bench_initramfs(lab: &Lab) -> Result<PathBuf> {
     )?;
     let p = program(Group::Bench, "entry_bench", 120, "/tests/entry_bench".into(), bin);
     let plan = format!("# GROUP NAME TIMEOUT COMMAND\n{} {} {} {}\n", p.group.name(), p.name, p.limit, p.cmd);
-    let mut entries = vec![];
-    for d in ["bin", "dev", "proc", "sys", "tmp", "tests"] {
-        entries.push(Entry::Dir(d.into()));
-    }
-    entries.extend([
-        Entry::CharDev("dev/console".into(), 5, 1),
-        Entry::CharDev("dev/null".into(), 1, 3),
-        Entry::File("bin/busybox".into(), std::fs::read(busybox(lab)?)?, 0o755),
-        Entry::Symlink("bin/sh".into(), "busybox".into()),
-        Entry::File("init".into(), read(&lab.repo.join("lab/guest/init"))?.into_bytes(), 0o755),
-        Entry::File("plan".into(), plan.into_bytes(), 0o644),
-    ]);
-    for (inside, host) in &p.files {
-        entries.push(Entry::File(inside.clone(), guest::file_bytes(host)?, 0o755));
-    }
-    let path = lab.cache.join("bench-initramfs-arm64.cpio");
-    crate::util::write(&path, qemu::cpio(&entries))?;
-    Ok(path)
+    let entries = qemu::base_entries(lab, &["tests"], &busybox(lab)?, plan)?;
+    qemu::pack(lab, entries, &[p], "bench-initramfs-arm64.cpio")
 }
 
 /// The problems of a printed benchmark, the figures of [`ARM64_SKIPS`]
@@ -521,15 +484,7 @@ pub fn bench_boot(lab: &Lab, v: Variant, initrd: &Path, run_no: u32) -> Result<B
         seconds: start.elapsed().as_secs(),
         log: log.display().to_string(),
     };
-    say(
-        &tag,
-        &format!(
-            "{} figures in {}{}",
-            r.printed.figures.len(),
-            fmt_dur(start.elapsed()),
-            if r.problems.is_empty() { String::new() } else { format!("; PROBLEMS: {}", r.problems.join("; ")) }
-        ),
-    );
+    crate::bench::say_figures(&tag, &r.printed, start.elapsed(), &r.problems);
     Ok(r)
 }
 

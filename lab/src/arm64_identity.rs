@@ -39,20 +39,6 @@ fn base_dir(lab: &Lab) -> PathBuf {
     lab.cache.join("build/arm64-base")
 }
 
-/// Puts the work tree back on `tip` when dropped.
-struct Restore<'a> {
-    lab: &'a Lab,
-    tip: String,
-}
-
-impl Drop for Restore<'_> {
-    fn drop(&mut self) {
-        if let Err(e) = crate::series::checkout(&self.lab.src(), &self.tip) {
-            eprintln!("error: cannot put the kernel work tree back on the series tip {}: {e:#}", self.tip);
-        }
-    }
-}
-
 /// Builds the base with `arm64-c`'s configuration and compares. Kept for
 /// the same base commit and `arm64-c` kernel unless `again`.
 pub fn check(lab: &Lab, again: bool) -> Result<Identity> {
@@ -84,7 +70,7 @@ pub fn check(lab: &Lab, again: bool) -> Result<Identity> {
     {
         let _lock = crate::util::machine_lock("arm64-base")?;
         crate::util::catch_interrupts();
-        let _restore = Restore { lab, tip: s.tip().to_string() };
+        let _restore = crate::bisect::Restore { lab, tip: s.tip().to_string() };
         crate::series::checkout(&lab.src(), &s.base)?;
         write(&b.join(".config"), &config)?;
         say("arm64-base", &format!("the unpatched tree with arm64-c's .config: make (log: {})", log.display()));

@@ -272,22 +272,7 @@ pub fn initramfs(lab: &Lab, f: Flavor) -> Result<PathBuf> {
         p.limit,
         p.cmd
     );
-    let mut entries = vec![];
-    for d in ["bin", "dev", "proc", "sys", "tmp", "tests"] {
-        entries.push(Entry::Dir(d.into()));
-    }
-    entries.extend([
-        Entry::CharDev("dev/console".into(), 5, 1),
-        Entry::CharDev("dev/null".into(), 1, 3),
-        Entry::File(
-            "bin/busybox".into(),
-            std::fs::read("/bin/busybox").context("cannot read /bin/busybox; run `./entry-lab setup`")?,
-            0o755,
-        ),
-        Entry::Symlink("bin/sh".into(), "busybox".into()),
-        Entry::File("init".into(), read(&lab.repo.join("lab/guest/init"))?.into_bytes(), 0o755),
-        Entry::File("plan".into(), plan.into_bytes(), 0o644),
-    ]);
+    let mut entries = qemu::base_entries(lab, &["tests"], Path::new("/bin/busybox"), plan)?;
     for (inside, host) in &p.files {
         entries.push(Entry::File(inside.clone(), guest::file_bytes(host)?, 0o755));
     }
@@ -386,16 +371,15 @@ fn boot_with(
         seconds: start.elapsed().as_secs(),
         log: log.display().to_string(),
     };
-    say(
-        &tag,
-        &format!(
-            "{} figures in {}{}",
-            r.printed.figures.len(),
-            fmt_dur(start.elapsed()),
-            if r.ok() { String::new() } else { format!("; PROBLEMS: {}", r.problems.join("; ")) }
-        ),
-    );
+    say_figures(&tag, &r.printed, start.elapsed(), &r.problems);
     Ok(r)
+}
+
+/// Says how many figures a benchmark boot printed, how long it took and
+/// what went wrong.
+pub fn say_figures(tag: &str, printed: &Printed, took: Duration, problems: &[String]) {
+    let bad = if problems.is_empty() { String::new() } else { format!("; PROBLEMS: {}", problems.join("; ")) };
+    say(tag, &format!("{} figures in {}{bad}", printed.figures.len(), fmt_dur(took)));
 }
 
 /// The test job's check: both plain variants boot with a short run of the

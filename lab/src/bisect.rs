@@ -469,9 +469,9 @@ fn build_one(lab: &Lab, c: Config, label: &str, has_option: bool) -> Result<(boo
 }
 
 /// Puts the lab's work tree back on the series tip when dropped.
-struct Restore<'a> {
-    lab: &'a Lab,
-    tip: String,
+pub struct Restore<'a> {
+    pub lab: &'a Lab,
+    pub tip: String,
 }
 
 impl Drop for Restore<'_> {

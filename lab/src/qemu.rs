@@ -69,39 +69,48 @@ pub fn cpio(entries: &[Entry]) -> Vec<u8> {
     out
 }
 
-/// Builds the guest programs (see [`crate::guest`]) and packs the
-/// initramfs with them and the plan /init follows; returns its path.
-pub fn initramfs(lab: &Lab) -> Result<PathBuf> {
-    let guest = lab.repo.join("lab/guest");
-    let programs = crate::guest::programs(lab)?;
-    let mut entries = vec![
-        Entry::Dir("bin".into()),
-        Entry::Dir("dev".into()),
-        Entry::Dir("proc".into()),
-        Entry::Dir("sys".into()),
-        Entry::Dir("tmp".into()),
-        Entry::Dir("tests".into()),
-        Entry::Dir("upstream".into()),
+/// The start of every initramfs of the lab: the directories `dirs` (with
+/// `bin`, `dev`, `proc`, `sys`, `tmp`), the console and null devices, the
+/// static busybox at `busybox` as /bin/busybox and /bin/sh, the lab's /init
+/// and `plan` as /plan.
+pub fn base_entries(lab: &Lab, dirs: &[&str], busybox: &Path, plan: String) -> Result<Vec<Entry>> {
+    let mut entries: Vec<Entry> =
+        ["bin", "dev", "proc", "sys", "tmp"].iter().chain(dirs).map(|d| Entry::Dir(d.to_string())).collect();
+    entries.extend([
         Entry::CharDev("dev/console".into(), 5, 1),
         Entry::CharDev("dev/null".into(), 1, 3),
         Entry::File(
             "bin/busybox".into(),
-            std::fs::read("/bin/busybox")
-                .with_context(|| "cannot read /bin/busybox; run `./entry-lab setup`".to_string())?,
+            std::fs::read(busybox)
+                .with_context(|| format!("cannot read {}; run `./entry-lab setup`", busybox.display()))?,
             0o755,
         ),
         Entry::Symlink("bin/sh".into(), "busybox".into()),
-        Entry::File("init".into(), read(&guest.join("init"))?.into_bytes(), 0o755),
-        Entry::File("plan".into(), crate::guest::plan_text(&programs).into_bytes(), 0o644),
-    ];
-    for p in &programs {
+        Entry::File("init".into(), read(&lab.repo.join("lab/guest/init"))?.into_bytes(), 0o755),
+        Entry::File("plan".into(), plan.into_bytes(), 0o644),
+    ]);
+    Ok(entries)
+}
+
+/// Packs `programs` after `entries` into `name` in the cache; returns its path.
+pub fn pack(lab: &Lab, mut entries: Vec<Entry>, programs: &[crate::guest::Program], name: &str) -> Result<PathBuf> {
+    for p in programs {
         for (inside, host) in &p.files {
             entries.push(Entry::File(inside.clone(), crate::guest::file_bytes(host)?, 0o755));
         }
     }
-    let path = lab.cache.join("initramfs.cpio");
+    let path = lab.cache.join(name);
     write(&path, cpio(&entries))?;
     Ok(path)
+}
+
+/// Builds the guest programs (see [`crate::guest`]) and packs the
+/// initramfs with them and the plan /init follows; returns its path.
+pub fn initramfs(lab: &Lab) -> Result<PathBuf> {
+    let programs = crate::guest::programs(lab)?;
+    let entries =
+        base_entries(lab, &["tests", "upstream"], Path::new("/bin/busybox"), crate::guest::plan_text(&programs))?;
+    pack(lab, entries, &programs, "initramfs.cpio")
 }
 
 // -------------------------------------------------------------- runner --
