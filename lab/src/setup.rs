@@ -34,8 +34,6 @@ pub const PACKAGES: &[&str] = &[
     "python3-sphinx",
     "python3-yaml",
     "xz-utils",
-    // The x86 kernels' image is LZ4-compressed (base.config).
-    "lz4",
     "git",
     // Static aarch64 guest programs for the arm64 boots (issue 15).
     "gcc-aarch64-linux-gnu",
