@@ -214,7 +214,8 @@ impl Control {
             self.build_ok = Some(b.error.is_none());
         }
         if self.kunit.is_none() && faults.iter().any(|f| f.detect == Detect::Kunit && !f.debug) {
-            build::configure(lab, rust)?;
+            // kunit.py exec boots what is built: make sure it is the unfaulted tree.
+            build::build(lab, rust, true)?;
             self.kunit = Some(kunit::run_built(lab, rust, true)?);
         }
         if self.kunit_debug.is_none() && faults.iter().any(|f| f.debug) {
