@@ -26,7 +26,7 @@ use crate::guest::{self, Group, Program};
 use crate::lab::{Lab, Variant};
 use crate::memo::{age, file_hash, Memo};
 use crate::qemu::{self, Outcome, RunSpec};
-use crate::util::{bail, fmt_dur, read, say, Context, Result};
+use crate::util::{bail, fmt_dur, say, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -53,9 +53,15 @@ pub const PMU_NMI_LINE: &str = "using NMIs";
 /// pointer authentication algorithm, which TCG runs several times faster than
 /// QARMA (the kernel does not depend on which one it is).
 pub fn qemu_command(image: &Path, initrd: &Path, cmdline: &str) -> Command {
+    machine(image, initrd, cmdline, "2", &[])
+}
+
+/// The QEMU command of [`qemu_command`] with `smp` CPUs and `extra` arguments.
+fn machine(image: &Path, initrd: &Path, cmdline: &str, smp: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new("qemu-system-aarch64");
     cmd.args(["-nodefaults", "-nographic", "-no-reboot", "-m", "1024", "-accel", "tcg"])
-        .args(["-machine", "virt,gic-version=3", "-cpu", "max,pauth-impdef=on", "-smp", "2", "-serial", "stdio"])
+        .args(extra)
+        .args(["-machine", "virt,gic-version=3", "-cpu", "max,pauth-impdef=on", "-smp", smp, "-serial", "stdio"])
         .arg("-kernel")
         .arg(image)
         .arg("-initrd")
@@ -108,24 +114,6 @@ fn elf_machine(b: &[u8]) -> Option<u16> {
     (b.len() > 20 && b[..4] == *b"\x7fELF" && b[4] == 2 && b[5] == 1).then(|| u16::from_le_bytes([b[18], b[19]]))
 }
 
-/// The arm64 UAPI headers of the tree (`make ARCH=arm64 headers`), once per
-/// tree checkout.
-fn uapi_headers(lab: &Lab) -> Result<PathBuf> {
-    let dir = lab.cache.join("headers-arm64");
-    let inc = dir.join("usr/include");
-    let head = read(&lab.src().join(".git/HEAD")).unwrap_or_default();
-    let stamp = dir.join("stamp");
-    if inc.join("asm/sigcontext.h").exists() && read(&stamp).ok().as_deref() == Some(head.as_str()) {
-        return Ok(inc);
-    }
-    say("arm64", "making the arm64 UAPI headers for the guest programs");
-    let mut c = Command::new("make");
-    c.current_dir(lab.src()).args(["-s", "ARCH=arm64"]).arg(format!("O={}", dir.display())).arg("headers");
-    crate::util::run(&mut c).map_err(|e| anyhow::anyhow!("make ARCH=arm64 headers failed: {e}"))?;
-    crate::util::write(&stamp, &head)?;
-    Ok(inc)
-}
-
 fn program(group: Group, name: &str, limit: u64, cmd: String, bin: PathBuf) -> Program {
     let inside = cmd.split_whitespace().next().unwrap_or_default().trim_start_matches('/').to_string();
     Program { group, name: name.into(), limit, cmd, files: vec![(inside, bin)] }
@@ -136,7 +124,7 @@ pub fn programs(lab: &Lab) -> Result<Vec<Program>> {
     let guest = lab.repo.join("lab/guest");
     let out = lab.cache.join("guest/arm64");
     let st = lab.src().join("tools/testing/selftests");
-    let inc = uapi_headers(lab)?;
+    let inc = guest::uapi_headers_for(lab, "arm64", "headers-arm64")?;
     let cc = |name: &str, sources: &[PathBuf], flags: &[String]| {
         let mut f = vec!["-isystem".to_string(), inc.display().to_string()];
         f.extend_from_slice(flags);
@@ -410,17 +398,7 @@ pub fn bench_cmdline() -> String {
 /// count as the clock (`-icount`, with the 1 GHz counter one tick per
 /// instruction), the fixed RTC of the x86 benchmark.
 pub fn bench_qemu_command(image: &Path, initrd: &Path) -> Command {
-    let mut cmd = Command::new("qemu-system-aarch64");
-    cmd.args(["-nodefaults", "-nographic", "-no-reboot", "-m", "1024", "-accel", "tcg"])
-        .args(["-icount", crate::bench::ICOUNT, "-rtc", crate::bench::RTC])
-        .args(["-machine", "virt,gic-version=3", "-cpu", "max,pauth-impdef=on", "-smp", "1", "-serial", "stdio"])
-        .arg("-kernel")
-        .arg(image)
-        .arg("-initrd")
-        .arg(initrd)
-        .arg("-append")
-        .arg(bench_cmdline());
-    cmd
+    machine(image, initrd, &bench_cmdline(), "1", &["-icount", crate::bench::ICOUNT, "-rtc", crate::bench::RTC])
 }
 
 /// The benchmark's initramfs for arm64: busybox, /init, the benchmark alone.

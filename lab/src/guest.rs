@@ -106,17 +106,23 @@ pub fn cc_static_with(cc: &str, out: &Path, sources: &[PathBuf], flags: &[String
 /// The UAPI headers of the tree (`make headers`, which needs no .config and
 /// writes only below O=), for the selftests; made once per tree checkout.
 pub fn uapi_headers(lab: &Lab) -> Result<PathBuf> {
-    let dir = lab.cache.join("headers");
+    uapi_headers_for(lab, "x86_64", "headers")
+}
+
+/// [`uapi_headers`] of architecture `arch` (`make ARCH=arch headers`) in the
+/// cache folder `dir`.
+pub fn uapi_headers_for(lab: &Lab, arch: &str, dir: &str) -> Result<PathBuf> {
+    let dir = lab.cache.join(dir);
     let inc = dir.join("usr/include");
     let head = crate::util::read(&lab.src().join(".git/HEAD")).unwrap_or_default();
     let stamp = dir.join("stamp");
     if inc.join("linux/rseq.h").exists() && crate::util::read(&stamp).ok().as_deref() == Some(head.as_str()) {
         return Ok(inc);
     }
-    say("guest", "making the 7.3.4 UAPI headers for the selftests");
+    say("guest", &format!("making the 7.3.4 {arch} UAPI headers for the selftests"));
     let mut c = Command::new("make");
-    c.current_dir(lab.src()).args(["-s", "ARCH=x86_64"]).arg(format!("O={}", dir.display())).arg("headers");
-    run(&mut c).map_err(|e| anyhow::anyhow!("make headers failed: {e}"))?;
+    c.current_dir(lab.src()).args(["-s", &format!("ARCH={arch}")]).arg(format!("O={}", dir.display())).arg("headers");
+    run(&mut c).map_err(|e| anyhow::anyhow!("make ARCH={arch} headers failed: {e}"))?;
     crate::util::write(&stamp, &head)?;
     Ok(inc)
 }
