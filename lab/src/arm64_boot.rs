@@ -11,6 +11,11 @@
 //!   driver takes them as NMIs when the GIC has pseudo-NMIs ("using NMIs"
 //!   on the console), so their count on the PMU line of /proc/interrupts is
 //!   the number of pseudo-NMIs taken; the lab requires more than zero;
+//! - the series' entry kselftest (`entry_test`) in its arm64 form: plain
+//!   and failing system calls, signals on system call, interrupt and
+//!   exception return, system call restarts, ptrace system call stops, rseq
+//!   (the x86-only tests and those of the generic syscall work, which arm64
+//!   does not use, are not built there);
 //! - upstream selftests from the base tree that exercise arm64's entry:
 //!   the arm64 signal tests (every testcase), the syscall ABI test, the
 //!   arm64 ptrace test, ptrace `get_syscall_info` and `peeksiginfo`, and
@@ -18,8 +23,6 @@
 //!
 //! Both variants must complete without console splats, pass the lab's own
 //! programs, take pseudo-NMIs, and give identical results for every test.
-//! The series' entry kselftest is x86-only (it checks x86 registers, int80,
-//! xmm state and the GENERIC_ENTRY syscall work that arm64 does not use).
 
 use crate::arm64::{self, KERNEL_ARGS, PSEUDO_NMI_LINE};
 use crate::guest::{self, Group, Program};
@@ -137,6 +140,11 @@ pub fn programs(lab: &Lab) -> Result<Vec<Program>> {
     v.push(program(Group::Workload, "entry_nmi", 60, "/tests/entry_nmi".into(), bin));
     let tools_inc = format!("-I{}", lab.src().join("tools/include").display());
     let st_inc = format!("-I{}", st.display());
+    let entry_test = st.join("entry/entry_test.c");
+    if entry_test.exists() {
+        let bin = cc("entry_test", &[entry_test], std::slice::from_ref(&st_inc))?;
+        v.push(program(Group::Entry, "entry_test", 120, "/tests/entry_test".into(), bin));
+    }
     let abi = st.join("arm64/abi");
     // Not the arm64 seccomp x0 tests: SECCOMP_FILTER needs NET, which the
     // small arm64 configuration leaves out (both fail without a filter).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * entry_test.c - user space checks of the generic entry code (x86_64)
+ * entry_test.c - user space checks of the generic entry code (x86_64, arm64)
  *
  * Exercises the paths of kernel/entry/common.c and the helpers it inlines
  * (include/linux/entry-common.h, irq-entry-common.h): syscall entry work
@@ -17,11 +17,21 @@
  * information and the order of ptrace stops. "entry_test -t NAME" (repeated
  * as needed) runs only the named tests.
  *
+ * arm64 uses the generic irq entry (exit_to_user_mode_loop) but its own
+ * syscall entry, so there the table holds only the tests marked [arm64]
+ * below, with arm64 registers (pc, x0, x7, x8, NT_ARM_SYSTEM_CALL). Not there:
+ * - syscall_insn_regs, int80_compat, ptrace_singlestep_syscall, rseq_abort_*,
+ *   singlestep_tf_syscall, fpu_across_preemption: x86 instructions, EFLAGS
+ *   and xmm registers (the step over a syscall is arm64's own code).
+ * - seccomp_*, audit_syscall_exit: the arm64 test kernel has no
+ *   SECCOMP_FILTER and no audit (no CONFIG_NET).
+ * - sud_*: syscall user dispatch needs GENERIC_SYSCALL, which arm64 lacks.
+ *
  * syscall_getpid_getppid      getpid/getppid/gettid agree with /proc and the
- *                             runner (plain do_syscall_64 round trip).
+ *                             runner (plain do_syscall_64 round trip). [arm64]
  * syscall_enosys              syscall(-1), other negative numbers and numbers
  *                             past the table give -1/ENOSYS (-ENOSYS preset
- *                             on entry, no syscall function called).
+ *                             on entry, no syscall function called). [arm64]
  * syscall_insn_regs           raw "syscall": result in rax, rcx = address
  *                             after the instruction, r11 = rflags, all other
  *                             registers preserved (SYSRET exit).
@@ -32,6 +42,7 @@
  *                             handler before that syscall returns, the frame
  *                             holds the syscall's ip and result
  *                             (exit_to_user_mode_loop, _TIF_SIGPENDING).
+ *                             [arm64] the frame's pc and x0.
  * signal_on_irq_return        ITIMER_REAL, ITIMER_PROF and ITIMER_VIRTUAL
  *                             signals arrive in a loop without syscalls and all
  *                             general purpose registers and carry survive.
@@ -39,6 +50,7 @@
  *                             so _TIF_SIGPENDING alone sends irqentry_exit into
  *                             the work loop; the CPU-time signals are queued by
  *                             task work on the way out (_TIF_NOTIFY_RESUME).
+ *                             [arm64] the same with x2-x7, x19-x24 and NZCV.
  * signal_on_exception_return  #PF, #UD, #BP and #DE from user mode give SIGSEGV,
  *                             SIGILL, SIGTRAP and SIGFPE with the right ip,
  *                             si_addr and si_code (irqentry_enter/exit around
@@ -48,24 +60,36 @@
  *                             once: the signal was delivered on the first
  *                             return to user mode, not after the load was
  *                             retried until other work entered the loop.
+ *                             [arm64] a bad load (also fault_address), udf
+ *                             and brk: SIGSEGV, SIGILL and SIGTRAP at the
+ *                             faulting pc; no SIGFPE, division does not trap.
  * restart_read_sa_restart     read() on an empty pipe interrupted by an
  *                             SA_RESTART handler is restarted (-ERESTARTSYS
- *                             in arch_do_signal_or_restart).
+ *                             in arch_do_signal_or_restart). [arm64]
  * restart_read_eintr          the same without SA_RESTART returns EINTR.
+ *                             [arm64]
  * restart_nanosleep_eintr     nanosleep() interrupted by a handler returns EINTR
  *                             and the remaining time even with SA_RESTART
- *                             (-ERESTART_RESTARTBLOCK).
+ *                             (-ERESTART_RESTARTBLOCK). [arm64]
  * restart_syscall_after_stop  nanosleep() stopped by SIGSTOP and continued is
  *                             resumed through restart_syscall and ends at its
  *                             original deadline (restart without handler).
+ *                             [arm64]
  * ptrace_syscall_stops        PTRACE_SYSCALL entry and exit stops of getpid:
  *                             orig_rax, rax = -ENOSYS at entry, the result at
  *                             exit (SYSCALL_WORK_SYSCALL_TRACE).
+ *                             [arm64] NT_ARM_SYSTEM_CALL and x8 = getpid,
+ *                             x0 = first argument, x7 = 0 at entry; x0 =
+ *                             result, x7 = 1 at exit (arm64's syscall path).
  * ptrace_change_syscall_nr    the tracer turns getpid into getppid at entry
  *                             (number reread after syscall_trace_enter).
+ *                             [arm64] through NT_ARM_SYSTEM_CALL.
  * ptrace_change_retval        the tracer changes the return value at exit.
+ *                             [arm64]
  * ptrace_skip_syscall         the tracer skips the syscall (orig_rax = -1); the
  *                             rax it sets at entry or exit is returned.
+ *                             [arm64] number -1; x0 is returned as it is, the
+ *                             first argument when the tracer leaves it.
  * ptrace_singlestep_syscall   PTRACE_SINGLESTEP over "syscall" stops at the
  *                             instruction after it with TRAP_BRKPT
  *                             (SYSCALL_WORK_SYSCALL_EXIT_TRAP, report_single_step).
@@ -99,6 +123,7 @@
  * sud_bad_selector            an invalid selector value kills with SIGSYS.
  * rseq_cpu_id                 rseq cpu_id/cpu_id_start follow sched_setaffinity
  *                             (rseq update in exit_to_user_mode_loop).
+ *                             [arm64]
  * rseq_abort_preempt_v1/_v2   a critical section preempted by a busy task on the
  *                             same CPU is aborted and rseq_cs cleared; needs
  *                             the user-irq note of irqentry_enter. v1: glibc's
@@ -118,6 +143,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -183,7 +209,12 @@
 #define AT_RSEQ_ALIGN			28
 #endif
 
+#if defined(__x86_64__)
 #define ET_RSEQ_SIG			0x53053053
+#elif defined(__aarch64__)
+/* glibc's signature on arm64 (brk #0x45e0): unregistering needs it */
+#define ET_RSEQ_SIG			0xd428bc00
+#endif
 #define ET_RSEQ_FLAG_UNREGISTER		1
 #define IA32_NR_GETPID			20
 #define IA32_NR_GETPPID			64
@@ -223,6 +254,7 @@ static pid_t runner_pid;
  * Assembly helpers. The tests compare instruction pointers (signal frames,
  * ptrace stops, siginfo) against their labels, see ADDR() below.
  */
+#if defined(__x86_64__)
 asm(".text\n"
 	/* long raw_sys(long nr, long a0, long a1, long a2, long a3) */
 	".type et_raw_sys, @function\n"
@@ -499,16 +531,137 @@ asm(".text\n"
 	"	nop\n"
 	".size et_sud_allowed_sys, .-et_sud_allowed_sys\n"
 );
+#elif defined(__aarch64__)
+/*
+ * Every function starts with "bti c" (hint #34, a nop without BTI): the
+ * tests call them through pointers.
+ */
+asm(".text\n"
+	/* long raw_sys(long nr, long a0, long a1, long a2, long a3) */
+	".type et_raw_sys, %function\n"
+	"et_raw_sys:\n"
+	"	hint #34\n"
+	"	mov x8, x0\n"
+	"	mov x0, x1\n"
+	"	mov x1, x2\n"
+	"	mov x2, x3\n"
+	"	mov x3, x4\n"
+	"	svc #0\n"
+	"et_raw_sys_ret:\n"
+	"	ret\n"
+	".size et_raw_sys, .-et_raw_sys\n"
+
+	/*
+	 * void et_spin(unsigned long *out, unsigned long iters): the loop of
+	 * spin_ref() without memory accesses, on caller and callee saved
+	 * registers and the carry flag; out[0..11] = x2 x3 x4 x5 x6 x7 x19
+	 * x20 x21 x22 x23 x24 (in the x86 version rax rbx rdx rsi r8-r15).
+	 */
+	".type et_spin, %function\n"
+	"et_spin:\n"
+	"	hint #34\n"
+	"	stp x19, x20, [sp, #-48]!\n"
+	"	stp x21, x22, [sp, #16]\n"
+	"	stp x23, x24, [sp, #32]\n"
+	"	mov x2, #0\n"
+	"	mov x3, #1\n"
+	"	mov x4, #2\n"
+	"	mov x5, #3\n"
+	"	mov x6, #5\n"
+	"	mov x7, #7\n"
+	"	mov x19, #11\n"
+	"	mov x20, #13\n"
+	"	mov x21, #17\n"
+	"	mov x22, #19\n"
+	"	mov x23, #23\n"
+	"	mov x24, #29\n"
+	"et_spin_loop:\n"
+	"	adds x2, x2, x3\n"
+	"	adc x5, x5, x4\n"
+	"	eor x6, x6, x2\n"
+	"	add x7, x6, x7\n"
+	"	add x7, x7, #1\n"
+	"	ror x19, x19, #57\n"
+	"	add x19, x19, x7\n"
+	"	sub x20, x20, x19\n"
+	"	adds x21, x21, x20\n"
+	"	adc x22, x22, x21\n"
+	"	eor x23, x23, x22\n"
+	"	adds x24, x24, x23\n"
+	"	adc x3, x3, x24\n"
+	"	add x4, x4, #1\n"
+	"	subs x1, x1, #1\n"
+	"	b.ne et_spin_loop\n"
+	"et_spin_end:\n"
+	"	stp x2, x3, [x0]\n"
+	"	stp x4, x5, [x0, #16]\n"
+	"	stp x6, x7, [x0, #32]\n"
+	"	stp x19, x20, [x0, #48]\n"
+	"	stp x21, x22, [x0, #64]\n"
+	"	stp x23, x24, [x0, #80]\n"
+	"	ldp x23, x24, [sp, #32]\n"
+	"	ldp x21, x22, [sp, #16]\n"
+	"	ldp x19, x20, [sp], #48\n"
+	"	ret\n"
+	".size et_spin, .-et_spin\n"
+
+	/* long et_exc_segv(long magic): loads from address 0x10 */
+	".type et_exc_segv, %function\n"
+	"et_exc_segv:\n"
+	"	hint #34\n"
+	"	mov x9, x0\n"
+	"	mov x1, #0x10\n"
+	"et_exc_segv_insn:\n"
+	"	ldr x0, [x1]\n"
+	"et_exc_segv_resume:\n"
+	"	mov x0, x9\n"
+	"	ret\n"
+	".size et_exc_segv, .-et_exc_segv\n"
+
+	/* long et_exc_udf(long magic) */
+	".type et_exc_udf, %function\n"
+	"et_exc_udf:\n"
+	"	hint #34\n"
+	"	mov x9, x0\n"
+	"et_exc_udf_insn:\n"
+	"	udf #0\n"
+	"	mov x0, x9\n"
+	"	ret\n"
+	".size et_exc_udf, .-et_exc_udf\n"
+
+	/* long et_exc_brk(long magic) */
+	".type et_exc_brk, %function\n"
+	"et_exc_brk:\n"
+	"	hint #34\n"
+	"	mov x9, x0\n"
+	"et_exc_brk_insn:\n"
+	"	brk #0\n"
+	"	mov x0, x9\n"
+	"	ret\n"
+	".size et_exc_brk, .-et_exc_brk\n"
+);
+#else
+#error "entry_test: x86_64 and arm64 only"
+#endif
 
 /*
  * Address of a symbol of the assembly above. Taken with inline assembly so
  * that no C declarations of the assembly symbols are needed.
  */
+#if defined(__x86_64__)
 #define ADDR(sym) ({						\
 	unsigned long __addr;					\
 	asm ("leaq " #sym "(%%rip), %0" : "=r" (__addr));	\
 	__addr;							\
 })
+#elif defined(__aarch64__)
+#define ADDR(sym) ({						\
+	unsigned long __addr;					\
+	asm ("adrp %0, " #sym "\n\t"				\
+	     "add %0, %0, :lo12:" #sym : "=r" (__addr));	\
+	__addr;							\
+})
+#endif
 
 static long raw_sys(long nr, long a0, long a1, long a2, long a3)
 {
@@ -518,6 +671,7 @@ static long raw_sys(long nr, long a0, long a1, long a2, long a3)
 	return fn(nr, a0, a1, a2, a3);
 }
 
+#if defined(__x86_64__)
 static long sud_allowed_sys(long nr, long a0, long a1, long a2, long a3)
 {
 	long (*fn)(long nr, long a0, long a1, long a2, long a3);
@@ -533,6 +687,7 @@ static long sys_regs(long nr, unsigned long *out)
 	fn = (void *)ADDR(et_sys_regs);
 	return fn(nr, out);
 }
+#endif
 
 static void spin_asm(uint64_t *out, unsigned long iters)
 {
@@ -542,6 +697,7 @@ static void spin_asm(uint64_t *out, unsigned long iters)
 	fn(out, iters);
 }
 
+#if defined(__x86_64__)
 static long tf_syscall(long nr, unsigned long *r11)
 {
 	long (*fn)(long nr, unsigned long *r11);
@@ -559,6 +715,7 @@ static int rseq_run(struct et_rseq *rs, unsigned long loops, unsigned long *ctr,
 	fn = (void *)ADDR(et_rseq_run);
 	return fn(rs, loops, ctr, delta);
 }
+#endif
 
 /* Calls one of the helpers that take a magic value and return it */
 static long call_magic(unsigned long addr, long magic)
@@ -618,6 +775,10 @@ static int set_handler(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
 	return sigaction(sig, &sa, NULL);
 }
 
+#if defined(__x86_64__)
+#define UC_IP		REG_RIP
+#define UC_RET		REG_RAX
+
 static unsigned long uc_reg(void *ctx, int reg)
 {
 	return ((ucontext_t *)ctx)->uc_mcontext.gregs[reg];
@@ -627,6 +788,28 @@ static void uc_set_reg(void *ctx, int reg, unsigned long val)
 {
 	((ucontext_t *)ctx)->uc_mcontext.gregs[reg] = val;
 }
+#elif defined(__aarch64__)
+/* Registers of uc_reg(): 0-30 are x0-x30, UC_IP is the pc */
+#define UC_IP		32
+#define UC_RET		0
+
+static unsigned long uc_reg(void *ctx, int reg)
+{
+	mcontext_t *mc = &((ucontext_t *)ctx)->uc_mcontext;
+
+	return reg == UC_IP ? mc->pc : mc->regs[reg];
+}
+
+static void uc_set_reg(void *ctx, int reg, unsigned long val)
+{
+	mcontext_t *mc = &((ucontext_t *)ctx)->uc_mcontext;
+
+	if (reg == UC_IP)
+		mc->pc = val;
+	else
+		mc->regs[reg] = val;
+}
+#endif
 
 /* State letter of /proc/<pid>/stat, 0 if it cannot be read */
 static char proc_state(pid_t pid)
@@ -785,6 +968,7 @@ static int test_enosys(void)
 	return KSFT_PASS;
 }
 
+#if defined(__x86_64__)
 static int check_sys_regs(long nr, long expect)
 {
 	static const unsigned long magic[] = {
@@ -873,6 +1057,7 @@ static int test_int80(void)
 	}
 	return KSFT_PASS;
 }
+#endif
 
 /* ---- 2. signal delivery ---- */
 
@@ -882,8 +1067,8 @@ static int sig_code, sig_pid, sig_signo;
 
 static void record_handler(int sig, siginfo_t *si, void *ctx)
 {
-	STORE(sig_rip, uc_reg(ctx, REG_RIP));
-	STORE(sig_rax, uc_reg(ctx, REG_RAX));
+	STORE(sig_rip, uc_reg(ctx, UC_IP));
+	STORE(sig_rax, uc_reg(ctx, UC_RET));
 	STORE(sig_code, si->si_code);
 	STORE(sig_pid, si->si_pid);
 	STORE(sig_signo, sig);
@@ -936,15 +1121,16 @@ static int test_signal_syscall_return(void)
 
 static int irq_in_loop, irq_outside;
 
-static void timer_handler(int sig, siginfo_t *si, void *ctx)
+static void timer_handler(int sig __maybe_unused, siginfo_t *si __maybe_unused, void *ctx)
 {
-	unsigned long ip = uc_reg(ctx, REG_RIP);
+	unsigned long ip = uc_reg(ctx, UC_IP);
 
 	if (ip >= ADDR(et_spin_loop) && ip < ADDR(et_spin_end))
 		INC(irq_in_loop);
 	else
 		INC(irq_outside);
 	/* Clobber registers so that a bad restore shows up in et_spin */
+#if defined(__x86_64__)
 	asm volatile ("movq $-1, %%rbx\n\t"
 		      "movq $-1, %%r12\n\t"
 		      "movq $-1, %%r13\n\t"
@@ -957,6 +1143,24 @@ static void timer_handler(int sig, siginfo_t *si, void *ctx)
 		      "stc\n\t"
 		      : : : "rbx", "r12", "r13", "r14", "r15", "r8", "r9", "r10",
 			    "r11", "cc");
+#elif defined(__aarch64__)
+	asm volatile ("mov x2, #-1\n\t"
+		      "mov x3, #-1\n\t"
+		      "mov x4, #-1\n\t"
+		      "mov x5, #-1\n\t"
+		      "mov x6, #-1\n\t"
+		      "mov x7, #-1\n\t"
+		      "mov x19, #-1\n\t"
+		      "mov x20, #-1\n\t"
+		      "mov x21, #-1\n\t"
+		      "mov x22, #-1\n\t"
+		      "mov x23, #-1\n\t"
+		      "mov x24, #-1\n\t"
+		      "mov x9, #0xf0000000\n\t"
+		      "msr nzcv, x9\n\t"
+		      : : : "x2", "x3", "x4", "x5", "x6", "x7", "x9", "x19", "x20",
+			    "x21", "x22", "x23", "x24", "cc");
+#endif
 }
 
 static uint64_t rol64(uint64_t v, int n)
@@ -1053,23 +1257,36 @@ static int test_signal_irq_return(void)
 static unsigned long exc_rip;
 static unsigned long exc_addr;
 static int exc_code, exc_sig;
+#if defined(__aarch64__)
+static unsigned long exc_fault;
+#endif
 
 static void exc_handler(int sig, siginfo_t *si, void *ctx)
 {
-	unsigned long ip = uc_reg(ctx, REG_RIP);
+	unsigned long ip = uc_reg(ctx, UC_IP);
 
 	exc_rip = ip;
 	exc_addr = (unsigned long)si->si_addr;
 	exc_code = si->si_code;
 	exc_sig = sig;
+#if defined(__x86_64__)
 	/* Clobber the register that the helpers keep their magic in */
 	asm volatile ("movq $-1, %%rdx\n\tmovq $-1, %%r8" : : : "rdx", "r8");
 	if (sig == SIGSEGV)
-		uc_set_reg(ctx, REG_RIP, ADDR(et_exc_segv_resume));
+		uc_set_reg(ctx, UC_IP, ADDR(et_exc_segv_resume));
 	else if (sig == SIGILL)
-		uc_set_reg(ctx, REG_RIP, ip + 2);
+		uc_set_reg(ctx, UC_IP, ip + 2);
 	else if (sig == SIGFPE)
-		uc_set_reg(ctx, REG_RIP, ADDR(et_exc_div_resume));
+		uc_set_reg(ctx, UC_IP, ADDR(et_exc_div_resume));
+#elif defined(__aarch64__)
+	exc_fault = ((ucontext_t *)ctx)->uc_mcontext.fault_address;
+	asm volatile ("mov x9, #-1" : : : "x9");
+	/* udf and brk report their own pc: resume after them */
+	if (sig == SIGSEGV)
+		uc_set_reg(ctx, UC_IP, ADDR(et_exc_segv_resume));
+	else if (sig == SIGILL || sig == SIGTRAP)
+		uc_set_reg(ctx, UC_IP, ip + 4);
+#endif
 }
 
 /* A counter of this thread's page faults taken in user mode, or -1 */
@@ -1127,12 +1344,17 @@ static int test_signal_exception_return(void)
 				    exc_addr, exc_code);
 		if (before < 0 || after < 0)
 			return fail("#PF: reading the page fault counter failed");
+#if defined(__aarch64__)
+		if (exc_fault != 0x10)
+			return fail("#PF: fault_address %#lx, expected 0x10", exc_fault);
+#endif
 	}
 	close(fd);
 	if (after - before != 1)
 		return fail("#PF: %ld user page faults for one SIGSEGV, expected 1",
 			    after - before);
 
+#if defined(__x86_64__)
 	r = call_magic(ADDR(et_exc_ud2), 0x0d2);
 	if (r != 0x0d2)
 		return fail("#UD: resumed with %#lx", r);
@@ -1155,12 +1377,32 @@ static int test_signal_exception_return(void)
 	    exc_addr != ADDR(et_exc_div_insn) || exc_code != FPE_INTDIV)
 		return fail("#DE: sig %d rip %#lx addr %#lx code %d", exc_sig, exc_rip,
 			    exc_addr, exc_code);
+#elif defined(__aarch64__)
+	exc_sig = 0;
+	r = call_magic(ADDR(et_exc_udf), 0x0df);
+	if (r != 0x0df)
+		return fail("udf: resumed with %#lx", r);
+	if (exc_sig != SIGILL || exc_rip != ADDR(et_exc_udf_insn) ||
+	    exc_addr != ADDR(et_exc_udf_insn) || exc_code != ILL_ILLOPC)
+		return fail("udf: sig %d pc %#lx addr %#lx code %d", exc_sig, exc_rip,
+			    exc_addr, exc_code);
+
+	exc_sig = 0;
+	r = call_magic(ADDR(et_exc_brk), 0xb4c);
+	if (r != 0xb4c)
+		return fail("brk: resumed with %#lx", r);
+	if (exc_sig != SIGTRAP || exc_rip != ADDR(et_exc_brk_insn) ||
+	    exc_addr != ADDR(et_exc_brk_insn) || exc_code != TRAP_BRKPT)
+		return fail("brk: sig %d pc %#lx addr %#lx code %d", exc_sig, exc_rip,
+			    exc_addr, exc_code);
+#endif
 	return KSFT_PASS;
 }
 
 /* ---- 3. syscall restart ---- */
 
-static void flag_handler(int sig, siginfo_t *si, void *ctx)
+static void flag_handler(int sig __maybe_unused, siginfo_t *si __maybe_unused,
+			 void *ctx __maybe_unused)
 {
 	INC(sig_count);
 	STORE(shm->flag, 1);
@@ -1367,6 +1609,7 @@ static int tracer_setup(pid_t pid, long options)
 
 enum { PT_STOPS, PT_CHANGE_NR, PT_RETVAL, PT_SKIP };
 
+#if defined(__x86_64__)
 /* Checks done at a getpid entry stop; returns the action result */
 static int pt_entry(pid_t pid, int mode, int call, struct user_regs_struct *regs,
 		    struct __ptrace_syscall_info *info)
@@ -1439,6 +1682,125 @@ static int pt_exit(pid_t pid, int mode, int call, struct user_regs_struct *regs,
 		return fail("PTRACE_SETREGS: %s", strerror(errno));
 	return KSFT_PASS;
 }
+#elif defined(__aarch64__)
+/* The first argument of the traced getpid(): arm64 returns it when skipped */
+#define PT_ARG0		0x2a2a
+#define SVC_0		0xd4000001UL
+
+/* A stop's x0-x30, sp, pc, pstate (NT_PRSTATUS) and syscall number */
+struct et_regs {
+	struct user_regs_struct r;
+	int nr;
+};
+
+static int pt_get_regs(pid_t pid, struct et_regs *regs)
+{
+	struct iovec gp = { &regs->r, sizeof(regs->r) };
+	struct iovec nr = { &regs->nr, sizeof(regs->nr) };
+
+	if (ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, &gp) ||
+	    ptrace(PTRACE_GETREGSET, pid, NT_ARM_SYSTEM_CALL, &nr))
+		return -1;
+	return 0;
+}
+
+static int pt_set_gp(pid_t pid, struct et_regs *regs)
+{
+	struct iovec gp = { &regs->r, sizeof(regs->r) };
+
+	if (ptrace(PTRACE_SETREGSET, pid, NT_PRSTATUS, &gp))
+		return fail("PTRACE_SETREGSET NT_PRSTATUS: %s", strerror(errno));
+	return KSFT_PASS;
+}
+
+static int pt_set_nr(pid_t pid, int nr)
+{
+	struct iovec iov = { &nr, sizeof(nr) };
+
+	if (ptrace(PTRACE_SETREGSET, pid, NT_ARM_SYSTEM_CALL, &iov))
+		return fail("PTRACE_SETREGSET NT_ARM_SYSTEM_CALL: %s", strerror(errno));
+	return KSFT_PASS;
+}
+
+/*
+ * Checks done at a getpid entry stop; returns the action result. The kernel
+ * sets x7 to 0 at entry and to 1 at exit stops; x0 is not preset to -ENOSYS.
+ */
+static int pt_entry(pid_t pid, int mode, int call, struct et_regs *regs,
+		    struct __ptrace_syscall_info *info)
+{
+	long word;
+	int ret;
+
+	if (regs->nr != __NR_getpid || regs->r.regs[8] != __NR_getpid ||
+	    regs->r.regs[0] != PT_ARG0 || regs->r.regs[7] != 0)
+		return fail("entry stop: nr %d x8 %llu x0 %#llx x7 %llu", regs->nr,
+			    regs->r.regs[8], regs->r.regs[0], regs->r.regs[7]);
+	if (info->instruction_pointer != regs->r.pc || info->arch != AUDIT_ARCH_AARCH64 ||
+	    info->entry.args[0] != PT_ARG0)
+		return fail("syscall info ip %#llx arch %#x arg0 %#llx, regs pc %#llx",
+			    (unsigned long long)info->instruction_pointer, info->arch,
+			    (unsigned long long)info->entry.args[0], regs->r.pc);
+	errno = 0;
+	word = ptrace(PTRACE_PEEKTEXT, pid, regs->r.pc - 4, 0);
+	if (errno || (word & 0xffffffffUL) != SVC_0)
+		return fail("no svc #0 before pc %#llx", regs->r.pc);
+
+	switch (mode) {
+	case PT_CHANGE_NR:
+		return pt_set_nr(pid, __NR_getppid);
+	case PT_SKIP:
+		ret = pt_set_nr(pid, -1);
+		if (ret || call != 0)
+			return ret;
+		regs->r.regs[0] = 888;
+		return pt_set_gp(pid, regs);
+	default:
+		return KSFT_PASS;
+	}
+}
+
+static int pt_exit(pid_t pid, int mode, int call, struct et_regs *regs,
+		   struct __ptrace_syscall_info *info)
+{
+	bool is_error;
+	long expect;
+
+	switch (mode) {
+	case PT_CHANGE_NR:
+		expect = getpid();
+		break;
+	case PT_SKIP:
+		/* Left alone, x0 (the first argument) is the return value */
+		expect = call == 0 ? 888 : PT_ARG0;
+		break;
+	default:
+		expect = pid;
+	}
+	if ((long)regs->r.regs[0] != expect || info->exit.rval != expect ||
+	    regs->r.regs[7] != 1)
+		return fail("exit stop %d: x0 %lld rval %lld x7 %llu, expected %ld and 1",
+			    call, regs->r.regs[0], (long long)info->exit.rval,
+			    regs->r.regs[7], expect);
+	is_error = expect < 0;
+	if (info->exit.is_error != is_error)
+		return fail("exit stop %d: is_error %d", call, info->exit.is_error);
+
+	switch (mode) {
+	case PT_RETVAL:
+		regs->r.regs[0] = call == 0 ? 4242 : -EPERM;
+		break;
+	case PT_SKIP:
+		if (call == 0)
+			return KSFT_PASS;
+		regs->r.regs[0] = 777;
+		break;
+	default:
+		return KSFT_PASS;
+	}
+	return pt_set_gp(pid, regs);
+}
+#endif
 
 static int ptrace_syscall_test(int mode)
 {
@@ -1458,7 +1820,11 @@ static int ptrace_syscall_test(int mode)
 		tracee_start();
 		for (i = 0; i < 2; i++) {
 			errno = 0;
+#if defined(__x86_64__)
 			shm->v[2 * i] = syscall(SYS_getpid);
+#elif defined(__aarch64__)
+			shm->v[2 * i] = syscall(SYS_getpid, PT_ARG0);
+#endif
 			shm->v[2 * i + 1] = errno;
 		}
 		_exit(0);
@@ -1469,7 +1835,11 @@ static int ptrace_syscall_test(int mode)
 
 	for (;;) {
 		struct __ptrace_syscall_info info;
+#if defined(__x86_64__)
 		struct user_regs_struct regs;
+#elif defined(__aarch64__)
+		struct et_regs regs;
+#endif
 
 		ret = next_syscall_stop(pid, &sig, &status);
 		if (ret < 0)
@@ -1479,8 +1849,13 @@ static int ptrace_syscall_test(int mode)
 		memset(&info, 0, sizeof(info));
 		if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof(info), &info) <= 0)
 			return fail("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
+#if defined(__x86_64__)
 		if (ptrace(PTRACE_GETREGS, pid, 0, &regs))
 			return fail("PTRACE_GETREGS: %s", strerror(errno));
+#elif defined(__aarch64__)
+		if (pt_get_regs(pid, &regs))
+			return fail("PTRACE_GETREGSET: %s", strerror(errno));
+#endif
 		if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
 			if (info.entry.nr != __NR_getpid)
 				continue;
@@ -1545,6 +1920,7 @@ static int test_ptrace_skip(void)
 	return ptrace_syscall_test(PT_SKIP);
 }
 
+#if defined(__x86_64__)
 #define MAX_STEPS	20000
 
 static int test_ptrace_singlestep(void)
@@ -2163,6 +2539,7 @@ static int test_sud_bad_selector(void)
 		return fail("invalid selector: %s, expected SIGSYS", status_str(status));
 	return KSFT_PASS;
 }
+#endif /* __x86_64__: single-step over syscall, seccomp, user dispatch */
 
 /* ---- 7. rseq ---- */
 
@@ -2173,7 +2550,11 @@ static struct et_rseq *tls_rseq(void)
 
 	if (__rseq_size == 0)
 		return NULL;
+#if defined(__x86_64__)
 	asm ("movq %%fs:0, %0" : "=r" (tp));
+#elif defined(__aarch64__)
+	asm ("mrs %0, tpidr_el0" : "=r" (tp));
+#endif
 	return (struct et_rseq *)(tp + __rseq_offset);
 #else
 	return NULL;
@@ -2242,6 +2623,7 @@ static int pin_to_cpu(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set);
 }
 
+#if defined(__x86_64__)
 /*
  * Pins the caller to the first CPU it may run on and returns it; -1 with the
  * test failed when it cannot.
@@ -2263,6 +2645,7 @@ static int pin_to_first_cpu(void)
 	}
 	return cpu;
 }
+#endif
 
 static int rseq_check_cpu_ids(struct et_rseq *rs, const cpu_set_t *allowed, int *n)
 {
@@ -2312,6 +2695,7 @@ static int test_rseq_cpu_id(void)
 	return KSFT_PASS;
 }
 
+#if defined(__x86_64__)
 #define RSEQ_LOOPS	20000UL
 
 static int test_rseq_abort_preempt(int v2)
@@ -2751,6 +3135,7 @@ out:
 	sleep_ms(200);
 	return ret;
 }
+#endif /* __x86_64__: rseq aborts, EFLAGS.TF, xmm, audit */
 
 /* ---- runner ---- */
 
@@ -2762,8 +3147,10 @@ struct entry_test {
 static const struct entry_test tests[] = {
 	{ "syscall_getpid_getppid", test_getpid_getppid },
 	{ "syscall_enosys", test_enosys },
+#if defined(__x86_64__)
 	{ "syscall_insn_regs", test_syscall_insn_regs },
 	{ "int80_compat", test_int80 },
+#endif
 	{ "signal_on_syscall_return", test_signal_syscall_return },
 	{ "signal_on_irq_return", test_signal_irq_return },
 	{ "signal_on_exception_return", test_signal_exception_return },
@@ -2775,6 +3162,7 @@ static const struct entry_test tests[] = {
 	{ "ptrace_change_syscall_nr", test_ptrace_change_nr },
 	{ "ptrace_change_retval", test_ptrace_retval },
 	{ "ptrace_skip_syscall", test_ptrace_skip },
+#if defined(__x86_64__)
 	{ "ptrace_singlestep_syscall", test_ptrace_singlestep },
 	{ "seccomp_allow", test_seccomp_allow },
 	{ "seccomp_errno", test_seccomp_errno },
@@ -2789,7 +3177,9 @@ static const struct entry_test tests[] = {
 	{ "sud_off", test_sud_off },
 	{ "sud_range_boundary", test_sud_boundary },
 	{ "sud_bad_selector", test_sud_bad_selector },
+#endif
 	{ "rseq_cpu_id", test_rseq_cpu_id },
+#if defined(__x86_64__)
 	{ "rseq_abort_preempt_v1", test_rseq_abort_preempt_v1 },
 	{ "rseq_abort_signal_v1", test_rseq_abort_signal_v1 },
 	{ "rseq_abort_preempt_v2", test_rseq_abort_preempt_v2 },
@@ -2797,9 +3187,10 @@ static const struct entry_test tests[] = {
 	{ "singlestep_tf_syscall", test_singlestep_tf },
 	{ "fpu_across_preemption", test_fpu_across_preemption },
 	{ "audit_syscall_exit", test_audit_syscall_exit },
+#endif
 };
 
-static void watchdog(int sig)
+static void watchdog(int sig __maybe_unused)
 {
 }
 
