@@ -23,9 +23,6 @@ use std::time::Instant;
 /// code and arm64's own entry code that calls it.
 pub const ARM64_SAME: [&str; 3] = ["kernel/entry", "arch/arm64/kernel/entry-common.o", "arch/arm64/kernel/entry.o"];
 
-/// Built on the tip only because the series' KUnit option selects it.
-const SELECTED_BY_TEST: &str = "kernel/entry/virt.o";
-
 /// The result of the comparison.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
@@ -98,13 +95,9 @@ pub fn check(lab: &Lab, again: bool) -> Result<Identity> {
             bail!("the base build failed (log: {})", log.display());
         }
     }
-    let (compared, mut problems, bug_lines) = crate::bisect::compare_objects_in(&b, &tip_dir, &ARM64_SAME);
-    // The series' KUnit option (on in the lab's arm64 configuration) selects
-    // VIRT_XFER_TO_GUEST_WORK so that its guest-transfer cases run: virt.o is
-    // then built on the tip and not on the base, which has no such option.
-    if config.contains("CONFIG_GENERIC_ENTRY_KUNIT_TEST=y") {
-        problems.retain(|p| p != &format!("{SELECTED_BY_TEST} is new (the unpatched build has no such object)"));
-    }
+    let (compared, problems, bug_lines) = crate::bisect::compare_objects_in(&b, &tip_dir, &ARM64_SAME);
+    // kernel/entry/virt.o: selected by the series' KUnit option (bisect.rs).
+    let problems = crate::bisect::without_selected_by_test(problems, &config);
     let r = Identity { compared, problems, bug_lines, seconds: start.elapsed().as_secs() };
     say(
         "arm64-base",

@@ -12,9 +12,17 @@
 //! `arch/x86/entry/` are kept, and every later `off` and `norust` build
 //! must leave the same bytes: with the option off the series changes
 //! nothing there. An object the base does not have is allowed only for a
-//! KUnit test. Last, the tip is built with GCC (`norust`'s fragments, no
+//! KUnit test (and `kernel/entry/virt.o`, which the series' KUnit option
+//! selects). Last, the tip is built with GCC (`norust`'s fragments, no
 //! `LLVM=1`). Results are kept per commit and configuration
 //! (`results/bisect.json`), so an interrupted run resumes.
+//!
+//! On arm64 (asked for by name: `--config arm64-off arm64-on`), two more
+//! folders follow the same commits with the `arm64-c` and `arm64-rust`
+//! fragments (`arm64.rs`; cross builds of `vmlinux`, LLVM=1): `arm64-off`
+//! leaves `kernel/entry/` and arm64's entry objects as the base builds them,
+//! and `arm64-on` builds, with the noinstr check without objtool, from the
+//! first patch whose option is available on arm64.
 
 use crate::build::{first_error, jobs, merge_objtool, objtool_warning, step_target, target_fragment};
 use crate::lab::{Lab, Target, Variant};
@@ -31,6 +39,8 @@ pub enum Config {
     NoRust,
     On,
     Gcc,
+    Arm64Off,
+    Arm64On,
 }
 
 impl Config {
@@ -42,21 +52,45 @@ impl Config {
             Config::NoRust => "norust",
             Config::On => "on",
             Config::Gcc => "gcc",
+            Config::Arm64Off => "arm64-off",
+            Config::Arm64On => "arm64-on",
+        }
+    }
+
+    /// The arm64 configurations, built only when asked for by name.
+    pub fn arm64(self) -> bool {
+        matches!(self, Config::Arm64Off | Config::Arm64On)
+    }
+
+    /// The directories whose objects must not change with the option off.
+    pub fn same_dirs(self) -> &'static [&'static str] {
+        if self.arm64() {
+            &crate::arm64_identity::ARM64_SAME
+        } else {
+            &SAME_DIRS
         }
     }
 
     pub fn parse(s: &str) -> Option<Config> {
-        [Config::Off, Config::NoRust, Config::On, Config::Gcc].into_iter().find(|c| c.name() == s)
+        [Config::Off, Config::NoRust, Config::On, Config::Gcc, Config::Arm64Off, Config::Arm64On]
+            .into_iter()
+            .find(|c| c.name() == s)
     }
 
     /// The fragment: the lab's variant fragments, `CONFIG_RUST` dropped
     /// for `norust` and `gcc`.
     pub fn fragment(self, lab: &Lab) -> Result<String> {
+        match self {
+            Config::Arm64Off => return crate::arm64::kunitconfig(lab, Variant::C),
+            Config::Arm64On => return crate::arm64::kunitconfig(lab, Variant::Rust),
+            _ => {}
+        }
         let variant = if self == Config::On { Variant::Rust } else { Variant::C };
         let t = Target {
             name: String::new(),
             variant,
             configs: vec!["base.config".into(), format!("variant-{}.config", variant.name())],
+            seed: None,
         };
         let mut f = target_fragment(lab, &t)?;
         if matches!(self, Config::NoRust | Config::Gcc) {
@@ -67,7 +101,12 @@ impl Config {
 
     /// Does this configuration's built object set have to equal the base's?
     fn compared(self) -> bool {
-        matches!(self, Config::Off | Config::NoRust)
+        matches!(self, Config::Off | Config::NoRust | Config::Arm64Off)
+    }
+
+    /// Builds with `RUST_GENERIC_ENTRY` on (where the tree has it).
+    fn on(self) -> bool {
+        matches!(self, Config::On | Config::Arm64On)
     }
 }
 
@@ -90,12 +129,12 @@ pub fn config_problems(c: Config, dotconfig: &str, has_option: bool) -> Vec<Stri
     let rust = set("CONFIG_RUST");
     let opt = set("CONFIG_RUST_GENERIC_ENTRY");
     match c {
-        Config::Off if !rust => p.push("CONFIG_RUST is not set".into()),
         Config::NoRust | Config::Gcc if rust => p.push("CONFIG_RUST is set".into()),
-        Config::On if has_option && !opt => p.push("CONFIG_RUST_GENERIC_ENTRY is not set".into()),
+        Config::Off | Config::Arm64Off if !rust => p.push("CONFIG_RUST is not set".into()),
+        c if c.on() && has_option && !opt => p.push("CONFIG_RUST_GENERIC_ENTRY is not set".into()),
         _ => {}
     }
-    if c != Config::On && opt {
+    if !c.on() && opt {
         p.push("CONFIG_RUST_GENERIC_ENTRY is set".into());
     }
     p
@@ -207,6 +246,22 @@ pub const SAME_DIRS: [&str; 2] = ["kernel/entry", "arch/x86/entry"];
 /// Every `.o` below `SAME_DIRS` of a build folder, relative to it.
 pub fn entry_objects(build: &Path) -> Vec<PathBuf> {
     objects_in(build, &SAME_DIRS)
+}
+
+/// Built with the option off only because the series' KUnit option
+/// (`GENERIC_ENTRY_KUNIT_TEST`, on in the lab's fragments) selects
+/// `VIRT_XFER_TO_GUEST_WORK` for its guest-transfer cases: the base has no
+/// such option, so it does not build the object.
+pub const SELECTED_BY_TEST: &str = "kernel/entry/virt.o";
+
+/// The problems of a comparison without the new-object problem of
+/// [`SELECTED_BY_TEST`] when `dotconfig` has the series' KUnit option.
+pub fn without_selected_by_test(problems: Vec<String>, dotconfig: &str) -> Vec<String> {
+    if !dotconfig.lines().any(|l| l == "CONFIG_GENERIC_ENTRY_KUNIT_TEST=y") {
+        return problems;
+    }
+    let new = format!("{SELECTED_BY_TEST} is new (the unpatched build has no such object)");
+    problems.into_iter().filter(|p| *p != new).collect()
 }
 
 /// Every `.o` below `dirs` of a build folder (or a `dirs` entry that is an
@@ -380,10 +435,10 @@ pub fn is_test_object(o: &Path) -> bool {
     o.file_name().is_some_and(|n| n.to_string_lossy().contains("kunit"))
 }
 
-/// Copies the entry objects of `build` to `to` (the base's, kept).
-fn keep_objects(build: &Path, to: &Path) -> Result<usize> {
+/// Copies the objects below `dirs` of `build` to `to` (the base's, kept).
+fn keep_objects(build: &Path, to: &Path, dirs: &[&str]) -> Result<usize> {
     let _ = std::fs::remove_dir_all(to);
-    let objs = entry_objects(build);
+    let objs = objects_in(build, dirs);
     for o in &objs {
         let dst = to.join(o);
         std::fs::create_dir_all(dst.parent().unwrap_or(to))?;
@@ -395,6 +450,9 @@ fn keep_objects(build: &Path, to: &Path) -> Result<usize> {
 /// A `make` in the lab's work tree for a bisection folder: the lab's
 /// options, or GCC for `gcc`.
 fn make(lab: &Lab, c: Config, out: &Path) -> Command {
+    if c.arm64() {
+        return lab.make_arch("arm64", out);
+    }
     if c != Config::Gcc {
         return lab.make_in(out);
     }
@@ -426,7 +484,13 @@ fn build_one(lab: &Lab, c: Config, label: &str, has_option: bool) -> Result<(boo
     let start = Instant::now();
     let mut tick = Instant::now();
     let (mut steps, mut rebuilt, mut warnings) = (0usize, vec![], vec![]);
-    let ok = crate::util::run_logged(make(lab, c, &b).arg(format!("-j{}", jobs())), &log, |l| {
+    let mut m = make(lab, c, &b);
+    m.arg(format!("-j{}", jobs()));
+    if c.arm64() {
+        // Not the default targets: those build every device tree of arm64.
+        m.arg("vmlinux");
+    }
+    let ok = crate::util::run_logged(&mut m, &log, |l| {
         if let Some((_, t)) = step_target(l) {
             steps += 1;
             rebuilt.push(t.to_string());
@@ -468,6 +532,16 @@ fn build_one(lab: &Lab, c: Config, label: &str, has_option: bool) -> Result<(boo
     Ok((problems.is_empty(), problems))
 }
 
+/// Whether the tree's `kernel/entry/Kconfig` offers `RUST_GENERIC_ENTRY`
+/// for the configuration's architecture: on arm64 from the patch whose
+/// `depends on` names it.
+pub fn option_available(kconfig: &str, c: Config) -> bool {
+    let Some(i) = kconfig.find("config RUST_GENERIC_ENTRY\n") else { return false };
+    let entry = &kconfig[i..];
+    let entry = &entry[..entry[1..].find("\nconfig ").map_or(entry.len(), |j| j + 1)];
+    !c.arm64() || entry.lines().any(|l| l.trim_start().starts_with("depends on") && l.contains("ARM64"))
+}
+
 /// Puts the lab's work tree back on the series tip when dropped.
 pub struct Restore<'a> {
     pub lab: &'a Lab,
@@ -486,7 +560,7 @@ impl Drop for Restore<'_> {
 /// of this series, in order.
 pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
     let s = crate::series::assemble_tree(lab)?;
-    let want = |c: Config| configs.is_empty() || configs.contains(&c);
+    let want = |c: Config| if configs.is_empty() { !c.arm64() } else { configs.contains(&c) };
     let _lock = crate::util::machine_lock("bisect")?;
     crate::util::catch_interrupts();
     let _restore = Restore { lab, tip: s.tip().to_string() };
@@ -502,6 +576,7 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
         if i == n {
             todo.push(Config::Gcc);
         }
+        todo.extend([Config::Arm64Off, Config::Arm64On]);
         for c in todo.into_iter().filter(|&c| want(c)) {
             if crate::util::interrupted() {
                 bail!("interrupted: the kernel work tree goes back to the series tip; run `entry-lab bisect` again to resume");
@@ -531,9 +606,8 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
                 }
             }
             crate::series::checkout(&lab.src(), commit)?;
-            let has_option =
-                read(&lab.src().join("kernel/entry/Kconfig")).is_ok_and(|k| k.contains("config RUST_GENERIC_ENTRY"));
-            if c == Config::On && !has_option {
+            let has_option = option_available(&read(&lab.src().join("kernel/entry/Kconfig")).unwrap_or_default(), c);
+            if c.on() && !has_option {
                 let st = Step {
                     commit: commit.clone(),
                     subject: subject.clone(),
@@ -543,7 +617,10 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
                     problems: vec![],
                     compared: 0,
                     bug_lines: vec![],
-                    note: Some("no RUST_GENERIC_ENTRY in this tree yet: the same as off".into()),
+                    note: Some(format!(
+                        "no RUST_GENERIC_ENTRY {}in this tree yet: the same as off",
+                        if c.arm64() { "for arm64 " } else { "" }
+                    )),
                     fragment: frag.clone(),
                 };
                 all.insert(key(commit, c, &frag), st.clone());
@@ -557,13 +634,14 @@ pub fn run(lab: &Lab, configs: &[Config]) -> Result<Vec<Step>> {
             let mut bug_lines = vec![];
             if ok && c.compared() {
                 if i == 0 {
-                    let k = keep_objects(&dir(lab, c), &base_objects(lab, c, &frag))?;
+                    let k = keep_objects(&dir(lab, c), &base_objects(lab, c, &frag), c.same_dirs())?;
                     say(
                         "bisect",
-                        &format!("{label} {}: {k} unpatched objects of {} kept", c.name(), SAME_DIRS.join(" and ")),
+                        &format!("{label} {}: {k} unpatched objects of {} kept", c.name(), c.same_dirs().join(" and ")),
                     );
                 } else {
-                    let (k, p, b) = compare_objects(&base_objects(lab, c, &frag), &dir(lab, c));
+                    let (k, p, b) = compare_objects_in(&base_objects(lab, c, &frag), &dir(lab, c), c.same_dirs());
+                    let p = without_selected_by_test(p, &read(&dir(lab, c).join(".config")).unwrap_or_default());
                     compared = k;
                     if p.is_empty() {
                         say("bisect", &format!("{label} {}: {k} objects identical to the unpatched build's", c.name()));
@@ -643,6 +721,32 @@ pub fn table(steps: &[Step]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arm64_has_the_option_from_the_patch_that_names_it() {
+        let x86 =
+            "config RUST_GENERIC_ENTRY\n\tbool \"Rust\"\n\tdepends on GENERIC_ENTRY && X86_64\n\tdepends on RUST\n\
+                   \nconfig OTHER\n\tdepends on ARM64\n";
+        let both =
+            "config RUST_GENERIC_ENTRY\n\tdepends on (GENERIC_ENTRY && X86_64) || (GENERIC_IRQ_ENTRY && ARM64)\n";
+        assert!(option_available(x86, Config::On));
+        assert!(!option_available(x86, Config::Arm64On), "another option's ARM64 counted");
+        assert!(option_available(both, Config::Arm64On));
+        assert!(!option_available("config GENERIC_ENTRY_KUNIT_TEST\n", Config::On));
+        assert_eq!(Config::parse("arm64-on"), Some(Config::Arm64On));
+        assert!(Config::Arm64Off.compared() && !Config::Arm64On.compared() && Config::Arm64On.on());
+        assert_eq!(Config::Arm64Off.same_dirs(), &crate::arm64_identity::ARM64_SAME);
+    }
+
+    #[test]
+    fn virt_o_is_new_only_with_the_kunit_option() {
+        let p = vec![
+            "kernel/entry/virt.o is new (the unpatched build has no such object)".to_string(),
+            "kernel/entry/common.o differs from the unpatched build's".to_string(),
+        ];
+        assert_eq!(without_selected_by_test(p.clone(), "CONFIG_GENERIC_ENTRY_KUNIT_TEST=y\n"), p[1..].to_vec());
+        assert_eq!(without_selected_by_test(p.clone(), "# CONFIG_GENERIC_ENTRY_KUNIT_TEST is not set\n"), p);
+    }
 
     #[test]
     fn norust_drops_every_rust_request() {

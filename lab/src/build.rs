@@ -88,6 +88,7 @@ pub fn configure(lab: &Lab, f: Flavor) -> Result<PathBuf> {
 pub fn configure_target(lab: &Lab, t: &Target) -> Result<PathBuf> {
     let name = &t.name;
     let b = lab.target_dir(t);
+    seed(lab, t, &b)?;
     std::fs::create_dir_all(&b)?;
     let frag = target_fragment(lab, t)?;
     let stamp = b.join("entry-lab.fragment");
@@ -118,6 +119,61 @@ pub fn configure_target(lab: &Lab, t: &Target) -> Result<PathBuf> {
     // The same fragment is what kunit.py gets as --kunitconfig.
     write(&b.join("entry-lab.kunitconfig"), &frag)?;
     Ok(b)
+}
+
+/// Starts a new build folder (one without a `.config`) as a copy of its
+/// seed's folder when that one holds a configured build. The copy keeps the
+/// seed's objects and their `.cmd` files; the configure that follows writes
+/// this target's `.config`, and Kbuild's per-option dependencies (fixdep)
+/// then rebuild exactly the objects whose options changed, as after any
+/// `.config` edit. For `rust` after `c` that is `kernel/entry`, the Rust
+/// crates and the link: the 1,900 C objects are not compiled again, not even
+/// from ccache (4 of the 6.5 minutes of a new `rust` folder on 2 cores).
+/// The seed's kept results (`entry-lab.kept-*.json`) are not copied: they
+/// describe the seed's image.
+fn seed(lab: &Lab, t: &Target, b: &Path) -> Result<()> {
+    let Some(seed) = &t.seed else { return Ok(()) };
+    let from = lab.cache.join("build").join(seed);
+    if b.join(".config").exists() || !from.join("entry-lab.config").exists() || !from.join("vmlinux.o").exists() {
+        return Ok(());
+    }
+    let name = &t.name;
+    say(
+        name,
+        &format!(
+            "new build folder: starting from a copy of {} (make rebuilds what the options change)",
+            from.display()
+        ),
+    );
+    let tmp = b.with_extension("seeding");
+    let _ = std::fs::remove_dir_all(&tmp);
+    if b.exists() {
+        std::fs::remove_dir_all(b)?;
+    }
+    let ok = std::process::Command::new("cp")
+        .args(["-a", "--reflink=auto"])
+        .arg(&from)
+        .arg(&tmp)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        let _ = std::fs::remove_dir_all(&tmp);
+        bail!("{name}: copying {} to {} failed", from.display(), tmp.display());
+    }
+    for e in std::fs::read_dir(&tmp)?.flatten() {
+        let f = e.file_name().to_string_lossy().into_owned();
+        // Without its configure stamps the copy reads as a new folder.
+        if f.starts_with("entry-lab.kept-")
+            || f.ends_with(".log")
+            || f == "entry-lab.fragment"
+            || f == "entry-lab.config"
+        {
+            std::fs::remove_file(e.path())?;
+        }
+    }
+    std::fs::rename(&tmp, b)?;
+    Ok(())
 }
 
 /// Why `.config` is (or is not) written again from the fragments.
@@ -397,6 +453,43 @@ pub fn jobs() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_folder_starts_from_its_seed_without_the_seeds_kept_results() {
+        let cache = std::env::temp_dir().join(format!("entry-lab-seed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&cache);
+        let lab =
+            Lab { repo: cache.clone(), cache: cache.clone(), results: cache.clone(), accel: crate::lab::Accel::Tcg };
+        let rust = crate::lab::Flavor { variant: crate::lab::Variant::Rust, debug: false }.target();
+        assert_eq!(rust.seed.as_deref(), Some("c"));
+        let c = cache.join("build/c");
+        std::fs::create_dir_all(c.join("kernel")).unwrap();
+        // No seed yet: nothing happens.
+        seed(&lab, &rust, &lab.target_dir(&rust)).unwrap();
+        assert!(!lab.target_dir(&rust).exists());
+        for f in [
+            "entry-lab.config",
+            "entry-lab.fragment",
+            "vmlinux.o",
+            "kernel/fork.o",
+            "entry-lab.kept-build.json",
+            "test.log",
+        ] {
+            std::fs::write(c.join(f), f).unwrap();
+        }
+        seed(&lab, &rust, &lab.target_dir(&rust)).unwrap();
+        let b = lab.target_dir(&rust);
+        assert_eq!(std::fs::read_to_string(b.join("kernel/fork.o")).unwrap(), "kernel/fork.o");
+        for gone in ["entry-lab.config", "entry-lab.fragment", "entry-lab.kept-build.json", "test.log"] {
+            assert!(!b.join(gone).exists(), "{gone} copied");
+        }
+        // A folder with a .config is never replaced.
+        std::fs::write(b.join(".config"), "mine").unwrap();
+        std::fs::write(c.join("kernel/fork.o"), "changed").unwrap();
+        seed(&lab, &rust, &b).unwrap();
+        assert_eq!(std::fs::read_to_string(b.join("kernel/fork.o")).unwrap(), "kernel/fork.o");
+        let _ = std::fs::remove_dir_all(&cache);
+    }
 
     #[test]
     fn the_lab_rewrites_a_config_it_did_not_write() {

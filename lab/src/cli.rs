@@ -145,9 +145,11 @@ pub enum Cmd {
     /// with RUST=n (objtool included), the option-off objects of
     /// kernel/entry and arch/x86/entry compared with an unpatched build's,
     /// and the tip built with GCC. Resumable (results/bisect.json); not part
-    /// of `test` (about an hour from cold build folders).
+    /// of `test` (about an hour from cold build folders). On arm64 with
+    /// `--config arm64-off arm64-on` (table: results/bisect-table-arm64.md).
     Bisect {
-        /// Only these configurations: off, norust, on, gcc.
+        /// Only these configurations: off, norust, on, gcc (the default:
+        /// all four), arm64-off, arm64-on (only when named).
         #[arg(long = "config", value_name = "NAME", num_args = 1..)]
         configs: Vec<String>,
         /// Print the table of the kept results; build nothing.

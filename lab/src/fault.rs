@@ -34,7 +34,7 @@ use crate::boot::{self, BootOpts, BootResult};
 use crate::build;
 use crate::guest::{self, Outcome};
 use crate::kunit::{self, KunitResult, Status};
-use crate::lab::{Flavor, Lab, Variant};
+use crate::lab::{Flavor, Lab, Target, Variant};
 use crate::series::{self, Series};
 use crate::util::{bail, read, say, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -440,31 +440,123 @@ fn observe(lab: &Lab, fault: &Fault) -> Result<Observed> {
     }
     match fault.detect {
         Detect::Kunit => Ok(Observed::Kunit(kunit::run_built(lab, rust, false)?)),
-        _ => {
-            let config = format!("fault-{}", fault.name);
-            let mut o = opts(&config, fault.programs().into_iter().collect());
-            o.cap = Some(FAULT_BOOT_CAP);
-            if let Some(args) = fault.entry_test_args() {
-                o.args.insert(ENTRY_TEST.into(), args);
-            }
-            let mut attempt = 1;
-            loop {
-                let b = boot::boot(lab, rust, &o, false)?;
-                boot::print_boot(&b);
-                if !boot_again(&b.outcome, attempt) {
-                    return Ok(Observed::Boot(b));
+        _ => boot_fault(lab, &rust.target(), fault),
+    }
+}
+
+/// Boots the kernel of `t` with the programs of a boot fault, once more
+/// when the boot does not complete ([`boot_again`]).
+fn boot_fault(lab: &Lab, t: &Target, fault: &Fault) -> Result<Observed> {
+    let config = format!("fault-{}", fault.name);
+    let mut o = opts(&config, fault.programs().into_iter().collect());
+    o.cap = Some(FAULT_BOOT_CAP);
+    if let Some(args) = fault.entry_test_args() {
+        o.args.insert(ENTRY_TEST.into(), args);
+    }
+    let mut attempt = 1;
+    loop {
+        let b = boot::boot_target(lab, t, &o, false)?;
+        boot::print_boot(&b);
+        if !boot_again(&b.outcome, attempt) {
+            return Ok(Observed::Boot(b));
+        }
+        say(
+            "fault",
+            &format!(
+                "{}: the boot did not complete ({}); booting once more",
+                fault.name,
+                b.error.as_deref().unwrap_or("?")
+            ),
+        );
+        attempt += 1;
+    }
+}
+
+/// Runs `faults` in order (the control must hold what they need:
+/// [`Control::ensure`]) and hands each verdict to `done` as it comes. A
+/// boot fault boots while the next fault builds: its image is set aside
+/// ([`stage_boot`]) and the boot runs in a thread. A fault's relink is
+/// mostly one core (ld, objtool, kallsyms one after the other), so the boot
+/// takes the other: about 10 s of each boot fault. One boot runs at a time,
+/// and never next to a KUnit fault's QEMU; verdicts may come out of order.
+pub fn run_all<'a>(
+    lab: &Lab,
+    s: &Series,
+    faults: &'a [Fault],
+    control: &Control,
+    mut done: impl FnMut(&'a Fault, Result<Verdict>),
+) {
+    type Pending<'a, 's> = Option<(&'a Fault, std::thread::ScopedJoinHandle<'s, Result<Verdict>>)>;
+    fn join<'a>(p: Pending<'a, '_>) -> Option<(&'a Fault, Result<Verdict>)> {
+        p.map(|(f, h)| (f, h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the boot thread panicked")))))
+    }
+    std::thread::scope(|scope| {
+        let mut pending: Pending<'a, '_> = None;
+        for f in faults {
+            match f.detect {
+                Detect::Boot if !f.arm64 && !f.debug => {
+                    let staged = stage_boot(lab, s, f);
+                    if let Some((pf, r)) = join(pending.take()) {
+                        done(pf, r);
+                    }
+                    match staged {
+                        Ok(st) => pending = Some((f, scope.spawn(move || st.boot(lab, f, control)))),
+                        Err(e) => done(f, Err(e)),
+                    }
                 }
-                say(
-                    "fault",
-                    &format!(
-                        "{}: the boot did not complete ({}); booting once more",
-                        fault.name,
-                        b.error.as_deref().unwrap_or("?")
-                    ),
-                );
-                attempt += 1;
+                _ => {
+                    if f.detect != Detect::Build {
+                        if let Some((pf, r)) = join(pending.take()) {
+                            done(pf, r);
+                        }
+                    }
+                    done(f, run(lab, s, f, control));
+                }
             }
         }
+        if let Some((pf, r)) = join(pending.take()) {
+            done(pf, r);
+        }
+    });
+}
+
+/// A boot fault built, its kernel image set aside in a folder of its own
+/// (`build/rust-fault-NAME`), the work tree back on the series: the boot
+/// ([`Staged::boot`]) can run while the next fault builds.
+pub struct Staged {
+    target: Target,
+}
+
+/// Applies a boot fault, builds `rust` and sets its image aside. The
+/// control must already hold what the fault needs ([`Control::ensure`]).
+pub fn stage_boot(lab: &Lab, s: &Series, fault: &Fault) -> Result<Staged> {
+    let commit = series::with_extra_diff(&lab.src(), s, &fault.diff, &format!("FAULT INJECTION: {}", fault.name))?;
+    series::checkout(&lab.src(), &commit)?;
+    say("fault", &format!("{} applied on top of the series ({})", fault.name, &commit[..12]));
+    let rust = Flavor { variant: Variant::Rust, debug: false };
+    let built = build::build(lab, rust, false);
+    series::checkout(&lab.src(), s.tip())?;
+    let b = built?;
+    if !b.made() {
+        bail!("the rust build with the fault failed: {}", b.error.as_deref().unwrap_or_default());
+    }
+    let target = Target { name: format!("rust-fault-{}", fault.name), seed: None, ..rust.target() };
+    let image = build::target_image(lab, &target);
+    let _ = std::fs::remove_dir_all(lab.target_dir(&target));
+    std::fs::create_dir_all(image.parent().unwrap_or(&lab.cache))?;
+    std::fs::copy(build::kernel_image(lab, rust), &image).context("setting the fault's kernel image aside")?;
+    Ok(Staged { target })
+}
+
+impl Staged {
+    /// Boots the set-aside image and judges the fault; the image's folder
+    /// goes away afterwards.
+    pub fn boot(self, lab: &Lab, fault: &Fault, control: &Control) -> Result<Verdict> {
+        let seen = boot_fault(lab, &self.target, fault);
+        let _ = std::fs::remove_dir_all(lab.target_dir(&self.target));
+        let verdict = judge(fault, control, &seen?);
+        println!("fault {}: {verdict}", fault.name);
+        Ok(verdict)
     }
 }
 

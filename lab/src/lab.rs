@@ -24,6 +24,13 @@ impl Variant {
         }
     }
 
+    pub fn other(self) -> Variant {
+        match self {
+            Variant::C => Variant::Rust,
+            Variant::Rust => Variant::C,
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Variant> {
         match s {
             "c" => Some(Variant::C),
@@ -59,6 +66,10 @@ pub struct Target {
     pub name: String,
     pub variant: Variant,
     pub configs: Vec<String>,
+    /// A build folder to start from when this one is new (see
+    /// `build::seed`): a target whose options differ in a few symbols, so
+    /// that make rebuilds only the objects those symbols reach.
+    pub seed: Option<String>,
 }
 
 impl Flavor {
@@ -67,7 +78,10 @@ impl Flavor {
         if self.debug {
             configs.push("debug.config".into());
         }
-        Target { name: self.name(), variant: self.variant, configs }
+        // `c` and `rust` differ in CONFIG_RUST_GENERIC_ENTRY alone: each
+        // starts from the other's folder.
+        let other = Flavor { variant: self.variant.other(), debug: self.debug };
+        Target { name: self.name(), variant: self.variant, configs, seed: Some(other.name()) }
     }
 }
 

@@ -145,6 +145,8 @@ impl Row {
             name: format!("matrix-{}", self.name),
             variant: Variant::Rust,
             configs: vec!["base.config".into(), "variant-rust.config".into(), self.fragment_file()],
+            // A row adds its fragment to `rust`'s options.
+            seed: Some("rust".into()),
         }
     }
 

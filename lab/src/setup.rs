@@ -34,6 +34,8 @@ pub const PACKAGES: &[&str] = &[
     "python3-sphinx",
     "python3-yaml",
     "xz-utils",
+    // bzImage is LZ4-compressed (base.config).
+    "lz4",
     "git",
     // Static aarch64 guest programs for the arm64 boots (issue 15).
     "gcc-aarch64-linux-gnu",
@@ -92,6 +94,15 @@ fn apt_install(args: &[&str], pkgs: &[&str]) -> Result<()> {
 /// Installs and checks everything; returns an error naming the one command
 /// to run when it cannot do so itself.
 pub fn setup(lab: &Lab) -> Result<()> {
+    packages()?;
+    toolchain(lab)
+}
+
+/// The Debian packages the lab needs (apt-get, as root) and their versions
+/// checked: what [`crate::base::ensure_base`] needs too (xz, git, the
+/// network), so the test job downloads the base while [`toolchain`] builds
+/// bindgen.
+pub fn packages() -> Result<()> {
     let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| dpkg_version(p).is_none()).collect();
     let qemu_ok = QEMU_BINARIES.iter().all(|b| qemu_version_of(b).is_some_and(|v| v[0] >= QEMU_MIN_MAJOR));
     if !missing.is_empty() || !qemu_ok {
@@ -116,7 +127,12 @@ pub fn setup(lab: &Lab) -> Result<()> {
             apt_install(&["-t", "bookworm-backports"], QEMU_PACKAGES)?;
         }
     }
-    check_versions()?;
+    check_versions()
+}
+
+/// bindgen-cli of the pinned version built (about 5 minutes on 2 cores the
+/// first time), and the toolchain named.
+pub fn toolchain(lab: &Lab) -> Result<()> {
     let bindgen = ensure_bindgen(lab)?;
     say(
         "setup",

@@ -1,8 +1,9 @@
 //! `entry-lab bisect`: every prefix of the series builds with the option
 //! on, off and with `RUST=n`, objtool included; with the option off the
 //! entry objects equal the unpatched build's; the tip builds with GCC (see
-//! bisect.rs). Not part of `entry-lab test`: about an hour from cold build
-//! folders, resumable.
+//! bisect.rs). `--config arm64-off arm64-on` does the same on arm64. Not
+//! part of `entry-lab test`: about an hour from cold build folders,
+//! resumable.
 
 use crate::bisect::{self, Config};
 use crate::lab::Lab;
@@ -10,7 +11,9 @@ use crate::util::{bail, fmt_dur, Result};
 use std::time::Instant;
 
 pub fn run(lab: &Lab, configs: &[String], table: bool) -> Result<bool> {
-    let last = lab.results.join("bisect-table.md");
+    // The arm64 configurations have a table of their own.
+    let arm64 = !configs.is_empty() && configs.iter().all(|c| c.starts_with("arm64-"));
+    let last = lab.results.join(if arm64 { "bisect-table-arm64.md" } else { "bisect-table.md" });
     if table {
         // The last run's table: results/bisect.json also keeps the steps of
         // earlier series, which are not in order and not this series.
@@ -24,7 +27,7 @@ pub fn run(lab: &Lab, configs: &[String], table: bool) -> Result<bool> {
     for c in configs {
         match Config::parse(c) {
             Some(c) => sel.push(c),
-            None => bail!("unknown configuration {c:?}: off, norust, on or gcc"),
+            None => bail!("unknown configuration {c:?}: off, norust, on, gcc, arm64-off or arm64-on"),
         }
     }
     let start = Instant::now();

@@ -16,8 +16,16 @@ pub fn run(lab: &Lab, names: &[String]) -> Result<bool> {
     let mut control = Control::default();
     control.ensure(lab, &faults)?;
     let mut ok = true;
-    for f in &faults {
-        ok &= fault::run(lab, &s, f, &control)?.caught();
+    let mut first_error = None;
+    fault::run_all(lab, &s, &faults, &control, |_, r| match r {
+        Ok(v) => ok &= v.caught(),
+        Err(e) => {
+            ok = false;
+            first_error.get_or_insert(e);
+        }
+    });
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(ok),
     }
-    Ok(ok)
 }

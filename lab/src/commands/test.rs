@@ -6,7 +6,7 @@
 
 use crate::boot::TEST;
 use crate::build;
-use crate::fault::{self, Control, Fault};
+use crate::fault::{self, Control, Fault, Verdict};
 use crate::kunit::{self, Status};
 use crate::lab::{Flavor, Lab, Variant};
 use crate::report::{self, differences, real_differences, word, Row};
@@ -64,12 +64,25 @@ pub fn run(lab: &Lab) -> Result<bool> {
     let start = Instant::now();
     let mut t = Tally { passed: 0, failed: 0, last: start };
     // Setup first: some CLI tests boot a fake QEMU with the initramfs made
-    // from busybox, which a fresh machine has only after setup.
-    let setup = crate::setup::setup(lab);
-    let (n, r) = unit_tests(lab)?;
+    // from busybox, which a fresh machine has only after setup. From an
+    // empty cache the base (download, unpack, commit: about 2 minutes,
+    // mostly one core for xz and git) comes in a second thread while
+    // bindgen and the lab's tests are built (2 cores).
+    let setup = crate::setup::packages();
+    let (setup, fetched, unit) = std::thread::scope(|scope| {
+        let fetch = setup.is_ok().then(|| scope.spawn(|| crate::base::ensure_base(lab)));
+        let setup = setup.and_then(|()| crate::setup::toolchain(lab));
+        let unit = unit_tests(lab);
+        let fetched = match fetch {
+            Some(h) => h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the fetch thread panicked"))),
+            None => Ok(()),
+        };
+        (setup, fetched, unit)
+    });
+    let (n, r) = unit?;
     t.check(&format!("lab: {n} unit and CLI tests (cargo test)"), r);
-    match setup {
-        Err(e) => t.check("lab: setup", Err(format!("{e:#}"))),
+    match setup.and(fetched) {
+        Err(e) => t.check("lab: setup and fetch", Err(format!("{e:#}"))),
         Ok(()) => {
             if let Err(e) = steps(lab, &mut t) {
                 t.check("lab steps", Err(format!("{e:#}")));
@@ -194,7 +207,7 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
     );
     let guard = crate::style::selftest_arch_guard(lab)?;
     t.check(
-        "selftests/entry: built for x86_64 only (make -n with ARCH=arm64 builds nothing)",
+        "selftests/entry: built for x86_64 and arm64 only (make -n with ARCH=riscv builds nothing)",
         if guard.is_empty() { Ok(()) } else { Err(guard.join("; ")) },
     );
     let cp = crate::style::checkpatch(lab, &lab.results.join("series"))?;
@@ -223,18 +236,18 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
             crate::series::with_extra_diff(&lab.src(), &s1, &f.diff, "check").map(|_| ()).map_err(|e| format!("{e:#}")),
         );
     }
-    control.ensure(lab, &faults)?;
-    for f in &faults {
-        let by = f.caught_by.join(", ");
-        t.check(
-            &format!("fault {} ({:?}): caught by {by}", f.name, f.detect),
-            match fault::run(lab, &s1, f, &control) {
-                Ok(v) if v.caught() => Ok(()),
-                Ok(v) => Err(v.to_string()),
-                Err(e) => Err(format!("{e:#}")),
-            },
-        );
-    }
+    std::thread::scope(|scope| {
+        // The unpatched tree's Sphinx warnings, for the htmldocs check below
+        // (1.5 min from an empty cache, in a work tree of their own), are
+        // made while the faults run, whose relinks are mostly one core (ld,
+        // objtool, kallsyms one after the other).
+        let docs_base = scope.spawn(|| crate::style::base_doc_warnings(lab));
+        control.ensure(lab, &faults)?;
+        fault::run_all(lab, &s1, &faults, &control, |f, r| fault_check(t, f, r));
+        // An error here comes again from the htmldocs check, which names it.
+        let _ = docs_base.join();
+        Ok::<(), anyhow::Error>(())
+    })?;
     let rd = crate::style::rustdoc(lab)?;
     t.check("style: make rustdoc without warnings", if rd.is_empty() { Ok(()) } else { Err(rd.join("; ")) });
     let hd = crate::style::htmldocs(lab)?;
@@ -249,6 +262,18 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
     println!("\n{}", report::table(&rows, &pairs, false));
     report::save(lab, &rows, &pairs)?;
     Ok(())
+}
+
+/// The check line of one fault.
+fn fault_check(t: &mut Tally, f: &Fault, r: Result<Verdict>) {
+    t.check(
+        &format!("fault {} ({:?}): caught by {}", f.name, f.detect, f.caught_by.join(", ")),
+        match r {
+            Ok(v) if v.caught() => Ok(()),
+            Ok(v) => Err(v.to_string()),
+            Err(e) => Err(format!("{e:#}")),
+        },
+    );
 }
 
 /// The rust variant on arm64 (issue 15): kunit.py --arch arm64 under QEMU on a
