@@ -94,6 +94,7 @@ ENTRY_RS_FIELD(pt_regs, ip, ip);
 #endif
 #ifdef CONFIG_ARM64
 ENTRY_RS_FIELD(pt_regs, pstate, pstate);
+ENTRY_RS_FIELD(pt_regs, pmr, pmr);
 
 /* The entry that rust/kernel/entry/arch/arm64.rs emits for an ALTERNATIVE(). */
 ENTRY_RS_STRUCT(alt_instr);

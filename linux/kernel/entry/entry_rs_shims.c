@@ -73,17 +73,6 @@ noinstr void entry_rs_arch_nmi_exit(void)
 }
 #endif
 
-#ifdef CONFIG_ARM64_PSEUDO_NMI
-/*
- * regs_irqs_disabled() with pseudo-NMIs: PSTATE.I, or the saved GIC priority
- * mask when the kernel masks by priority, which is an alternative.
- */
-noinstr bool entry_rs_regs_irqs_disabled(struct pt_regs *regs)
-{
-	return regs_irqs_disabled(regs);
-}
-#endif
-
 /*
  * Instrumentable tier: called only inside instrumentation regions or from
  * exit_to_user_mode_loop(). notrace because in C these bodies are inlined into
@@ -125,13 +114,13 @@ notrace void entry_rs_unwind_reset_info(void)
 	unwind_reset_info();
 }
 
-#if defined(CONFIG_PARAVIRT_XXL) || defined(CONFIG_ARM64_PSEUDO_NMI)
+#if defined(CONFIG_PARAVIRT_XXL) || defined(CONFIG_ARM64_DEBUG_PRIORITY_MASKING)
 /*
  * raw_local_irq_enable()/_disable() and raw_irqs_disabled() with PARAVIRT_XXL
- * (patched pv_ops calls) or arm64 pseudo-NMIs (the GIC priority mask or DAIF,
- * chosen by an alternative, and pmr_sync()): Rust cannot emit either. Without
- * them they are sti/cli/pushf or msr daifclr/daifset/mrs daif, emitted by the
- * Rust side itself; the irq tracing around them is Rust in all cases.
+ * (patched pv_ops calls) or with ARM64_DEBUG_PRIORITY_MASKING (a WARN_ON_ONCE()
+ * on the old priority mask). Otherwise they are sti/cli/pushf, or on arm64
+ * DAIF or the GIC priority mask chosen by the same alternatives as C's, emitted
+ * by the Rust side itself; the irq tracing around them is Rust in all cases.
  */
 notrace void entry_rs_raw_local_irq_enable(void)
 {

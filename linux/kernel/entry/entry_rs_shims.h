@@ -35,16 +35,13 @@ void __noreturn entry_rs_nmi_exit_bug(void);
 void entry_rs_arch_nmi_enter(void);
 void entry_rs_arch_nmi_exit(void);
 #endif
-#ifdef CONFIG_ARM64_PSEUDO_NMI
-bool entry_rs_regs_irqs_disabled(struct pt_regs *regs);
-#endif
 
 /* instrumentable tier */
 void entry_rs_arch_exit_to_user_mode_prepare(struct pt_regs *regs, unsigned long ti_work);
 void entry_rs_rseq_irqentry_exit_to_user_mode(void);
 void entry_rs_kmap_assert_nomap(void);
 void entry_rs_unwind_reset_info(void);
-#if defined(CONFIG_PARAVIRT_XXL) || defined(CONFIG_ARM64_PSEUDO_NMI)
+#if defined(CONFIG_PARAVIRT_XXL) || defined(CONFIG_ARM64_DEBUG_PRIORITY_MASKING)
 void entry_rs_raw_local_irq_enable(void);
 void entry_rs_raw_local_irq_disable(void);
 bool entry_rs_raw_irqs_disabled(void);

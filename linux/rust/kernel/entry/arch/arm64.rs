@@ -22,9 +22,11 @@
 //!   [`my_cpu_offset`], which emits the same `.altinstructions` entry (its layout checked against
 //!   C's `struct alt_instr`);
 //! * with `ARM64_PSEUDO_NMI` interrupts may be masked by the GIC priority (`ICC_PMR_EL1`) rather
-//!   than `DAIF.I`; which one is an alternative plus `pmr_sync()`, so the interrupt flag
-//!   operations and `regs_irqs_disabled()` are C shims in that configuration and plain `DAIF`
-//!   instructions without it;
+//!   than `DAIF.I`; C chooses with `system_uses_irq_prio_masking()` (an alternative that patches
+//!   a `nop` into a branch) and follows a write of the mask with `pmr_sync()` (an alternative
+//!   with a callback). `uses_irq_prio_masking()` and `pmr_sync()` emit the same records, so the
+//!   interrupt flag operations and `regs_irqs_disabled()` are inline as in C (only
+//!   `ARM64_DEBUG_PRIORITY_MASKING`, whose checks `WARN()`, keeps C shims for them);
 //! * the hooks arm64 overrides are C shims behind the same tests C inlines:
 //!   `arch_exit_to_user_mode_work()` (FPSIMD reload, MTE faults),
 //!   `arch_irqentry_exit_need_resched()` (priority masking, finalized capabilities) and, on VHE
@@ -354,6 +356,122 @@ pub fn this_ip() -> usize {
 // Interrupt flag
 // ---------------------------------------------------------------------------------------------
 
+/// Whether the kernel masks interrupts by GIC priority (C `system_uses_irq_prio_masking()`,
+/// `alternative_has_cap_unlikely(ARM64_HAS_GIC_PRIO_MASKING)`).
+///
+/// A `nop`, patched at boot into a branch to the `true` arm on systems with the capability:
+/// the instructions and the `.altinstructions` record of C's `ALTERNATIVE("nop", "b %l[l_yes]",
+/// cap)` (the layout of the record is checked above, as for [`my_cpu_offset`]). The boot code
+/// re-encodes the branch for its new place, as it does for C's. Callable from `noinstr` code: no
+/// call, and the answer never changes after the alternatives are applied, which happens before
+/// any entry code runs.
+#[cfg(CONFIG_ARM64_PSEUDO_NMI)]
+#[inline(always)]
+fn uses_irq_prio_masking() -> bool {
+    // SAFETY: A `nop` or a branch to the label operand; the record only tells the boot code what
+    // to patch in (same length, checked by the `.org` lines as in C).
+    unsafe {
+        crate::asm!(
+            concat!(
+                "661:\n",
+                "nop\n",
+                "662:\n",
+                ".pushsection .altinstructions, \"a\"\n",
+                ".word 661b - .\n",
+                ".word 663f - .\n",
+                ".hword {cap}\n",
+                ".byte 662b - 661b\n",
+                ".byte 664f - 663f\n",
+                ".popsection\n",
+                ".subsection 1\n",
+                "663:\n",
+                "b {yes}\n",
+                "664:\n",
+                ".org . - (664b - 663b) + (662b - 661b)\n",
+                ".org . - (662b - 661b) + (664b - 663b)\n",
+                ".previous",
+            );
+            cap = const bindings::ENTRY_ARM64_HAS_GIC_PRIO_MASKING,
+            yes = label { return true; },
+            options(nomem, nostack, preserves_flags)
+        );
+    }
+    false
+}
+
+/// C `pmr_sync()`: `dsb sy` after a write of the priority mask, which the boot code turns into a
+/// `nop` on CPUs with `ARM64_HAS_GIC_PRIO_RELAXED_SYNC`: C's
+/// `ALTERNATIVE_CB("dsb sy", cap, alt_cb_patch_nops)`, the same instruction and the same record
+/// (the callback's offset where the replacement's would be, `ARM64_CB_BIT` in the capability).
+/// The callback is referenced from `.altinstructions` only; nothing here calls it.
+#[cfg(all(
+    CONFIG_RUST_GENERIC_ENTRY,
+    CONFIG_ARM64_PSEUDO_NMI,
+    not(CONFIG_ARM64_DEBUG_PRIORITY_MASKING)
+))]
+#[inline(always)]
+fn pmr_sync() {
+    // SAFETY: A barrier instruction (or the `nop` patched over it); no `nomem`, so it is also a
+    // compiler barrier, as C's `barrier()` after it.
+    unsafe {
+        crate::asm!(
+            concat!(
+                "661:\n",
+                "dsb sy\n",
+                "662:\n",
+                ".pushsection .altinstructions, \"a\"\n",
+                ".word 661b - .\n",
+                ".word {cb} - .\n",
+                ".hword {cap}\n",
+                ".byte 662b - 661b\n",
+                ".byte 0\n",
+                ".popsection",
+            );
+            cb = sym bindings::alt_cb_patch_nops,
+            cap = const bindings::ENTRY_ARM64_CB_BIT | bindings::ENTRY_ARM64_HAS_GIC_PRIO_RELAXED_SYNC,
+            options(nostack, preserves_flags)
+        );
+    }
+}
+
+/// Reads the GIC priority mask (`ICC_PMR_EL1`, `S3_0_C4_C6_0`).
+#[cfg(CONFIG_ARM64_PSEUDO_NMI)]
+#[inline(always)]
+fn read_pmr() -> usize {
+    let pmr: usize;
+    // SAFETY: Reads a system register that is accessible whenever the kernel masks by priority;
+    // callers test [`uses_irq_prio_masking`] first.
+    unsafe {
+        crate::asm!("mrs {p}, S3_0_C4_C6_0";
+            p = out(reg) pmr,
+            options(nomem, nostack, preserves_flags)
+        );
+    }
+    pmr
+}
+
+/// Writes the GIC priority mask (C `write_sysreg_s(v, SYS_ICC_PMR_EL1)` between `barrier()`s).
+///
+/// # Safety
+///
+/// The kernel masks by priority ([`uses_irq_prio_masking`]); `v` is `GIC_PRIO_IRQON` or
+/// `GIC_PRIO_IRQOFF`, and the caller's interrupt bookkeeping says which.
+#[cfg(all(
+    CONFIG_RUST_GENERIC_ENTRY,
+    CONFIG_ARM64_PSEUDO_NMI,
+    not(CONFIG_ARM64_DEBUG_PRIORITY_MASKING)
+))]
+#[inline(always)]
+unsafe fn write_pmr(v: usize) {
+    // SAFETY: See the function's contract; no `nomem`: C's `barrier()` on both sides.
+    unsafe {
+        crate::asm!("msr S3_0_C4_C6_0, {v}";
+            v = in(reg) v,
+            options(nostack, preserves_flags)
+        );
+    }
+}
+
 /// `DAIF.I`: IRQs masked at the CPU.
 #[inline(always)]
 fn daif_irqs_disabled() -> bool {
@@ -374,7 +492,9 @@ fn daif_irqs_disabled() -> bool {
 ///
 /// For tests and samples, not for `noinstr` code: C chooses between the two with an
 /// alternative; this reads the capability from `system_cpucaps` (C `cpus_have_cap()`), the
-/// bitmap the alternatives were applied from.
+/// bitmap the alternatives were applied from. It does not go through the alternative of
+/// [`uses_irq_prio_masking`], so the KUnit cases that read it after an entry function also check
+/// that the alternative was patched as C's was.
 #[inline(always)]
 pub fn native_irqs_disabled() -> bool {
     #[cfg(CONFIG_ARM64_PSEUDO_NMI)]
@@ -385,39 +505,28 @@ pub fn native_irqs_disabled() -> bool {
         // (checked at build time by the array type).
         let word = unsafe { (&raw const bindings::system_cpucaps).read_volatile() }[CAP / 64];
         if word >> (CAP % 64) & 1 != 0 {
-            let pmr: usize;
-            // SAFETY: Reads `ICC_PMR_EL1`, accessible whenever the kernel uses priority masking.
-            unsafe {
-                crate::asm!("mrs {p}, S3_0_C4_C6_0";
-                    p = out(reg) pmr,
-                    options(nomem, nostack, preserves_flags)
-                );
-            }
-            return pmr != bindings::ENTRY_GIC_PRIO_IRQON;
+            return read_pmr() != bindings::ENTRY_GIC_PRIO_IRQON;
         }
     }
     daif_irqs_disabled()
 }
 
-/// C `raw_irqs_disabled()`: `DAIF.I`, or with `ARM64_PSEUDO_NMI` a C shim (the choice between
-/// `DAIF` and the priority mask is an alternative).
+/// C `raw_irqs_disabled()`: `DAIF.I`, or when the kernel masks by priority
+/// ([`uses_irq_prio_masking`]) a priority mask that is not `GIC_PRIO_IRQON`.
 #[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_TRACE_IRQFLAGS))]
 #[inline(always)]
 pub(crate) fn raw_irqs_disabled() -> bool {
-    #[cfg(not(CONFIG_ARM64_PSEUDO_NMI))]
-    {
-        daif_irqs_disabled()
-    }
     #[cfg(CONFIG_ARM64_PSEUDO_NMI)]
-    // SAFETY: Reads the interrupt state; no precondition.
-    unsafe {
-        bindings::entry_rs_raw_irqs_disabled()
+    if uses_irq_prio_masking() {
+        return read_pmr() != bindings::ENTRY_GIC_PRIO_IRQON;
     }
+    daif_irqs_disabled()
 }
 
-/// C `raw_local_irq_enable()`: `msr daifclr, #3` with a memory clobber, or with
-/// `ARM64_PSEUDO_NMI` a C shim (a write of the priority mask and `pmr_sync()`, both chosen by
-/// alternatives).
+/// C `raw_local_irq_enable()`: `msr daifclr, #3` with a memory clobber, or when the kernel masks
+/// by priority a write of `GIC_PRIO_IRQON` to the mask and [`pmr_sync`] (C
+/// `__pmr_local_irq_enable()`). With `ARM64_DEBUG_PRIORITY_MASKING`, whose check of the old mask
+/// `WARN()`s, a C shim.
 ///
 /// # Safety
 ///
@@ -426,21 +535,29 @@ pub(crate) fn raw_irqs_disabled() -> bool {
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 #[inline(always)]
 pub(crate) unsafe fn raw_local_irq_enable() {
-    #[cfg(not(CONFIG_ARM64_PSEUDO_NMI))]
-    // SAFETY: Unmasks IRQ and FIQ; the caller allows interrupts. No `nomem`: C's "memory"
-    // clobber (`barrier()` around the `msr`).
-    unsafe {
-        crate::asm!("msr daifclr, #3"; options(nostack))
-    };
-    #[cfg(CONFIG_ARM64_PSEUDO_NMI)]
-    // SAFETY: As above, in one C call.
+    #[cfg(CONFIG_ARM64_DEBUG_PRIORITY_MASKING)]
+    // SAFETY: The caller allows interrupts; C's `raw_local_irq_enable()` in one call.
     unsafe {
         bindings::entry_rs_raw_local_irq_enable()
     };
+    #[cfg(not(CONFIG_ARM64_DEBUG_PRIORITY_MASKING))]
+    {
+        #[cfg(CONFIG_ARM64_PSEUDO_NMI)]
+        if uses_irq_prio_masking() {
+            // SAFETY: The kernel masks by priority; the caller allows interrupts.
+            unsafe { write_pmr(bindings::ENTRY_GIC_PRIO_IRQON) };
+            pmr_sync();
+            return;
+        }
+        // SAFETY: Unmasks IRQ and FIQ; the caller allows interrupts. No `nomem`: C's "memory"
+        // clobber (`barrier()` around the `msr`).
+        unsafe { crate::asm!("msr daifclr, #3"; options(nostack)) };
+    }
 }
 
-/// C `raw_local_irq_disable()`: `msr daifset, #3`, or a C shim with `ARM64_PSEUDO_NMI` (see
-/// [`raw_local_irq_enable`]).
+/// C `raw_local_irq_disable()`: `msr daifset, #3`, or when the kernel masks by priority a write
+/// of `GIC_PRIO_IRQOFF` to the mask (C `__pmr_local_irq_disable()`, no `pmr_sync()`); a C shim
+/// with `ARM64_DEBUG_PRIORITY_MASKING` (see [`raw_local_irq_enable`]).
 ///
 /// # Safety
 ///
@@ -449,16 +566,22 @@ pub(crate) unsafe fn raw_local_irq_enable() {
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 #[inline(always)]
 pub(crate) unsafe fn raw_local_irq_disable() {
-    #[cfg(not(CONFIG_ARM64_PSEUDO_NMI))]
-    // SAFETY: Masks IRQ and FIQ; no `nomem`, as C's "memory" clobber.
-    unsafe {
-        crate::asm!("msr daifset, #3"; options(nostack))
-    };
-    #[cfg(CONFIG_ARM64_PSEUDO_NMI)]
-    // SAFETY: As above, in one C call.
+    #[cfg(CONFIG_ARM64_DEBUG_PRIORITY_MASKING)]
+    // SAFETY: Masks interrupts; C's `raw_local_irq_disable()` in one call.
     unsafe {
         bindings::entry_rs_raw_local_irq_disable()
     };
+    #[cfg(not(CONFIG_ARM64_DEBUG_PRIORITY_MASKING))]
+    {
+        #[cfg(CONFIG_ARM64_PSEUDO_NMI)]
+        if uses_irq_prio_masking() {
+            // SAFETY: The kernel masks by priority; masking is always allowed.
+            unsafe { write_pmr(bindings::ENTRY_GIC_PRIO_IRQOFF) };
+            return;
+        }
+        // SAFETY: Masks IRQ and FIQ; no `nomem`, as C's "memory" clobber.
+        unsafe { crate::asm!("msr daifset, #3"; options(nostack)) };
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -490,19 +613,22 @@ impl PtRegs {
 
     /// Returns true if interrupts were disabled in the interrupted context.
     ///
-    /// C `regs_irqs_disabled()`: `PSTATE.I`, or with priority masking (`ARM64_PSEUDO_NMI`, an
-    /// alternative: a `noinstr` C shim then) also a saved priority mask that is not "on".
+    /// C `regs_irqs_disabled()`: `PSTATE.I`, or when the kernel masks by priority
+    /// ([`uses_irq_prio_masking`]) also a saved priority mask (`regs->pmr`) that is not
+    /// `GIC_PRIO_IRQON`.
     #[inline(always)]
     pub fn irqs_disabled(&self) -> bool {
-        #[cfg(not(CONFIG_ARM64_PSEUDO_NMI))]
-        {
-            self.pstate() as usize & bindings::ENTRY_PSR_I_BIT != 0
+        if self.pstate() as usize & bindings::ENTRY_PSR_I_BIT != 0 {
+            return true;
         }
         #[cfg(CONFIG_ARM64_PSEUDO_NMI)]
-        // SAFETY: `noinstr` shim that only reads the valid frame (type invariant).
-        unsafe {
-            bindings::entry_rs_regs_irqs_disabled(self.as_raw())
+        if uses_irq_prio_masking() {
+            // SAFETY: `self.as_raw()` is valid (type invariant); the member's place is checked
+            // against C by `entry_field!()`.
+            let pmr = unsafe { crate::entry_field!(self.as_raw(), pt_regs, pmr).read() };
+            return pmr as usize != bindings::ENTRY_GIC_PRIO_IRQON;
         }
+        false
     }
 }
 
