@@ -474,11 +474,11 @@ fn boot_fault(lab: &Lab, t: &Target, fault: &Fault) -> Result<Observed> {
 
 /// Runs `faults` in order (the control must hold what they need:
 /// [`Control::ensure`]) and hands each verdict to `done` as it comes. A
-/// boot fault boots while the next fault builds: its image is set aside
-/// ([`stage_boot`]) and the boot runs in a thread. A fault's relink is
-/// mostly one core (ld, objtool, kallsyms one after the other), so the boot
-/// takes the other: about 10 s of each boot fault. One boot runs at a time,
-/// and never next to a KUnit fault's QEMU; verdicts may come out of order.
+/// boot or KUnit fault's QEMU runs while the next fault builds: its image is
+/// set aside ([`stage`]) and the boot or `kunit.py exec` runs in a thread. A
+/// fault's relink is mostly one core (ld, objtool, kallsyms one after the
+/// other), so QEMU takes the other: 5-15 s of each such fault. One QEMU runs
+/// at a time; verdicts may come out of order.
 pub fn run_all<'a>(
     lab: &Lab,
     s: &Series,
@@ -494,13 +494,13 @@ pub fn run_all<'a>(
         let mut pending: Pending<'a, '_> = None;
         for f in faults {
             match f.detect {
-                Detect::Boot if !f.arm64 && !f.debug => {
-                    let staged = stage_boot(lab, s, f);
+                Detect::Boot | Detect::Kunit if !f.arm64 && !f.debug => {
+                    let staged = stage(lab, s, f);
                     if let Some((pf, r)) = join(pending.take()) {
                         done(pf, r);
                     }
                     match staged {
-                        Ok(st) => pending = Some((f, scope.spawn(move || st.boot(lab, f, control)))),
+                        Ok(st) => pending = Some((f, scope.spawn(move || st.run(lab, f, control)))),
                         Err(e) => done(f, Err(e)),
                     }
                 }
@@ -520,16 +520,16 @@ pub fn run_all<'a>(
     });
 }
 
-/// A boot fault built, its kernel image set aside in a folder of its own
-/// (`build/rust-fault-NAME`), the work tree back on the series: the boot
-/// ([`Staged::boot`]) can run while the next fault builds.
+/// A boot or KUnit fault built, its kernel image set aside in a folder of
+/// its own (`build/rust-fault-NAME`), the work tree back on the series: the
+/// boot or KUnit run ([`Staged::run`]) can go on while the next fault builds.
 pub struct Staged {
     target: Target,
 }
 
-/// Applies a boot fault, builds `rust` and sets its image aside. The
-/// control must already hold what the fault needs ([`Control::ensure`]).
-pub fn stage_boot(lab: &Lab, s: &Series, fault: &Fault) -> Result<Staged> {
+/// Applies a boot or KUnit fault, builds `rust` and sets its image aside.
+/// The control must already hold what the fault needs ([`Control::ensure`]).
+pub fn stage(lab: &Lab, s: &Series, fault: &Fault) -> Result<Staged> {
     let commit = series::with_extra_diff(&lab.src(), s, &fault.diff, &format!("FAULT INJECTION: {}", fault.name))?;
     series::checkout(&lab.src(), &commit)?;
     say("fault", &format!("{} applied on top of the series ({})", fault.name, &commit[..12]));
@@ -549,10 +549,15 @@ pub fn stage_boot(lab: &Lab, s: &Series, fault: &Fault) -> Result<Staged> {
 }
 
 impl Staged {
-    /// Boots the set-aside image and judges the fault; the image's folder
-    /// goes away afterwards.
-    pub fn boot(self, lab: &Lab, fault: &Fault, control: &Control) -> Result<Verdict> {
-        let seen = boot_fault(lab, &self.target, fault);
+    /// Boots the set-aside image (or runs KUnit on it) and judges the fault;
+    /// the image's folder goes away afterwards.
+    pub fn run(self, lab: &Lab, fault: &Fault, control: &Control) -> Result<Verdict> {
+        let seen = match fault.detect {
+            Detect::Kunit => {
+                kunit::exec_image_in(lab, &self.target.name, &lab.target_dir(&self.target)).map(Observed::Kunit)
+            }
+            _ => boot_fault(lab, &self.target, fault),
+        };
         let _ = std::fs::remove_dir_all(lab.target_dir(&self.target));
         let verdict = judge(fault, control, &seen?);
         println!("fault {}: {verdict}", fault.name);

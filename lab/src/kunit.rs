@@ -208,7 +208,11 @@ pub fn command(lab: &Lab, f: Flavor, accel: &str) -> Result<Command> {
 /// lab has just built, without kunit.py's own configure and make (a make
 /// that has nothing to do still takes 8-10 s here, with Rust).
 fn command_sub(lab: &Lab, f: Flavor, accel: &str, sub: &str) -> Result<Command> {
-    let b = lab.build_dir(f);
+    command_in(lab, &lab.build_dir(f), accel, sub)
+}
+
+/// [`command_sub`] for the build folder `b`.
+fn command_in(lab: &Lab, b: &Path, accel: &str, sub: &str) -> Result<Command> {
     let shim = if accel == "tcg" { Some(crate::qemu::tcg_shim(lab)?) } else { None };
     let mut cmd = Command::new("python3");
     cmd.current_dir(lab.src())
@@ -226,6 +230,22 @@ fn command_sub(lab: &Lab, f: Flavor, accel: &str, sub: &str) -> Result<Command> 
         }
     }
     Ok(cmd)
+}
+
+/// `kunit.py exec` of the kernel image in `dir`, a folder that holds just
+/// `arch/x86/boot/bzImage` (a fault's image set aside while the next fault
+/// builds, see `fault::run_all`): nothing is built, so no machine lock, and
+/// nothing is kept. The log is `results/logs/kunit-NAME.log`.
+pub fn exec_image_in(lab: &Lab, name: &str, dir: &Path) -> Result<KunitResult> {
+    let accel = crate::qemu::accel(lab, &dir.join("arch/x86/boot/bzImage"))?;
+    let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
+    let _ = std::fs::remove_file(&log);
+    let mut cmd = command_in(lab, dir, accel, "exec")?;
+    say(name, &format!("kunit.py exec ({accel}; log: {})", log.display()));
+    let start = Instant::now();
+    let (r, _) = run_kunit_py(name, &mut cmd, &log)?;
+    say(name, &format!("KUnit: {} ({})", r.summary(), fmt_dur(start.elapsed())));
+    Ok(r)
 }
 
 /// `cmd` as one line for a POSIX shell: `cd DIR && env VAR=... prog args`.
