@@ -69,17 +69,17 @@ pub fn check(lab: &Lab, again: bool) -> Result<Identity> {
     let log = lab.results.join("logs").join("build-arm64-base.log");
     {
         let _lock = crate::util::machine_lock("arm64-base")?;
-        crate::util::catch_interrupts();
-        let _restore = crate::bisect::Restore { lab, tip: s.tip().to_string() };
-        crate::series::checkout(&lab.src(), &s.base)?;
+        // From the arm64 work tree, as arm64-c: the objects compared are
+        // then built from the same paths.
+        let tree = arm64::sync_tree(lab, &s.base)?;
         write(&b.join(".config"), &config)?;
         say("arm64-base", &format!("the unpatched tree with arm64-c's .config: make (log: {})", log.display()));
         let mut make = lab.make_arch("arm64", &b);
-        if !crate::util::run_logged(make.arg("olddefconfig"), &log, |_| {})? {
+        if !crate::util::run_logged(make.current_dir(&tree).arg("olddefconfig"), &log, |_| {})? {
             bail!("make olddefconfig of the base failed (log: {})", log.display());
         }
         let mut make = lab.make_arch("arm64", &b);
-        make.arg(format!("-j{}", crate::build::jobs())).arg("vmlinux");
+        make.current_dir(&tree).arg(format!("-j{}", crate::build::jobs())).arg("vmlinux");
         let mut n = 0usize;
         let mut tick = Instant::now();
         let ok = crate::util::run_logged(&mut make, &log, |l| {

@@ -103,8 +103,37 @@ pub fn with_ticker<T>(every: Duration, tick: impl Fn(Duration) + Sync, work: imp
     })
 }
 
-/// Holds the machine-wide kernel build lock while alive.
-pub struct MachineLock(#[allow(dead_code)] std::fs::File);
+/// Holds the machine-wide kernel build lock while alive (nothing when
+/// this process holds it for a whole job: [`job_lock`]).
+pub struct MachineLock(#[allow(dead_code)] Option<std::fs::File>);
+
+/// Set while this process holds the machine-wide lock for a whole job.
+static JOB_HOLDS_LOCK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The machine-wide lock for a whole job, until dropped.
+pub struct JobLock(#[allow(dead_code)] std::fs::File);
+
+impl Drop for JobLock {
+    fn drop(&mut self) {
+        JOB_HOLDS_LOCK.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Takes the machine-wide lock for a whole job: no other entry-lab builds
+/// on this machine until it ends, and this process's own builds
+/// ([`machine_lock`]) no longer wait for each other. A job that holds it
+/// decides itself what runs side by side (the test job builds `arm64-rust`
+/// at low priority while the x86 faults relink).
+pub fn job_lock(who: &str) -> Result<JobLock> {
+    job_lock_at(&machine_lock_path(), who)
+}
+
+fn job_lock_at(path: &Path, who: &str) -> Result<JobLock> {
+    let MachineLock(f) = machine_lock_at(path, who)?;
+    let f = f.ok_or_else(|| anyhow::anyhow!("{who}: this process already holds the machine lock for a job"))?;
+    JOB_HOLDS_LOCK.store(true, std::sync::atomic::Ordering::SeqCst);
+    Ok(JobLock(f))
+}
 
 static LOCK_WAIT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -118,14 +147,24 @@ pub fn lock_waited() -> Duration {
 /// take longer than one after the other. Waits, saying so, while another
 /// entry-lab (from any checkout or cache) holds it.
 pub fn machine_lock(who: &str) -> Result<MachineLock> {
-    let path = std::env::var_os("ENTRY_LAB_LOCK")
+    machine_lock_at(&machine_lock_path(), who)
+}
+
+fn machine_lock_path() -> PathBuf {
+    std::env::var_os("ENTRY_LAB_LOCK")
         .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("entry-lab-kernel-build.lock"));
-    let (f, waited) = lock_file(&path, || {
+        .unwrap_or_else(|| std::env::temp_dir().join("entry-lab-kernel-build.lock"))
+}
+
+fn machine_lock_at(path: &Path, who: &str) -> Result<MachineLock> {
+    if JOB_HOLDS_LOCK.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok(MachineLock(None));
+    }
+    let (f, waited) = lock_file(path, || {
         say(who, &format!("waiting for another kernel build on this machine to finish (lock {})", path.display()))
     })?;
     LOCK_WAIT_MS.fetch_add(waited.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
-    Ok(MachineLock(f))
+    Ok(MachineLock(Some(f)))
 }
 
 /// Opens `path` (created when missing) and takes its exclusive lock;
@@ -280,6 +319,28 @@ pub fn python_unit_tests(dir: &Path, file: &OsStr, env: &[(&str, &OsStr)]) -> Re
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn under_a_job_lock_the_jobs_own_builds_do_not_wait_and_others_do() {
+        let path = std::env::temp_dir().join(format!("entry-lab-job-lock-{}", std::process::id()));
+        let job = super::job_lock_at(&path, "test").unwrap();
+        // Two builds of the job at once: neither waits for the other.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let a = super::machine_lock_at(&path, "a").map(|l| l.0.is_none());
+            let b = super::machine_lock_at(&path, "b").map(|l| l.0.is_none());
+            let _ = tx.send((a.unwrap(), b.unwrap()));
+        });
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), (true, true));
+        let path = std::env::temp_dir().join(format!("entry-lab-job-lock-{}", std::process::id()));
+        assert!(super::job_lock_at(&path, "again").is_err(), "a job lock inside a job lock");
+        // Another process still waits: the file is locked.
+        let other = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        assert!(matches!(other.try_lock(), Err(std::fs::TryLockError::WouldBlock)));
+        drop(job);
+        assert!(other.try_lock().is_ok());
+        let _ = std::fs::remove_file(&path);
+    }
+
     #[test]
     fn the_tree_lock_is_exclusive_and_names_its_holder() {
         let dir = std::env::temp_dir().join(format!("entry-lab-tree-lock-{}", std::process::id()));

@@ -95,6 +95,8 @@ pub fn run(lab: &Lab) -> Result<bool> {
 }
 
 fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
+    // The job decides itself what builds side by side (arm64 below).
+    let _job = crate::util::job_lock("test")?;
     let s1 = crate::series::assemble_tree(lab)?;
     let sd = crate::series::SeriesDir::in_repo(&lab.repo);
     let m = crate::series::Manifest::load(&sd)?;
@@ -149,10 +151,38 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
             },
         );
     }
+    // From here on `arm64-rust` (a cross build from scratch in an empty
+    // cache: 11 minutes on both cores) is built in its own work tree at the
+    // lowest priority, beside the rest: the x86 faults relink one core at a
+    // time (ld, objtool, kallsyms), and their boots wait on QEMU. Its KUnit
+    // run comes after the faults and finds it built.
+    std::thread::scope(|scope| {
+        let arm64_build = scope.spawn(|| crate::arm64::prebuild(lab, Variant::Rust, s1.tip()));
+        let r = x86_steps(lab, t, &s1, &rows);
+        // A failed prebuild is built again, and its error reported, by the run.
+        let _ = arm64_build.join();
+        r?;
+        arm64_checks(lab, t, &s1)
+    })?;
+    let rd = crate::style::rustdoc(lab)?;
+    t.check("style: make rustdoc without warnings", if rd.is_empty() { Ok(()) } else { Err(rd.join("; ")) });
+    let hd = crate::style::htmldocs(lab)?;
+    t.check(
+        &format!("style: make htmldocs of {} without warnings in the series' pages", crate::style::DOC_DIRS),
+        if hd.is_empty() { Ok(()) } else { Err(hd.join("; ")) },
+    );
+    // Last: CLIPPY=1 rebuilds the entry objects (the next build restores them).
+    let cl = crate::style::clippy(lab)?;
+    t.check("style: clippy (CLIPPY=1) on the entry code", if cl.is_empty() { Ok(()) } else { Err(cl.join("; ")) });
+    Ok(())
+}
+
+/// The x86 checks after the builds: compile-fail cases, the noinstr check,
+/// KUnit compared, boots, style, and the x86 faults.
+fn x86_steps(lab: &Lab, t: &mut Tally, s1: &crate::series::Series, rows: &[Row]) -> Result<()> {
     compile_fail_checks(lab, t);
     noinstr_checks(lab, t);
-    arm64_checks(lab, t, &s1)?;
-    if let [a, b] = rows.as_slice() {
+    if let [a, b] = rows {
         let d = report::kunit_diff(a, b);
         t.check("c and rust: identical KUnit results", if d.is_empty() { Ok(()) } else { Err(d.join("; ")) });
     }
@@ -167,7 +197,7 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
     );
     // The project's own guest programs, 20 s of workload: shorter than
     // the main job's matrix to keep CI well inside its limit.
-    let pair = report::boot_pair(lab, &TEST, &rows, 4, false);
+    let pair = report::boot_pair(lab, &TEST, rows, 4, false);
     for b in pair.boots() {
         t.check(
             &format!("{}: boots and runs the plan without console splats", b.flavor),
@@ -233,7 +263,7 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
         // went stale would only be found when someone runs it.
         t.check(
             &format!("fault {}: applies on the series (debug flavor: not built by the test job)", f.name),
-            crate::series::with_extra_diff(&lab.src(), &s1, &f.diff, "check").map(|_| ()).map_err(|e| format!("{e:#}")),
+            crate::series::with_extra_diff(&lab.src(), s1, &f.diff, "check").map(|_| ()).map_err(|e| format!("{e:#}")),
         );
     }
     std::thread::scope(|scope| {
@@ -243,24 +273,14 @@ fn steps(lab: &Lab, t: &mut Tally) -> Result<()> {
         // objtool, kallsyms one after the other).
         let docs_base = scope.spawn(|| crate::style::base_doc_warnings(lab));
         control.ensure(lab, &faults)?;
-        fault::run_all(lab, &s1, &faults, &control, |f, r| fault_check(t, f, r));
+        fault::run_all(lab, s1, &faults, &control, |f, r| fault_check(t, f, r));
         // An error here comes again from the htmldocs check, which names it.
         let _ = docs_base.join();
         Ok::<(), anyhow::Error>(())
     })?;
-    let rd = crate::style::rustdoc(lab)?;
-    t.check("style: make rustdoc without warnings", if rd.is_empty() { Ok(()) } else { Err(rd.join("; ")) });
-    let hd = crate::style::htmldocs(lab)?;
-    t.check(
-        &format!("style: make htmldocs of {} without warnings in the series' pages", crate::style::DOC_DIRS),
-        if hd.is_empty() { Ok(()) } else { Err(hd.join("; ")) },
-    );
-    // Last: CLIPPY=1 rebuilds the entry objects (the next build restores them).
-    let cl = crate::style::clippy(lab)?;
-    t.check("style: clippy (CLIPPY=1) on the entry code", if cl.is_empty() { Ok(()) } else { Err(cl.join("; ")) });
     let pairs = vec![pair];
-    println!("\n{}", report::table(&rows, &pairs, false));
-    report::save(lab, &rows, &pairs)?;
+    println!("\n{}", report::table(rows, &pairs, false));
+    report::save(lab, rows, &pairs)?;
     Ok(())
 }
 
