@@ -74,6 +74,35 @@ const _: () = assert!(
     "entry layout: struct alt_instr is not what my_cpu_offset() emits"
 );
 
+/// The template of C's `ALTERNATIVE(old, new, cap)` for one instruction each: `$old` in line,
+/// `$new` in `.subsection 1`, and the `.altinstructions` record (`struct alt_instr`: the two
+/// offsets, the capability from the asm's `cap` operand, the two lengths; its layout is checked
+/// above) from which the boot code patches `$new` over `$old` on CPUs with the capability. The
+/// `.org` lines stop the assembly when the two differ in length, as C's do.
+macro_rules! alternative {
+    ($old:literal, $new:literal) => {
+        concat!(
+            "661:\n",
+            $old,
+            "\n662:\n",
+            ".pushsection .altinstructions, \"a\"\n",
+            ".word 661b - .\n",
+            ".word 663f - .\n",
+            ".hword {cap}\n",
+            ".byte 662b - 661b\n",
+            ".byte 664f - 663f\n",
+            ".popsection\n",
+            ".subsection 1\n",
+            "663:\n",
+            $new,
+            "\n664:\n",
+            ".org . - (664b - 663b) + (662b - 661b)\n",
+            ".org . - (662b - 661b) + (664b - 663b)\n",
+            ".previous",
+        )
+    };
+}
+
 /// This CPU's per-CPU offset (C `__my_cpu_offset`, `__kern_my_cpu_offset()`).
 ///
 /// `mrs tpidr_el1`, patched to `mrs tpidr_el2` on CPUs with `ARM64_HAS_VIRT_HOST_EXTN` (VHE: the
@@ -89,25 +118,7 @@ pub(crate) fn my_cpu_offset() -> usize {
     // instruction to patch in, with the same length (checked by the `.org` lines as in C).
     unsafe {
         crate::asm!(
-            concat!(
-                "661:\n",
-                "mrs {off}, tpidr_el1\n",
-                "662:\n",
-                ".pushsection .altinstructions, \"a\"\n",
-                ".word 661b - .\n",
-                ".word 663f - .\n",
-                ".hword {cap}\n",
-                ".byte 662b - 661b\n",
-                ".byte 664f - 663f\n",
-                ".popsection\n",
-                ".subsection 1\n",
-                "663:\n",
-                "mrs {off}, tpidr_el2\n",
-                "664:\n",
-                ".org . - (664b - 663b) + (662b - 661b)\n",
-                ".org . - (662b - 661b) + (664b - 663b)\n",
-                ".previous",
-            );
+            alternative!("mrs {off}, tpidr_el1", "mrs {off}, tpidr_el2");
             off = out(reg) off,
             cap = const bindings::ENTRY_ARM64_HAS_VIRT_HOST_EXTN,
             options(pure, readonly, nostack, preserves_flags)
@@ -372,25 +383,7 @@ fn uses_irq_prio_masking() -> bool {
     // to patch in (same length, checked by the `.org` lines as in C).
     unsafe {
         crate::asm!(
-            concat!(
-                "661:\n",
-                "nop\n",
-                "662:\n",
-                ".pushsection .altinstructions, \"a\"\n",
-                ".word 661b - .\n",
-                ".word 663f - .\n",
-                ".hword {cap}\n",
-                ".byte 662b - 661b\n",
-                ".byte 664f - 663f\n",
-                ".popsection\n",
-                ".subsection 1\n",
-                "663:\n",
-                "b {yes}\n",
-                "664:\n",
-                ".org . - (664b - 663b) + (662b - 661b)\n",
-                ".org . - (662b - 661b) + (664b - 663b)\n",
-                ".previous",
-            );
+            alternative!("nop", "b {yes}");
             cap = const bindings::ENTRY_ARM64_HAS_GIC_PRIO_MASKING,
             yes = label { return true; },
             options(nomem, nostack, preserves_flags)
@@ -411,6 +404,8 @@ fn uses_irq_prio_masking() -> bool {
 ))]
 #[inline(always)]
 fn pmr_sync() {
+    /// The record of a callback alternative: `ARM64_CB_BIT` set in the capability.
+    const CAP: u16 = bindings::ENTRY_ARM64_CB_BIT | bindings::ENTRY_ARM64_HAS_GIC_PRIO_RELAXED_SYNC;
     // SAFETY: A barrier instruction (or the `nop` patched over it); no `nomem`, so it is also a
     // compiler barrier, as C's `barrier()` after it.
     unsafe {
@@ -428,7 +423,7 @@ fn pmr_sync() {
                 ".popsection",
             );
             cb = sym bindings::alt_cb_patch_nops,
-            cap = const bindings::ENTRY_ARM64_CB_BIT | bindings::ENTRY_ARM64_HAS_GIC_PRIO_RELAXED_SYNC,
+            cap = const CAP,
             options(nostack, preserves_flags)
         );
     }
