@@ -2696,6 +2696,22 @@ static int test_rseq_cpu_id(void)
 }
 
 #if defined(__x86_64__)
+/*
+ * The busy task of a test that shares one CPU between two tasks runs until
+ * the other says stop, but for BUSY_MAX_MS at most: the other task, pinned
+ * to the same CPU, gets it back only when the busy one is preempted, so a
+ * kernel that never preempts a task spinning in user mode would otherwise
+ * hang the test instead of failing it. The clock is read every 64K rounds.
+ */
+#define BUSY_MAX_MS	20000
+
+static int busy_done(unsigned long *rounds, long long end)
+{
+	if (LOAD(shm->stop))
+		return 1;
+	return !(++*rounds & 0xffff) && now_ns() > end;
+}
+
 #define RSEQ_LOOPS	20000UL
 
 static int test_rseq_abort_preempt(int v2)
@@ -2718,8 +2734,11 @@ static int test_rseq_abort_preempt(int v2)
 	if (pid < 0)
 		return fail("fork");
 	if (!pid) {
+		unsigned long n = 0;
+
+		end = now_ns() + BUSY_MAX_MS * NSEC_PER_MSEC;
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		while (!LOAD(shm->stop))
+		while (!busy_done(&n, end))
 			INC(shm->counter);
 		_exit(0);
 	}
@@ -3063,8 +3082,11 @@ static int test_fpu_across_preemption(void)
 	if (pid < 0)
 		return fail("fork");
 	if (!pid) {
+		unsigned long n = 0;
+
+		end = now_ns() + BUSY_MAX_MS * NSEC_PER_MSEC;
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		while (!LOAD(shm->stop)) {
+		while (!busy_done(&n, end)) {
 			shm->v[0] += fpu_round(0xbbbbbbbb22222222ULL);
 			shm->v[1]++;
 		}
