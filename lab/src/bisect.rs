@@ -695,7 +695,17 @@ pub fn table(steps: &[Step]) -> String {
             None => rows.push((st.commit.clone(), st.subject.clone(), BTreeMap::from([(st.config.clone(), st)]))),
         }
     }
-    let mut t = String::from("| # | patch | off | norust | on | gcc |\n|---|---|---|---|---|---|\n");
+    // The x86 columns always (a step may be missing from one), the arm64
+    // ones when the bisection built them.
+    let arm64 = |st: &&Step| st.config.starts_with("arm64-");
+    let mut names: Vec<&str> = vec![];
+    if steps.is_empty() || !steps.iter().all(|st| arm64(&st)) {
+        names.extend(["off", "norust", "on", "gcc"]);
+    }
+    if steps.iter().any(|st| arm64(&st)) {
+        names.extend(["arm64-off", "arm64-on"]);
+    }
+    let mut t = format!("| # | patch | {} |\n|---|---|{}\n", names.join(" | "), "---|".repeat(names.len()));
     for (i, (_, subject, cols)) in rows.iter().enumerate() {
         let cell = |c: &str| match cols.get(c) {
             None => String::new(),
@@ -707,13 +717,8 @@ pub fn table(steps: &[Step]) -> String {
             Some(st) if st.compared > 0 => format!("ok, {} same", st.compared),
             Some(_) => "ok".into(),
         };
-        t.push_str(&format!(
-            "| {i} | {subject} | {} | {} | {} | {} |\n",
-            cell("off"),
-            cell("norust"),
-            cell("on"),
-            cell("gcc")
-        ));
+        let cells: Vec<String> = names.iter().map(|c| cell(c)).collect();
+        t.push_str(&format!("| {i} | {subject} | {} |\n", cells.join(" | ")));
     }
     t
 }
@@ -721,6 +726,28 @@ pub fn table(steps: &[Step]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_arm64_bisection_has_its_own_columns() {
+        let step = |commit: &str, config: &str, compared: usize| Step {
+            commit: commit.into(),
+            subject: format!("patch {commit}"),
+            config: config.into(),
+            ok: true,
+            seconds: 1,
+            problems: vec![],
+            compared,
+            bug_lines: vec![],
+            note: None,
+            fragment: String::new(),
+        };
+        let arm64 = table(&[step("a", "arm64-off", 3), step("a", "arm64-on", 0)]);
+        assert!(arm64.starts_with("| # | patch | arm64-off | arm64-on |\n|---|---|---|---|\n"), "{arm64}");
+        assert!(arm64.contains("| 0 | patch a | ok, 3 same | ok |\n"), "{arm64}");
+        let x86 = table(&[step("a", "off", 32)]);
+        assert!(x86.starts_with("| # | patch | off | norust | on | gcc |\n"), "{x86}");
+        assert!(x86.contains("| 0 | patch a | ok, 32 same |  |  |  |\n"), "{x86}");
+    }
 
     #[test]
     fn arm64_has_the_option_from_the_patch_that_names_it() {
