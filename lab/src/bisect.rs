@@ -728,28 +728,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_arm64_bisection_has_its_own_columns() {
-        let step = |commit: &str, config: &str, compared: usize| Step {
-            commit: commit.into(),
-            subject: format!("patch {commit}"),
-            config: config.into(),
-            ok: true,
-            seconds: 1,
-            problems: vec![],
-            compared,
-            bug_lines: vec![],
-            note: None,
-            fragment: String::new(),
-        };
-        let arm64 = table(&[step("a", "arm64-off", 3), step("a", "arm64-on", 0)]);
-        assert!(arm64.starts_with("| # | patch | arm64-off | arm64-on |\n|---|---|---|---|\n"), "{arm64}");
-        assert!(arm64.contains("| 0 | patch a | ok, 3 same | ok |\n"), "{arm64}");
-        let x86 = table(&[step("a", "off", 32)]);
-        assert!(x86.starts_with("| # | patch | off | norust | on | gcc |\n"), "{x86}");
-        assert!(x86.contains("| 0 | patch a | ok, 32 same |  |  |  |\n"), "{x86}");
-    }
-
-    #[test]
     fn arm64_has_the_option_from_the_patch_that_names_it() {
         let x86 =
             "config RUST_GENERIC_ENTRY\n\tbool \"Rust\"\n\tdepends on GENERIC_ENTRY && X86_64\n\tdepends on RUST\n\
@@ -882,5 +860,9 @@ mod tests {
         ]);
         assert!(t.contains("| 0 | patch a | ok | ok |  |  |\n"), "{t}");
         assert!(t.contains("| 1 | patch b | ok, 7 same |  | FAIL |  |\n"), "{t}");
+        // An arm64 bisection has its own columns, and only those.
+        let arm64 = table(&[st("a", "arm64-off", true, 3), st("a", "arm64-on", true, 0)]);
+        assert!(arm64.starts_with("| # | patch | arm64-off | arm64-on |\n|---|---|---|---|\n"), "{arm64}");
+        assert!(arm64.contains("| 0 | patch a | ok, 3 same | ok |\n"), "{arm64}");
     }
 }
