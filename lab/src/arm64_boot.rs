@@ -394,10 +394,13 @@ const ARM64_WHAT: &[(&str, &str)] = &[
 ];
 
 /// The benchmark's kernel command line on arm64: as on x86 (the lazy
-/// preemption model, the benchmark group only) with pseudo-NMIs on.
+/// preemption model, the benchmark group only) with pseudo-NMIs on, and
+/// `nokaslr`: the arm64 kernels have lockdep, whose lock-chain hash
+/// lookups on every entry and exit depend on where the lock classes lie,
+/// and QEMU's virt machine hands each boot a new `kaslr-seed`.
 pub fn bench_cmdline() -> String {
     format!(
-        "console=ttyAMA0 panic=-1 kunit.enable=0 {KERNEL_ARGS} entrylab.groups=bench entrylab.bench=full {}",
+        "console=ttyAMA0 panic=-1 kunit.enable=0 {KERNEL_ARGS} entrylab.groups=bench entrylab.bench=full {} nokaslr",
         crate::bench::PREEMPT
     )
 }
@@ -608,6 +611,7 @@ mod tests {
         let q = format!("{:?}", bench_qemu_command(Path::new("/I"), Path::new("/R")));
         assert!(q.contains("\"-icount\"") && q.contains("\"-smp\" \"1\""), "{q}");
         assert!(bench_cmdline().contains("entrylab.groups=bench") && bench_cmdline().contains("gicv3_pseudo_nmi=1"));
+        assert!(bench_cmdline().ends_with(" nokaslr"), "the same kernel layout in every benchmark boot");
     }
 
     #[test]
