@@ -145,6 +145,14 @@ fn kunit_py_base(lab: &Lab, tree: &Path, sub: &str, v: Variant, low: bool) -> Co
     cmd
 }
 
+/// Writes the variant's kunitconfig into its build folder, where
+/// [`build_options`] points kunit.py.
+fn write_kunitconfig(lab: &Lab, v: Variant) -> Result<()> {
+    let b = build_dir(lab, v);
+    std::fs::create_dir_all(&b)?;
+    crate::util::write(&b.join("entry-lab.kunitconfig"), kunitconfig(lab, v)?)
+}
+
 /// The kunit.py options that decide what is built: the variant's
 /// kunitconfig, the lab's make options, clang through ccache.
 fn build_options(lab: &Lab, cmd: &mut Command, v: Variant) {
@@ -172,9 +180,7 @@ pub fn command(lab: &Lab, tree: &Path, v: Variant) -> Command {
 pub fn prebuild(lab: &Lab, v: Variant, commit: &str) -> Result<bool> {
     let name = name(v);
     let t = sync_tree(lab, commit)?;
-    let b = build_dir(lab, v);
-    std::fs::create_dir_all(&b)?;
-    crate::util::write(&b.join("entry-lab.kunitconfig"), kunitconfig(lab, v)?)?;
+    write_kunitconfig(lab, v)?;
     let log = lab.results.join("logs").join(format!("build-{name}-prebuild.log"));
     let mut cmd = kunit_py_base(lab, &t, "build", v, true);
     build_options(lab, &mut cmd, v);
@@ -321,7 +327,7 @@ pub fn run(lab: &Lab, v: Variant, reuse: bool) -> Result<Run> {
         }
     }
     memo.forget();
-    crate::util::write(&b.join("entry-lab.kunitconfig"), kunitconfig(lab, v)?)?;
+    write_kunitconfig(lab, v)?;
     let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
     let _ = std::fs::remove_file(&log);
     let _lock = crate::util::machine_lock(&name)?;

@@ -45,6 +45,9 @@ pub enum Config {
 
 impl Config {
     pub const PREFIX: [Config; 3] = [Config::Off, Config::NoRust, Config::On];
+    /// Every configuration, in the order of the table's columns.
+    pub const ALL: [Config; 6] =
+        [Config::Off, Config::NoRust, Config::On, Config::Gcc, Config::Arm64Off, Config::Arm64On];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -72,9 +75,7 @@ impl Config {
     }
 
     pub fn parse(s: &str) -> Option<Config> {
-        [Config::Off, Config::NoRust, Config::On, Config::Gcc, Config::Arm64Off, Config::Arm64On]
-            .into_iter()
-            .find(|c| c.name() == s)
+        Config::ALL.into_iter().find(|c| c.name() == s)
     }
 
     /// The fragment: the lab's variant fragments, `CONFIG_RUST` dropped
@@ -695,16 +696,13 @@ pub fn table(steps: &[Step]) -> String {
             None => rows.push((st.commit.clone(), st.subject.clone(), BTreeMap::from([(st.config.clone(), st)]))),
         }
     }
-    // The x86 columns always (a step may be missing from one), the arm64
-    // ones when the bisection built them.
-    let arm64 = |st: &&Step| st.config.starts_with("arm64-");
-    let mut names: Vec<&str> = vec![];
-    if steps.is_empty() || !steps.iter().all(|st| arm64(&st)) {
-        names.extend(["off", "norust", "on", "gcc"]);
-    }
-    if steps.iter().any(|st| arm64(&st)) {
-        names.extend(["arm64-off", "arm64-on"]);
-    }
+    // The x86 columns unless the bisection was arm64's alone (an x86 step
+    // may be missing from one), the arm64 ones when it built them.
+    let is_arm64 = |st: &Step| Config::parse(&st.config).is_some_and(Config::arm64);
+    let arm64 = steps.iter().any(is_arm64);
+    let x86 = !arm64 || !steps.iter().all(is_arm64);
+    let names: Vec<&str> =
+        Config::ALL.into_iter().filter(|c| if c.arm64() { arm64 } else { x86 }).map(Config::name).collect();
     let mut t = format!("| # | patch | {} |\n|---|---|{}\n", names.join(" | "), "---|".repeat(names.len()));
     for (i, (_, subject, cols)) in rows.iter().enumerate() {
         let cell = |c: &str| match cols.get(c) {
