@@ -56,15 +56,15 @@ pub const PMU_NMI_LINE: &str = "using NMIs";
 /// pointer authentication algorithm, which TCG runs several times faster than
 /// QARMA (the kernel does not depend on which one it is).
 pub fn qemu_command(image: &Path, initrd: &Path, cmdline: &str) -> Command {
-    machine(image, initrd, cmdline, "2", &[])
+    machine(image, initrd, cmdline, "virt,gic-version=3", "2", &[])
 }
 
 /// The QEMU command of [`qemu_command`] with `smp` CPUs and `extra` arguments.
-fn machine(image: &Path, initrd: &Path, cmdline: &str, smp: &str, extra: &[&str]) -> Command {
+fn machine(image: &Path, initrd: &Path, cmdline: &str, virt: &str, smp: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new("qemu-system-aarch64");
     cmd.args(["-nodefaults", "-nographic", "-no-reboot", "-m", "1024", "-accel", "tcg"])
         .args(extra)
-        .args(["-machine", "virt,gic-version=3", "-cpu", "max,pauth-impdef=on", "-smp", smp, "-serial", "stdio"])
+        .args(["-machine", virt, "-cpu", "max,pauth-impdef=on", "-smp", smp, "-serial", "stdio"])
         .arg("-kernel")
         .arg(image)
         .arg("-initrd")
@@ -407,10 +407,26 @@ pub fn bench_cmdline() -> String {
 
 /// The QEMU command of an arm64 benchmark boot: one CPU, the instruction
 /// count as the clock (`-icount`, with the 1 GHz counter one tick per
-/// instruction), the fixed RTC of the x86 benchmark.
+/// instruction), the fixed RTC of the x86 benchmark, and no randomness from
+/// the host: the virt machine puts a fresh `rng-seed` and `kaslr-seed` into
+/// every boot's device tree (`dtb-randomness=off` leaves them out), and
+/// `-cpu max` has `RNDR`, which `-seed` makes a fixed sequence. Either
+/// seeds the kernel's random pool, and from it hash keys and the
+/// scheduler's and allocators' choices, so that two boots of one kernel
+/// would not run the same instructions.
 pub fn bench_qemu_command(image: &Path, initrd: &Path) -> Command {
-    machine(image, initrd, &bench_cmdline(), "1", &["-icount", crate::bench::ICOUNT, "-rtc", crate::bench::RTC])
+    machine(
+        image,
+        initrd,
+        &bench_cmdline(),
+        "virt,gic-version=3,dtb-randomness=off",
+        "1",
+        &["-icount", crate::bench::ICOUNT, "-rtc", crate::bench::RTC, "-seed", BENCH_SEED],
+    )
 }
+
+/// The seed of QEMU's guest random numbers in a benchmark boot (`-seed`).
+const BENCH_SEED: &str = "1";
 
 /// The benchmark's initramfs for arm64: busybox, /init, the benchmark alone.
 fn bench_initramfs(lab: &Lab) -> Result<PathBuf> {
@@ -610,6 +626,7 @@ mod tests {
         assert_eq!(bench_problems(&p), vec!["signal_kill missing".to_string()]);
         let q = format!("{:?}", bench_qemu_command(Path::new("/I"), Path::new("/R")));
         assert!(q.contains("\"-icount\"") && q.contains("\"-smp\" \"1\""), "{q}");
+        assert!(q.contains("dtb-randomness=off") && q.contains("\"-seed\""), "no host randomness: {q}");
         assert!(bench_cmdline().contains("entrylab.groups=bench") && bench_cmdline().contains("gicv3_pseudo_nmi=1"));
         assert!(bench_cmdline().ends_with(" nokaslr"), "the same kernel layout in every benchmark boot");
     }

@@ -616,12 +616,15 @@ fn exit_to_user_mode_loop_inner(
 
         // C: if (likely(!rseq_exit_to_user_mode_restart(regs, ti_work)))
         // C:         return ti_work;
-        // The inline's first test, `test_tif_rseq(ti_work)` (`ti_work & _TIF_RSEQ` with
-        // generic TIF bits), is done here: without TIF_RSEQ and without a slice extension
-        // timer to arm it returns false, and the common case then costs no call.
-        let nothing_to_do = cfg!(CONFIG_HAVE_GENERIC_TIF_BITS)
-            && !cfg!(CONFIG_RSEQ_SLICE_EXTENSION)
-            && ti_work & TIF_RSEQ == 0;
+        // Without RSEQ, or without GENERIC_ENTRY (arm64 has only GENERIC_IRQ_ENTRY), the
+        // inline is `return false`. Otherwise its first test, `test_tif_rseq(ti_work)`
+        // (`ti_work & _TIF_RSEQ` with generic TIF bits), is done here: without TIF_RSEQ and
+        // without a slice extension timer to arm it returns false. Either way the common case
+        // costs no call.
+        let nothing_to_do = !cfg!(all(CONFIG_RSEQ, CONFIG_GENERIC_ENTRY))
+            || (cfg!(CONFIG_HAVE_GENERIC_TIF_BITS)
+                && !cfg!(CONFIG_RSEQ_SLICE_EXTENSION)
+                && ti_work & TIF_RSEQ == 0);
         if nothing_to_do || !rseq::exit_to_user_mode_restart(ins, to_user, regs, ti_work) {
             return ti_work;
         }

@@ -141,9 +141,9 @@ notrace bool entry_rs_raw_irqs_disabled(void)
 
 #ifdef CONFIG_ARM64
 /*
- * arm64 arch_exit_to_user_mode_work(): SIGSEGV for an asynchronous MTE fault,
- * fpsimd_restore_current_state() for TIF_FOREIGN_FPSTATE. Rust tests
- * ARCH_EXIT_TO_USER_MODE_WORK in ti_work first.
+ * arm64 arch_exit_to_user_mode_work(): SIGSEGV for an asynchronous MTE fault.
+ * Rust tests both flags of ARCH_EXIT_TO_USER_MODE_WORK inline, passes only
+ * _TIF_MTE_ASYNC_FAULT here and calls fpsimd_restore_current_state() itself.
  */
 notrace void entry_rs_arch_exit_to_user_mode_work(struct pt_regs *regs, unsigned long ti_work)
 {

@@ -656,21 +656,49 @@ pub(crate) unsafe fn arch_exit_to_user_mode() {}
 pub fn arch_exit_to_user_mode_prepare(_ins: &Instr, _irqs: &ToUser, _regs: &PtRegs, _ti: usize) {}
 
 /// C `arch_exit_to_user_mode_work(regs, ti_work)` (`asm/entry-common.h`): on each pass of the
-/// exit loop, a pending asynchronous MTE fault becomes a `SIGSEGV`, and a task whose FPSIMD
+/// exit loop, a pending asynchronous MTE fault becomes a `SIGSEGV`, and then a task whose FPSIMD
 /// registers hold another context's state (`TIF_FOREIGN_FPSTATE`) gets its own back. Both
 /// flags are in `EXIT_TO_USER_MODE_WORK`, so without this the loop would not end.
 ///
-/// The flag test is inline, as C's; the work is a C shim (`fpsimd_restore_current_state()` and
-/// the signal are C functions, the flag clear an instrumented atomic).
+/// Both flag tests are inline, as C's. The FPSIMD reload is the C function C calls,
+/// `fpsimd_restore_current_state()`, called directly: it follows every context switch and
+/// signal frame, so it is on the measured exit paths. The MTE fault (a flag clear, which is an
+/// instrumented atomic, and `send_sig_fault()`) goes through the C shim, passed only its own
+/// flag so that the shim does not test the other again.
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 #[inline(always)]
-pub fn arch_exit_to_user_mode_work(_ins: &Instr, _on: &IrqsOn<'_>, regs: &PtRegs, ti: usize) {
-    if ti & bindings::ENTRY_ARCH_EXIT_TO_USER_MODE_WORK != 0 {
-        // SAFETY: Instrumentable shim called in the exit loop with interrupts enabled (`_on`),
-        // as C calls the inline; `regs` is the task's valid user frame.
-        unsafe { bindings::entry_rs_arch_exit_to_user_mode_work(regs.as_raw(), ti) };
+pub fn arch_exit_to_user_mode_work(ins: &Instr, on: &IrqsOn<'_>, regs: &PtRegs, ti: usize) {
+    const MTE: usize = bindings::_TIF_MTE_ASYNC_FAULT as usize;
+    const FPSTATE: usize = bindings::_TIF_FOREIGN_FPSTATE as usize;
+    const _: () = assert!(MTE | FPSTATE == bindings::ENTRY_ARCH_EXIT_TO_USER_MODE_WORK);
+
+    if ti & MTE != 0 {
+        mte_async_fault(ins, on, regs, MTE);
+    }
+    if ti & FPSTATE != 0 {
+        fpsimd_restore_current_state(ins, on);
     }
 }
+
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+crate::entry::instr::instr_shim!(
+    /// C `arch_exit_to_user_mode_work(regs, _TIF_MTE_ASYNC_FAULT)`: clears the flag and sends
+    /// the task `SIGSEGV` (`SEGV_MTEAERR`).
+    ///
+    /// Why C: `clear_thread_flag()` is an instrumented atomic, `send_sig_fault()` takes a user
+    /// pointer argument.
+    mte_async_fault(IrqsOn<'_>) => entry_rs_arch_exit_to_user_mode_work(
+        regs: &PtRegs => regs.as_raw(),
+        mte: usize => mte
+    )
+);
+
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+crate::entry::instr::instr_shim!(
+    /// C `fpsimd_restore_current_state()`: loads the task's FPSIMD (and SVE/SME) state into the
+    /// CPU if another context's is there, and clears `TIF_FOREIGN_FPSTATE`.
+    fpsimd_restore_current_state(IrqsOn<'_>) => fpsimd_restore_current_state()
+);
 
 /// C `arch_xfer_to_guest_mode_handle_work(ti_work)`: arm64 does not define it, so the generic
 /// inline of `entry-virt.h` applies: no work, `0`.
