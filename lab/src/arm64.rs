@@ -379,12 +379,31 @@ pub fn run(lab: &Lab, v: Variant, reuse: bool) -> Result<Run> {
 /// The control of the `# arch: arm64` faults: the unfaulted `arm64-rust`
 /// passes (kept from this series commit when it did), its noinstr check
 /// included.
-pub fn fault_control(lab: &Lab) -> Result<bool> {
+pub fn fault_control(lab: &Lab) -> Result<Run> {
     let r = run(lab, Variant::Rust, true)?;
     if let Some(p) = r.problem() {
         say("fault", &format!("arm64-rust control failed: {p}"));
     }
-    Ok(r.ok())
+    Ok(r)
+}
+
+/// Builds and runs `arm64-rust` under kunit.py as [`run`] does, with the
+/// work tree as it is (a fault applied), and returns the KUnit result. Its
+/// kernel is not the series': the next [`run`] finds another `vmlinux` than
+/// the one it kept a result for and runs again.
+pub fn fault_kunit(lab: &Lab) -> Result<KunitResult> {
+    let v = Variant::Rust;
+    let name = format!("{}-fault", name(v));
+    write_kunitconfig(lab, v)?;
+    let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
+    let _ = std::fs::remove_file(&log);
+    let _lock = crate::util::machine_lock(&name)?;
+    let t = sync_to_src(lab)?;
+    say(&name, &format!("kunit.py run --arch arm64 with the fault (log: {})", log.display()));
+    let start = Instant::now();
+    let (k, _) = kunit::run_kunit_py(&name, &mut command(lab, &t, v), &log)?;
+    say(&name, &format!("KUnit: {} ({})", k.summary(), fmt_dur(start.elapsed())));
+    Ok(k)
 }
 
 /// Builds `vmlinux` in the `arm64-rust` folder with the work tree as it is

@@ -27,8 +27,9 @@
 //! Faults touch only the `rust` variant: the fault is an extra commit on
 //! top of the series, `rust` is rebuilt incrementally, and a boot fault
 //! boots just the programs of its named tests. A fault with `# arch: arm64`
-//! is a `build` fault of the `arm64-rust` build instead (`crate::arm64`):
-//! its control is that build passing with the noinstr check.
+//! is a fault of the `arm64-rust` build instead (`crate::arm64`): a `build`
+//! fault, whose control is that build passing with the noinstr check, or a
+//! `kunit` fault, whose control is that build's `kunit.py run`.
 
 use crate::boot::{self, BootOpts, BootResult};
 use crate::build;
@@ -73,7 +74,7 @@ pub struct Fault {
     pub diff: PathBuf,
     /// Needs the debug flavor (`# flavor: debug`).
     pub debug: bool,
-    /// Built for arm64 (`# arch: arm64`): a build fault of `arm64-rust`.
+    /// Built for arm64 (`# arch: arm64`): a build or KUnit fault of `arm64-rust`.
     pub arm64: bool,
 }
 
@@ -114,8 +115,8 @@ impl Fault {
         if debug && detect != Detect::Kunit {
             return Err("`# flavor: debug` is for `# detect: kunit` faults".into());
         }
-        if arm64 && (detect != Detect::Build || debug) {
-            return Err("`# arch: arm64` faults are `# detect: build` faults of the plain flavor".into());
+        if arm64 && (detect == Detect::Boot || debug) {
+            return Err("`# arch: arm64` faults are `build` or `kunit` faults of the plain flavor".into());
         }
         Ok(Fault { name: name.into(), detect, caught_by, diff, debug, arm64 })
     }
@@ -181,6 +182,8 @@ pub struct Control {
     pub arm64_ok: Option<bool>,
     /// KUnit on the unfaulted `rust`.
     pub kunit: Option<KunitResult>,
+    /// KUnit on the unfaulted `arm64-rust` (for `# arch: arm64` KUnit faults).
+    pub arm64_kunit: Option<KunitResult>,
     /// KUnit on the unfaulted `rust-debug` (for `# flavor: debug` faults).
     pub kunit_debug: Option<KunitResult>,
     /// Guest test results of the unfaulted boots, per variant.
@@ -203,8 +206,11 @@ impl Control {
     /// unfaulted series (the work tree must hold it).
     pub fn ensure(&mut self, lab: &Lab, faults: &[Fault]) -> Result<()> {
         let rust = Flavor { variant: Variant::Rust, debug: false };
-        if self.arm64_ok.is_none() && faults.iter().any(|f| f.arm64) {
-            self.arm64_ok = Some(crate::arm64::fault_control(lab)?);
+        let arm64_kunit = faults.iter().any(|f| f.arm64 && f.detect == Detect::Kunit);
+        if (self.arm64_ok.is_none() && faults.iter().any(|f| f.arm64)) || (arm64_kunit && self.arm64_kunit.is_none()) {
+            let r = crate::arm64::fault_control(lab)?;
+            self.arm64_ok = Some(r.ok());
+            self.arm64_kunit = Some(r.kunit);
         }
         if faults.iter().all(|f| f.arm64) {
             return Ok(());
@@ -316,7 +322,13 @@ pub fn judge(fault: &Fault, control: &Control, seen: &Observed) -> Verdict {
             }
         }
         Observed::Kunit(k) => {
-            let ctl = if fault.debug { &control.kunit_debug } else { &control.kunit };
+            let ctl = if fault.arm64 {
+                &control.arm64_kunit
+            } else if fault.debug {
+                &control.kunit_debug
+            } else {
+                &control.kunit
+            };
             let Some(ctl) = ctl else {
                 return Verdict::ControlFailed("no KUnit run without the fault".into());
             };
@@ -422,7 +434,10 @@ pub fn boot_again(outcome: &crate::qemu::Outcome, attempt: u32) -> bool {
 
 fn observe(lab: &Lab, fault: &Fault) -> Result<Observed> {
     if fault.arm64 {
-        return Ok(Observed::Build(crate::arm64::fault_build(lab)?));
+        return match fault.detect {
+            Detect::Kunit => Ok(Observed::Kunit(crate::arm64::fault_kunit(lab)?)),
+            _ => Ok(Observed::Build(crate::arm64::fault_build(lab)?)),
+        };
     }
     let rust = Flavor { variant: Variant::Rust, debug: fault.debug };
     let b = build::build(lab, rust, false)?;
@@ -642,7 +657,9 @@ mod tests {
         let a = Fault::parse("x", "x".into(), "# detect: build\n# arch: arm64\n# caught-by: m\n").unwrap();
         assert!(a.arm64 && !a.debug);
         let e = Fault::parse("x", "x".into(), "# detect: boot\n# arch: arm64\n# caught-by: t\n").unwrap_err();
-        assert!(e.contains("`# arch: arm64` faults are `# detect: build`"), "{e}");
+        assert!(e.contains("`# arch: arm64` faults are `build` or `kunit` faults"), "{e}");
+        let k = Fault::parse("x", "x".into(), "# detect: kunit\n# arch: arm64\n# caught-by: s.c\n").unwrap();
+        assert!(k.arm64 && k.detect == Detect::Kunit);
         let e = Fault::parse("x", "x".into(), "# detect: build\n# arch: riscv\n# caught-by: t\n").unwrap_err();
         assert!(e.contains("unknown `# arch: riscv`"), "{e}");
         let e = Fault::parse("x", "x".into(), "# detect: luck\n# caught-by: t\n").unwrap_err();
@@ -699,6 +716,19 @@ mod tests {
         let f = fault(Detect::Boot, &["entry_test: a"]);
         let failed = booted(&[("entry_test: a", Outcome::Fail)], crate::qemu::Outcome::Completed);
         assert!(matches!(judge(&f, &ctl, &Observed::Boot(failed)), Verdict::ControlFailed(_)));
+    }
+
+    #[test]
+    fn an_arm64_kunit_fault_is_judged_against_the_arm64_run() {
+        let n = "entry_rust_vs_c.exit_loop_notify_resume_same_as_c";
+        let mut f = fault(Detect::Kunit, &[n]);
+        f.arm64 = true;
+        let failed = Observed::Kunit(kunit(&[(n, Status::Fail)], true));
+        // The x86 run passing the case is no control for an arm64 fault.
+        let x86 = Control { kunit: Some(kunit(&[(n, Status::Pass)], true)), ..Default::default() };
+        assert!(matches!(judge(&f, &x86, &failed), Verdict::ControlFailed(_)));
+        let arm64 = Control { arm64_kunit: Some(kunit(&[(n, Status::Pass)], true)), ..Default::default() };
+        assert!(judge(&f, &arm64, &failed).caught());
     }
 
     #[test]

@@ -306,6 +306,7 @@ fn arm64_checks(lab: &Lab, t: &mut Tally, s: &crate::series::Series) -> Result<(
                 entry_rs.o, the noinstr check without objtool finds nothing";
     let run = crate::arm64::run(lab, Variant::Rust, false);
     let ok = matches!(&run, Ok(r) if r.ok());
+    let kunit = run.as_ref().ok().map(|r| r.kunit.clone());
     t.check(
         name,
         match run {
@@ -314,12 +315,12 @@ fn arm64_checks(lab: &Lab, t: &mut Tally, s: &crate::series::Series) -> Result<(
         },
     );
     // The faults of the arm64 build (`# arch: arm64`), against that run.
-    let mut control = Control { arm64_ok: Some(ok), ..Default::default() };
+    let mut control = Control { arm64_ok: Some(ok), arm64_kunit: kunit, ..Default::default() };
     let faults: Vec<Fault> = Fault::all(lab)?.into_iter().filter(|f| f.arm64).collect();
     control.ensure(lab, &faults)?;
     for f in &faults {
         t.check(
-            &format!("fault {} (arm64 build): caught by {}", f.name, f.caught_by.join(", ")),
+            &format!("fault {} (arm64, {:?}): caught by {}", f.name, f.detect, f.caught_by.join(", ")),
             match fault::run(lab, s, f, &control) {
                 Ok(v) if v.caught() => Ok(()),
                 Ok(v) => Err(v.to_string()),

@@ -15,6 +15,9 @@
  * Only kernel-mode and NMI entries are driven: they can be entered honestly
  * from a kernel thread with interrupts disabled. The user-mode and idle
  * paths need a real user return or the idle task; the boots cover them.
+ * One exit path is driven as well: exit_to_user_mode_loop() with a task work
+ * pending (TIF_NOTIFY_RESUME), which runs the same from a kernel thread; its
+ * case compares what the work saw and the CPU's interrupt mask afterwards.
  */
 
 #include <kunit/test.h>
@@ -26,8 +29,14 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/static_call.h>
+#include <linux/task_work.h>
 #ifdef CONFIG_X86_64
+#include <asm/irqflags.h>
 #include <asm/segment.h>
+#endif
+#ifdef CONFIG_ARM64
+#include <asm/cpufeature.h>
+#include <asm/sysreg.h>
 #endif
 
 /*
@@ -65,6 +74,7 @@ struct entry_impl {
 	irqentry_state_t (*irq_nmi_in)(struct pt_regs *regs);
 	void (*irq_nmi_out)(struct pt_regs *regs, irqentry_state_t state);
 	void (*raw_cond_resched)(void);
+	unsigned long (*exit_loop)(struct pt_regs *regs, unsigned long ti_work);
 };
 
 static const struct entry_impl impl_c = {
@@ -74,6 +84,7 @@ static const struct entry_impl impl_c = {
 	.irq_nmi_in = c_ref_irqentry_nmi_enter,
 	.irq_nmi_out = c_ref_irqentry_nmi_exit,
 	.raw_cond_resched = c_ref_raw_irqentry_exit_cond_resched,
+	.exit_loop = c_ref_exit_to_user_mode_loop,
 };
 
 static const struct entry_impl impl_rust = {
@@ -83,6 +94,7 @@ static const struct entry_impl impl_rust = {
 	.irq_nmi_in = irqentry_nmi_enter,
 	.irq_nmi_out = irqentry_nmi_exit,
 	.raw_cond_resched = raw_irqentry_exit_cond_resched,
+	.exit_loop = exit_to_user_mode_loop,
 };
 
 /* Everything an entry function may change, as plain bytes. */
@@ -394,11 +406,123 @@ static void cond_resched_preempts_same_as_c(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, rust_off);
 }
 
+/*
+ * The interrupt mask as the CPU holds it, not as the kernel's accessors
+ * interpret it: EFLAGS.IF on x86; on arm64 DAIF and, where the kernel masks
+ * by GIC priority (pseudo-NMIs), the priority mask in the upper half.
+ */
+static unsigned long hw_irq_mask(void)
+{
+#ifdef CONFIG_ARM64
+	unsigned long m = read_sysreg(daif);
+
+	if (system_uses_irq_prio_masking())
+		m |= read_sysreg_s(SYS_ICC_PMR_EL1) << 32;
+	return m;
+#else
+	return native_save_fl() & X86_EFLAGS_IF;
+#endif
+}
+
+struct exit_loop_run {
+	struct callback_head work;
+	bool work_ran, work_irqs_disabled, work_left;
+	int work_preempt_count;
+	unsigned long ti_before, ti_after;
+	unsigned long hw_before, hw_after;
+	bool irqs_disabled_after;
+	int hardirqs_enabled_after;
+};
+
+/* The task work: what the exit loop's resume_user_mode_work() ran it in. */
+static void exit_loop_work(struct callback_head *head)
+{
+	struct exit_loop_run *r = container_of(head, struct exit_loop_run, work);
+
+	r->work_ran = true;
+	r->work_irqs_disabled = irqs_disabled();
+	r->work_preempt_count = preempt_count();
+}
+
+/*
+ * exit_to_user_mode_loop() with TIF_NOTIFY_RESUME set by a task work queued
+ * with TWA_RESUME, from a kernel thread with interrupts disabled, as the
+ * architecture's exit path calls it. The loop must enable interrupts for the
+ * work, run it from resume_user_mode_work(), disable them again and return
+ * once no work is left. The CPU's interrupt mask is put back as it was
+ * before the loop, so that a loop that leaves the wrong one (a DAIF mask where
+ * the kernel masks by priority) fails the case instead of the kernel.
+ */
+static int run_exit_loop(const struct entry_impl *impl, struct exit_loop_run *r)
+{
+	struct pt_regs regs = {};
+	unsigned long flags;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	init_task_work(&r->work, exit_loop_work);
+	ret = task_work_add(current, &r->work, TWA_RESUME);
+	if (ret)
+		return ret;
+
+	local_irq_save(flags);
+	r->hw_before = hw_irq_mask();
+	r->ti_before = read_thread_flags();
+	r->ti_after = impl->exit_loop(&regs, r->ti_before);
+	r->hw_after = hw_irq_mask();
+	r->irqs_disabled_after = irqs_disabled();
+#ifdef CONFIG_TRACE_IRQFLAGS
+	r->hardirqs_enabled_after = this_cpu_read(hardirqs_enabled);
+#endif
+#ifdef CONFIG_ARM64
+	write_sysreg(r->hw_before & 0xffffffffUL, daif);
+#endif
+	local_irq_restore(flags);
+	/* A loop that did not run the work must not leave it queued on @r. */
+	r->work_left = task_work_cancel(current, &r->work);
+	return 0;
+}
+
+static void exit_loop_notify_resume_same_as_c(struct kunit *test)
+{
+	struct exit_loop_run *c, *r;
+	const struct exit_loop_run *runs[2];
+	int i;
+
+	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	KUNIT_ASSERT_EQ(test, run_exit_loop(&impl_c, c), 0);
+	KUNIT_ASSERT_EQ(test, run_exit_loop(&impl_rust, r), 0);
+	runs[0] = c;
+	runs[1] = r;
+
+	for (i = 0; i < 2; i++) {
+		const struct exit_loop_run *x = runs[i];
+		const char *name = i ? "rust" : "c";
+
+		KUNIT_EXPECT_TRUE(test, x->ti_before & _TIF_NOTIFY_RESUME);
+		KUNIT_EXPECT_TRUE_MSG(test, x->work_ran, "%s: no task work", name);
+		KUNIT_EXPECT_FALSE(test, x->work_left);
+		KUNIT_EXPECT_FALSE_MSG(test, x->work_irqs_disabled,
+				       "%s: task work with interrupts disabled", name);
+		KUNIT_EXPECT_EQ(test, x->work_preempt_count, 0);
+		KUNIT_EXPECT_FALSE(test, x->ti_after & EXIT_TO_USER_MODE_WORK_LOOP);
+		KUNIT_EXPECT_TRUE(test, x->irqs_disabled_after);
+		KUNIT_EXPECT_EQ(test, x->hardirqs_enabled_after, 0);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, r->hw_before, c->hw_before, "interrupt mask before the loop");
+	KUNIT_EXPECT_EQ_MSG(test, r->hw_after, c->hw_after, "interrupt mask the loop leaves");
+	KUNIT_EXPECT_EQ(test, r->work_irqs_disabled, c->work_irqs_disabled);
+}
+
 static struct kunit_case entry_diff_cases[] = {
 	KUNIT_CASE(irqentry_kernel_mode_same_as_c),
 	KUNIT_CASE(irqentry_nmi_nested_same_as_c),
 	KUNIT_CASE(cond_resched_preempt_disabled_same_as_c),
 	KUNIT_CASE(cond_resched_preempts_same_as_c),
+	KUNIT_CASE(exit_loop_notify_resume_same_as_c),
 	{}
 };
 
