@@ -15,15 +15,17 @@
  * Only kernel-mode and NMI entries are driven: they can be entered honestly
  * from a kernel thread with interrupts disabled. The user-mode and idle
  * paths need a real user return or the idle task; the boots cover them.
- * One exit path is driven as well: exit_to_user_mode_loop() with a task work
- * pending (TIF_NOTIFY_RESUME), which runs the same from a kernel thread; its
- * case compares what the work saw and the CPU's interrupt mask afterwards.
+ * Two exit paths are driven as well: exit_to_user_mode_loop() with a task
+ * work pending (TIF_NOTIFY_RESUME) and with a livepatch transition pending
+ * (TIF_PATCH_PENDING), which run the same from a kernel thread; the first
+ * compares what the work saw and the CPU's interrupt mask afterwards.
  */
 
 #include <kunit/test.h>
 #include <linux/context_tracking_state.h>
 #include <linux/irq-entry-common.h>
 #include <linux/kthread.h>
+#include <linux/livepatch.h>
 #include <linux/lockdep.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
@@ -230,6 +232,35 @@ static void run_irq(const struct entry_impl *impl, struct entry_run *r)
 	snap(&r->after, (irqentry_state_t){});
 }
 
+/*
+ * An interrupt of kernel code that had interrupts enabled: the exit must
+ * rearm a deferred hrtimer (TIF_HRTIMER_REARM, set here as the timer
+ * interrupt sets it; with no rearm pending in the hrtimer base the rearm
+ * itself does nothing) and tell lockdep and the tracer that interrupts are
+ * on again. Run with preemption disabled, so that the exit does not
+ * schedule; the caller puts lockdep's view back (see differential_irqs_on()).
+ */
+static void run_irq_on(const struct entry_impl *impl, struct entry_run *r)
+{
+	struct pt_regs regs = kernel_regs();
+	irqentry_state_t st = {};
+
+#ifdef CONFIG_X86_64
+	regs.flags |= X86_EFLAGS_IF;
+#else
+	regs.pstate &= ~PSR_I_BIT;
+	regs.pmr = GIC_PRIO_IRQON;
+#endif
+#ifdef CONFIG_HRTIMER_REARM_DEFERRED
+	set_thread_flag(TIF_HRTIMER_REARM);
+#endif
+	snap(&r->before, st);
+	st = impl->enter(&regs);
+	snap(&r->inside, st);
+	impl->exit(&regs, st);
+	snap(&r->after, (irqentry_state_t){});
+}
+
 static void run_nmi(const struct entry_impl *impl, struct entry_run *r)
 {
 	struct pt_regs regs = kernel_regs();
@@ -256,10 +287,12 @@ static void run_cond_resched(const struct entry_impl *impl, struct entry_run *r)
 	snap(&r->after, (irqentry_state_t){});
 }
 
-/* Runs C then Rust with interrupts disabled throughout and compares. */
-/* The first difference of one C and one Rust run, or -1. */
+/*
+ * The first difference of one C and one Rust run, or -1. @balanced: each
+ * must also leave the state it found.
+ */
 static long compare_runs(const struct entry_run *c, const struct entry_run *r,
-			 bool nested, char *why, size_t len)
+			 bool nested, bool balanced, char *why, size_t len)
 {
 	static const struct entry_snap none;
 	long off;
@@ -272,7 +305,8 @@ static long compare_runs(const struct entry_run *c, const struct entry_run *r,
 	if (off < 0)
 		off = first_difference("exit", &c->before, &c->after,
 				       &r->before, &r->after, why, len);
-	/* Balanced: each leaves the state it found. */
+	if (off < 0 && !balanced)
+		return off;
 	if (off < 0)
 		off = first_difference("balance", &c->before, &c->after,
 				       &none, &none, why, len);
@@ -311,7 +345,7 @@ static void differential(struct kunit *test,
 		run(&impl_rust, r);
 		local_irq_restore(flags);
 
-		off = compare_runs(c, r, nested, why, sizeof(why));
+		off = compare_runs(c, r, nested, true, why, sizeof(why));
 		if (off < 0)
 			return;
 		kunit_info(test, "run %d: %s", tries + 1, why);
@@ -332,6 +366,57 @@ static void differential(struct kunit *test,
 static void irqentry_kernel_mode_same_as_c(struct kunit *test)
 {
 	differential(test, run_irq, false);
+}
+
+/*
+ * The interrupt of interrupts-on kernel code, C then Rust, each from the
+ * same state: interrupts disabled (the CPU's, as the entry code runs them)
+ * and lockdep told so, preemption disabled. The exit leaves lockdep saying
+ * that interrupts are on, as it does before the return instruction enables
+ * them; local_irq_restore() then does what that instruction would.
+ */
+static void irqentry_kernel_mode_irqs_on_same_as_c(struct kunit *test)
+{
+	const struct entry_impl *impls[] = { &impl_c, &impl_rust };
+	struct entry_run *runs[2];
+	unsigned long flags;
+	char why[160];
+	long off = -1;
+	int tries, i;
+
+	for (i = 0; i < 2; i++) {
+		runs[i] = kunit_kzalloc(test, sizeof(*runs[i]), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, runs[i]);
+	}
+	for (tries = 0; tries < 3; tries++) {
+		for (i = 0; i < 2; i++) {
+			preempt_disable();
+			local_irq_save(flags);
+			run_irq_on(impls[i], runs[i]);
+			local_irq_restore(flags);
+			preempt_enable();
+		}
+		off = compare_runs(runs[0], runs[1], false, false, why, sizeof(why));
+		if (off < 0)
+			break;
+		kunit_info(test, "run %d: %s", tries + 1, why);
+	}
+	KUNIT_EXPECT_LT_MSG(test, off, 0, "differs in every run: %s", why);
+#ifdef CONFIG_HRTIMER_REARM_DEFERRED
+	for (i = 0; i < 2; i++) {
+		const struct task_struct *t = &runs[i]->after.task;
+
+		KUNIT_EXPECT_FALSE_MSG(test, t->thread_info.flags & _TIF_HRTIMER_REARM,
+				       "%s: deferred hrtimer rearm left", impls[i]->name);
+	}
+#endif
+#ifdef CONFIG_TRACE_IRQFLAGS
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_EQ(test, runs[i]->before.hardirqs_enabled, 0);
+		KUNIT_EXPECT_EQ_MSG(test, runs[i]->after.hardirqs_enabled, 1,
+				    "%s: lockdep not told interrupts are on", impls[i]->name);
+	}
+#endif
 }
 
 static void irqentry_nmi_nested_same_as_c(struct kunit *test)
@@ -517,12 +602,54 @@ static void exit_loop_notify_resume_same_as_c(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r->work_irqs_disabled, c->work_irqs_disabled);
 }
 
+#ifdef CONFIG_LIVEPATCH
+/*
+ * exit_to_user_mode_loop() with TIF_PATCH_PENDING: klp_update_patch_state()
+ * moves the task to the state of the transition in progress (none here, so
+ * KLP_TRANSITION_IDLE) and clears the flag. A loop that does not call it
+ * never ends: the flag is exit work.
+ */
+static void run_exit_loop_patch(const struct entry_impl *impl, int *state, bool *pending)
+{
+	struct pt_regs regs = {};
+	int saved = current->patch_state;
+	unsigned long flags;
+
+	current->patch_state = KLP_TRANSITION_PATCHED;
+	set_thread_flag(TIF_PATCH_PENDING);
+	local_irq_save(flags);
+	impl->exit_loop(&regs, read_thread_flags());
+	local_irq_restore(flags);
+	*state = current->patch_state;
+	*pending = test_thread_flag(TIF_PATCH_PENDING);
+	current->patch_state = saved;
+}
+
+static void exit_loop_patch_pending_same_as_c(struct kunit *test)
+{
+	bool c_pending, rust_pending;
+	int c_state, rust_state;
+
+	run_exit_loop_patch(&impl_c, &c_state, &c_pending);
+	run_exit_loop_patch(&impl_rust, &rust_state, &rust_pending);
+
+	KUNIT_EXPECT_FALSE(test, c_pending);
+	KUNIT_EXPECT_FALSE(test, rust_pending);
+	KUNIT_EXPECT_EQ(test, c_state, KLP_TRANSITION_IDLE);
+	KUNIT_EXPECT_EQ(test, rust_state, c_state);
+}
+#endif
+
 static struct kunit_case entry_diff_cases[] = {
 	KUNIT_CASE(irqentry_kernel_mode_same_as_c),
+	KUNIT_CASE(irqentry_kernel_mode_irqs_on_same_as_c),
 	KUNIT_CASE(irqentry_nmi_nested_same_as_c),
 	KUNIT_CASE(cond_resched_preempt_disabled_same_as_c),
 	KUNIT_CASE(cond_resched_preempts_same_as_c),
 	KUNIT_CASE(exit_loop_notify_resume_same_as_c),
+#ifdef CONFIG_LIVEPATCH
+	KUNIT_CASE(exit_loop_patch_pending_same_as_c),
+#endif
 	{}
 };
 
