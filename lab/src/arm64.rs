@@ -39,8 +39,13 @@ pub const EL2_LINES: [&str; 2] = ["CPU: All CPU(s) started at EL2", "detected: V
 
 /// The entry functions arm64's own entry code calls, which the Rust object
 /// must define (and `common.o` must not) in the rust variant.
-pub const ARM64_ENTRY_SYMBOLS: &[&str] =
-    &["irqentry_nmi_enter", "irqentry_nmi_exit", "exit_to_user_mode_loop", "raw_irqentry_exit_cond_resched"];
+pub const ARM64_ENTRY_SYMBOLS: &[&str] = &[
+    "irqentry_nmi_enter",
+    "irqentry_nmi_exit",
+    "exit_to_user_mode_loop",
+    "raw_irqentry_exit_cond_resched",
+    "dynamic_irqentry_exit_cond_resched",
+];
 
 /// `arm64-c` or `arm64-rust`: the build folder and log names.
 pub fn name(v: Variant) -> String {
@@ -503,6 +508,7 @@ mod tests {
             ("irqentry_nmi_exit", ".noinstr.text"),
             ("exit_to_user_mode_loop", ".text"),
             ("raw_irqentry_exit_cond_resched", ".text"),
+            ("dynamic_irqentry_exit_cond_resched", ".text"),
         ];
         assert!(symbol_problems(Variant::Rust, &[], Some(&syms(&all))).is_empty());
         // One missing, one in the wrong section, one still in common.o.

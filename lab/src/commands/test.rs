@@ -302,8 +302,8 @@ fn fault_check(t: &mut Tally, f: &Fault, r: Result<Verdict>) {
 /// cross build would not fit the time ledger).
 fn arm64_checks(lab: &Lab, t: &mut Tally, s: &crate::series::Series) -> Result<()> {
     let name = "arm64-rust: KUnit via kunit.py --arch arm64 passes (GICv3, pseudo-NMIs enabled), \
-                irqentry_nmi_enter/exit, exit_to_user_mode_loop and raw_irqentry_exit_cond_resched from \
-                entry_rs.o, the noinstr check without objtool finds nothing";
+                irqentry_nmi_enter/exit, exit_to_user_mode_loop, raw_ and dynamic_irqentry_exit_cond_resched \
+                from entry_rs.o, the noinstr check without objtool finds nothing";
     let run = crate::arm64::run(lab, Variant::Rust, false);
     let ok = matches!(&run, Ok(r) if r.ok());
     let kunit = run.as_ref().ok().map(|r| r.kunit.clone());

@@ -78,7 +78,8 @@
 //! - `kmap_assert_nomap()` (SI): C shim, in region, only with `DEBUG_KMAP_LOCAL`
 //! - `on_thread_stack()` (AI): Rust ([`arch`]), `DEBUG_ENTRY` only
 //! - `unwind_reset_info()` (AI): its `unwind_mask` test in Rust, the rest a C shim, in region
-//! - `rcu_irq_exit_check_preempt()` (OOL with Tree RCU, SI with Tiny RCU): C shim
+//! - `rcu_irq_exit_check_preempt()` (OOL with Tree RCU and `PROVE_RCU`, an empty SI
+//!   otherwise): a direct call or nothing
 //! - `arch_in_rcu_eqs()`, `arch_irqentry_exit_need_resched()` (AI/SI): from the arch module
 //!   (x86 does not override them: `false`, `true`; arm64 overrides the second: a C shim)
 //! - `arch_nmi_enter/exit()` (M): empty on x86; on arm64 an inline `CurrentEL` test and a
@@ -673,7 +674,7 @@ fn irqentry_exit_cond_resched_checked(ins: &Instr, off: &IrqsOff) {
     if preempt::preempt_count() == 0 {
         // Sanity checks of RCU and the thread stack.
         // C: rcu_irq_exit_check_preempt();
-        // (Empty without PROVE_RCU; a static inline with Tiny RCU, hence the shim.)
+        // (Empty without PROVE_RCU, and always with Tiny RCU.)
         #[cfg(CONFIG_PROVE_RCU)]
         ct::rcu_irq_exit_check_preempt(ins, off);
         // C: if (IS_ENABLED(CONFIG_DEBUG_ENTRY))
@@ -703,6 +704,32 @@ pub unsafe extern "C" fn raw_irqentry_exit_cond_resched() {
     // SAFETY: This function is ordinary instrumentable `.text`, called with interrupts
     // disabled.
     let (ins, off) = unsafe { (Instr::assume_instrumentable(), IrqsOff::assume()) };
+    irqentry_exit_cond_resched_checked(&ins, &off);
+}
+
+/// Preempts the interrupted kernel context if the preemption model allows it on interrupt
+/// return and it is needed (C `dynamic_irqentry_exit_cond_resched()`).
+///
+/// `PREEMPT_DYNAMIC` with a static key (arm64): the key `sk_dynamic_irqentry_exit_cond_resched`
+/// (defined in `common.c`, switched by `preempt=`) is tested with the same `__jump_table` entry
+/// as C's, then the body of [`raw_irqentry_exit_cond_resched`] runs inline, as C inlines it.
+/// Called by arm64's interrupt return to kernel mode.
+///
+/// # Safety
+///
+/// As [`raw_irqentry_exit_cond_resched`].
+#[cfg(all(CONFIG_PREEMPT_DYNAMIC, CONFIG_HAVE_PREEMPT_DYNAMIC_KEY))]
+#[export]
+pub unsafe extern "C" fn dynamic_irqentry_exit_cond_resched() {
+    // mirror: kernel/entry/common.c dynamic_irqentry_exit_cond_resched()
+    // SAFETY: As for `raw_irqentry_exit_cond_resched()`: ordinary `.text`, interrupts disabled.
+    let (ins, off) = unsafe { (Instr::assume_instrumentable(), IrqsOff::assume()) };
+    // C: if (!static_branch_unlikely(&sk_dynamic_irqentry_exit_cond_resched))
+    // C:         return;
+    if !arch::dynamic_cond_resched_enabled() {
+        return;
+    }
+    // C: raw_irqentry_exit_cond_resched();
     irqentry_exit_cond_resched_checked(&ins, &off);
 }
 

@@ -115,7 +115,14 @@ ENTRY_RS_FIELD(context_tracking, state, state);
 
 #ifdef CONFIG_HAVE_PREEMPT_DYNAMIC_KEY
 ENTRY_RS_STRUCT(static_key_true);
+ENTRY_RS_FIELD(static_key_true, key, key);
 ENTRY_RS_FIELD(static_key_true, key_enabled, key.enabled.counter);
+
+/* The entry that rust/kernel/entry/arch/arm64.rs emits for the key. */
+ENTRY_RS_STRUCT(jump_entry);
+ENTRY_RS_FIELD(jump_entry, code, code);
+ENTRY_RS_FIELD(jump_entry, target, target);
+ENTRY_RS_FIELD(jump_entry, key, key);
 #endif
 
 ENTRY_RS_STRUCT(static_key_false);

@@ -149,15 +149,6 @@ notrace void entry_rs_arch_exit_to_user_mode_work(struct pt_regs *regs, unsigned
 {
 	arch_exit_to_user_mode_work(regs, ti_work);
 }
-
-/*
- * arm64 arch_irqentry_exit_need_resched(): system_uses_irq_prio_masking() and
- * system_capabilities_finalized() are alternatives.
- */
-notrace bool entry_rs_arch_irqentry_exit_need_resched(void)
-{
-	return arch_irqentry_exit_need_resched();
-}
 #endif
 
 /*
@@ -194,16 +185,6 @@ notrace void entry_rs_resume_user_mode_work(struct pt_regs *regs)
 notrace bool entry_rs_rseq_exit_to_user_mode_restart(struct pt_regs *regs, unsigned long ti_work)
 {
 	return rseq_exit_to_user_mode_restart(regs, ti_work);
-}
-
-/*
- * rcu_irq_exit_check_preempt(): out of line with TREE_RCU and PROVE_RCU, an
- * empty static inline otherwise (always with TINY_RCU), which bindgen cannot
- * bind.
- */
-notrace void entry_rs_rcu_irq_exit_check_preempt(void)
-{
-	rcu_irq_exit_check_preempt();
 }
 
 /*

@@ -48,13 +48,11 @@ bool entry_rs_raw_irqs_disabled(void);
 #endif
 #ifdef CONFIG_ARM64
 void entry_rs_arch_exit_to_user_mode_work(struct pt_regs *regs, unsigned long ti_work);
-bool entry_rs_arch_irqentry_exit_need_resched(void);
 #endif
 bool entry_rs_rseq_grant_slice_extension(unsigned long ti_work, unsigned long mask);
 void entry_rs_futex_fixup_robust_unlock(struct pt_regs *regs);
 void entry_rs_resume_user_mode_work(struct pt_regs *regs);
 bool entry_rs_rseq_exit_to_user_mode_restart(struct pt_regs *regs, unsigned long ti_work);
-void entry_rs_rcu_irq_exit_check_preempt(void);
 bool entry_rs_sud_selector_access_ok(const char __user *selector);
 int entry_rs_sud_get_selector(const char __user *selector, char *state);
 

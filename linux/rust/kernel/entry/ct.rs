@@ -22,8 +22,8 @@
 //! - `tick_nohz_user_enter_prepare()` (`static inline`, `include/linux/tick.h`): static branch,
 //!   flag, cpumask bit, then a call of `rcu_nocb_flush_deferred_wakeup()` (out-of-line,
 //!   instrumentable (`RCU_NOCB_CPU`)), needs [`Instr`] and [`IrqsOff`]
-//! - `rcu_irq_exit_check_preempt()` (out-of-line with Tree RCU, `static inline` with Tiny RCU,
-//!   `PROVE_RCU` only): C shim, needs [`Instr`] and [`IrqsOff`]
+//! - `rcu_irq_exit_check_preempt()` (out-of-line with Tree RCU and `PROVE_RCU`, an empty
+//!   `static inline` otherwise): a direct call or nothing, needs [`Instr`] and [`IrqsOff`]
 //!
 //! [`static_branch_unlikely!`]: crate::static_branch_unlikely
 
@@ -285,11 +285,17 @@ fn tick_nohz_full_this_cpu(_off: &IrqsOff) -> bool {
     word.wrapping_shr(cpu as u32) & 1 != 0
 }
 
+#[cfg(all(CONFIG_TREE_RCU, CONFIG_PROVE_RCU))]
 crate::entry::instr::instr_shim!(
     /// C `rcu_irq_exit_check_preempt()`: lockdep checks that RCU is in a state that allows
     /// preemption on the return from an interrupt (`PROVE_RCU` only).
     ///
-    /// Why C: out of line with Tree RCU, but a static inline of `rcutiny.h` with Tiny RCU (and
-    /// of `rcutree.h` under some options), which has no binding.
-    rcu_irq_exit_check_preempt(IrqsOff) => entry_rs_rcu_irq_exit_check_preempt()
+    /// Out of line with Tree RCU and `PROVE_RCU` (`rcutree.h`), called directly.
+    rcu_irq_exit_check_preempt(IrqsOff) => rcu_irq_exit_check_preempt()
 );
+
+/// C `rcu_irq_exit_check_preempt()` without Tree RCU or without `PROVE_RCU`: an empty static
+/// inline (always in `rcutiny.h`, without `PROVE_RCU` in `rcutree.h`), so nothing to call.
+#[cfg(not(all(CONFIG_TREE_RCU, CONFIG_PROVE_RCU)))]
+#[inline(always)]
+pub fn rcu_irq_exit_check_preempt(_ins: &Instr, _off: &IrqsOff) {}

@@ -27,12 +27,13 @@
 //!   with a callback). `uses_irq_prio_masking()` and `pmr_sync()` emit the same records, so the
 //!   interrupt flag operations and `regs_irqs_disabled()` are inline as in C (only
 //!   `ARM64_DEBUG_PRIORITY_MASKING`, whose checks `WARN()`, keeps C shims for them);
-//! * the hooks arm64 overrides are C shims behind the same tests C inlines:
-//!   `arch_exit_to_user_mode_work()` (FPSIMD reload, MTE faults),
-//!   `arch_irqentry_exit_need_resched()` (priority masking, finalized capabilities) and, on VHE
-//!   hosts only, `arch_nmi_enter()`/`arch_nmi_exit()` (`HCR_EL2.TGE`);
-//! * the `PREEMPT_DYNAMIC` cond-resched hook is a static key,
-//!   `dynamic_irqentry_exit_cond_resched()`, which stays C in `common.c`.
+//! * of the hooks arm64 overrides, `arch_irqentry_exit_need_resched()` (priority masking,
+//!   finalized capabilities) is inline, alternatives included; `arch_exit_to_user_mode_work()`
+//!   tests its flags inline and calls `fpsimd_restore_current_state()`, with a C shim for an
+//!   MTE fault; on VHE hosts only, `arch_nmi_enter()`/`arch_nmi_exit()` (`HCR_EL2.TGE`) are
+//!   C shims;
+//! * the `PREEMPT_DYNAMIC` cond-resched hook is a static key: the key stays in `common.c`,
+//!   `dynamic_irqentry_exit_cond_resched()` is Rust and tests it with C's `__jump_table` entry.
 
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
 use super::super::preempt::{
@@ -99,6 +100,28 @@ macro_rules! alternative {
             ".org . - (664b - 663b) + (662b - 661b)\n",
             ".org . - (662b - 661b) + (664b - 663b)\n",
             ".previous",
+        )
+    };
+}
+
+/// The template of C's `ALTERNATIVE_CB(old, cap, alt_cb_patch_nops)` for one instruction: `$old`
+/// in line and a record whose second offset is the callback's (operand `cb`) and whose
+/// capability (operand `cap`) has `ARM64_CB_BIT` set; the boot code calls the callback, which
+/// writes `nop`s over `$old`, on CPUs with the capability.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+macro_rules! alternative_cb {
+    ($old:literal) => {
+        concat!(
+            "661:\n",
+            $old,
+            "\n662:\n",
+            ".pushsection .altinstructions, \"a\"\n",
+            ".word 661b - .\n",
+            ".word {cb} - .\n",
+            ".hword {cap}\n",
+            ".byte 662b - 661b\n",
+            ".byte 0\n",
+            ".popsection",
         )
     };
 }
@@ -410,18 +433,7 @@ fn pmr_sync() {
     // compiler barrier, as C's `barrier()` after it.
     unsafe {
         crate::asm!(
-            concat!(
-                "661:\n",
-                "dsb sy\n",
-                "662:\n",
-                ".pushsection .altinstructions, \"a\"\n",
-                ".word 661b - .\n",
-                ".word {cb} - .\n",
-                ".hword {cap}\n",
-                ".byte 662b - 661b\n",
-                ".byte 0\n",
-                ".popsection",
-            );
+            alternative_cb!("dsb sy");
             cb = sym bindings::alt_cb_patch_nops,
             cap = const CAP,
             options(nostack, preserves_flags)
@@ -467,9 +479,9 @@ unsafe fn write_pmr(v: usize) {
     }
 }
 
-/// `DAIF.I`: IRQs masked at the CPU.
+/// The `DAIF` register: which exceptions are masked at the CPU.
 #[inline(always)]
-fn daif_irqs_disabled() -> bool {
+fn read_daif() -> usize {
     let daif: usize;
     // SAFETY: Reads `DAIF`; no other effect.
     unsafe {
@@ -478,7 +490,13 @@ fn daif_irqs_disabled() -> bool {
             options(nomem, nostack, preserves_flags)
         );
     }
-    daif & bindings::ENTRY_PSR_I_BIT != 0
+    daif
+}
+
+/// `DAIF.I`: IRQs masked at the CPU.
+#[inline(always)]
+fn daif_irqs_disabled() -> bool {
+    read_daif() & bindings::ENTRY_PSR_I_BIT != 0
 }
 
 /// Returns true if interrupts are disabled on this CPU (C `arch_irqs_disabled()`): `DAIF.I`, or
@@ -712,16 +730,51 @@ pub fn arch_xfer_to_guest_mode_handle_work(
     0
 }
 
+/// Whether the boot code has finalized the CPU capabilities (C
+/// `system_capabilities_finalized()`, `alternative_has_cap_likely(ARM64_ALWAYS_SYSTEM)`).
+///
+/// A branch to the `false` arm, which the boot code turns into a `nop` when it finalizes the
+/// system capabilities: the instruction and the record of C's `ALTERNATIVE_CB("b %l[l_no]",
+/// cap, alt_cb_patch_nops)`.
 #[cfg(CONFIG_RUST_GENERIC_ENTRY)]
-crate::entry::instr::instr_shim!(
-    /// C `arch_irqentry_exit_need_resched()` (`asm/entry-common.h`): no preemption on the way
-    /// out of a pseudo-NMI (`DAIF` set under priority masking), nor before the CPU capabilities
-    /// are finalized.
-    ///
-    /// Why C: both tests are alternatives (`system_uses_irq_prio_masking()`,
-    /// `system_capabilities_finalized()`). Called only after `need_resched()`, as in C.
-    arch_irqentry_exit_need_resched(IrqsOff) => entry_rs_arch_irqentry_exit_need_resched() -> bool
-);
+#[inline(always)]
+fn capabilities_finalized() -> bool {
+    /// The record of a callback alternative: `ARM64_CB_BIT` set in the capability.
+    const CAP: u16 = bindings::ENTRY_ARM64_CB_BIT | bindings::ENTRY_ARM64_ALWAYS_SYSTEM;
+    // SAFETY: A branch to the label operand, or the `nop` patched over it; the record only tells
+    // the boot code what to patch.
+    unsafe {
+        crate::asm!(
+            alternative_cb!("b {no}");
+            cb = sym bindings::alt_cb_patch_nops,
+            cap = const CAP,
+            no = label { return false; },
+            options(nomem, nostack, preserves_flags)
+        );
+    }
+    true
+}
+
+/// C `arch_irqentry_exit_need_resched()` (`asm/entry-common.h`): no preemption on the way out
+/// of a pseudo-NMI (anything set in `DAIF` while the kernel masks by priority: the GIC driver
+/// clears `DAIF.IF` for ordinary interrupts), nor before the CPU capabilities are finalized
+/// (a preempted task would keep a `PSTATE` from before their enable calls).
+///
+/// Both tests are inline alternatives, as C's; called only after `need_resched()`, as in C.
+#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[inline(always)]
+pub fn arch_irqentry_exit_need_resched(_ins: &Instr, _off: &IrqsOff) -> bool {
+    // C: if (system_uses_irq_prio_masking() && read_sysreg(daif))
+    // C:         return false;
+    #[cfg(CONFIG_ARM64_PSEUDO_NMI)]
+    if uses_irq_prio_masking() && read_daif() != 0 {
+        return false;
+    }
+    // C: if (!system_capabilities_finalized())
+    // C:         return false;
+    // C: return true;
+    capabilities_finalized()
+}
 
 /// C `arch_in_rcu_eqs()`: arm64 does not override it, so it is `false`.
 #[inline(always)]
@@ -729,10 +782,58 @@ pub fn arch_in_rcu_eqs() -> bool {
     false
 }
 
+// The `__jump_table` entry emitted by `dynamic_cond_resched_enabled()` below is C's
+// `struct jump_entry` with relative references (`JUMP_TABLE_ENTRY()` in `asm/jump_label.h`): two
+// `.long`s and a `.quad`, 8-aligned; the key's `struct static_key` is at the start of the
+// `struct static_key_true`, so the entry's key is the symbol itself (branch bit 0).
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_HAVE_PREEMPT_DYNAMIC_KEY))]
+const _: () = assert!(
+    bindings::ENTRY_OFFSETOF_jump_entry__code == 0
+        && bindings::ENTRY_SIZEOF_jump_entry__code == 4
+        && bindings::ENTRY_OFFSETOF_jump_entry__target == 4
+        && bindings::ENTRY_SIZEOF_jump_entry__target == 4
+        && bindings::ENTRY_OFFSETOF_jump_entry__key == 8
+        && bindings::ENTRY_SIZEOF_jump_entry__key == 8
+        && bindings::ENTRY_SIZEOF_jump_entry == 16
+        && bindings::ENTRY_OFFSETOF_static_key_true__key == 0,
+    "entry layout: struct jump_entry is not what dynamic_cond_resched_enabled() emits"
+);
+
+/// C `static_branch_unlikely(&sk_dynamic_irqentry_exit_cond_resched)`: whether the preemption
+/// model preempts on interrupt return (`full`, `lazy`; switched by `preempt=`).
+///
+/// The key is a `static_key_true`, which C tests with `arch_static_branch_jump(key, false)`: a
+/// branch to the `true` arm, as the key starts enabled, and its `__jump_table` entry, from which
+/// `static_key_disable()` patches a `nop` over the branch (and `static_key_enable()` the branch
+/// back). The same instruction and entry here (layout checked above), so the boot code and
+/// `preempt=` switch both alike.
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_HAVE_PREEMPT_DYNAMIC_KEY))]
+#[inline(always)]
+pub fn dynamic_cond_resched_enabled() -> bool {
+    // SAFETY: A branch to the label operand (or the `nop` patched over it); the entry only tells
+    // the jump label code what to patch.
+    unsafe {
+        crate::asm!(
+            concat!(
+                "1: b {yes}\n",
+                ".pushsection __jump_table, \"aw\"\n",
+                ".align 3\n",
+                ".long 1b - ., {yes} - .\n",
+                ".quad {key} - .\n",
+                ".popsection",
+            );
+            key = sym bindings::sk_dynamic_irqentry_exit_cond_resched,
+            yes = label { return true; },
+            options(nomem, nostack, preserves_flags)
+        );
+    }
+    false
+}
+
 /// C `irqentry_exit_cond_resched()` with `PREEMPT_DYNAMIC` on arm64
-/// (`HAVE_PREEMPT_DYNAMIC_KEY`): `dynamic_irqentry_exit_cond_resched()`, which tests the static
-/// key `sk_dynamic_irqentry_exit_cond_resched` (switched by `preempt=`) and calls
-/// `raw_irqentry_exit_cond_resched()`. Both stay C in `common.c`; this is an ordinary call.
+/// (`HAVE_PREEMPT_DYNAMIC_KEY`): a call of `dynamic_irqentry_exit_cond_resched()` (Rust, in
+/// `kernel/entry/entry_rs.rs`), which tests the static key `sk_dynamic_irqentry_exit_cond_resched`
+/// and runs the body of `raw_irqentry_exit_cond_resched()`.
 ///
 /// Interrupts disabled (`_off`), returning to a kernel context that can be preempted.
 #[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_PREEMPT_DYNAMIC))]
