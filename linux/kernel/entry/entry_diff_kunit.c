@@ -477,6 +477,41 @@ static long preempted_by_rt_thread(const struct entry_impl *impl, bool *irqs_off
 	return -1;
 }
 
+#if defined(CONFIG_PREEMPT_DYNAMIC) && defined(CONFIG_HAVE_PREEMPT_DYNAMIC_KEY)
+static const struct entry_impl impl_dynamic = {
+	.name = "dynamic",
+	.raw_cond_resched = dynamic_irqentry_exit_cond_resched,
+};
+
+/*
+ * PREEMPT_DYNAMIC with a static key (arm64): dynamic_irqentry_exit_cond_resched()
+ * preempts on interrupt return exactly when sk_dynamic_irqentry_exit_cond_resched
+ * is on (preempt=full or lazy). The key is switched here as preempt= would
+ * switch it, which patches the branch of every __jump_table entry of the key,
+ * the Rust function's included, and is put back afterwards.
+ */
+static void dynamic_cond_resched_follows_key(struct kunit *test)
+{
+	bool was_on = static_key_enabled(&sk_dynamic_irqentry_exit_cond_resched);
+	bool off_irqs = false, on_irqs = false;
+	long off, on;
+
+	static_branch_disable(&sk_dynamic_irqentry_exit_cond_resched);
+	off = preempted_by_rt_thread(&impl_dynamic, &off_irqs);
+	static_branch_enable(&sk_dynamic_irqentry_exit_cond_resched);
+	on = preempted_by_rt_thread(&impl_dynamic, &on_irqs);
+	if (!was_on)
+		static_branch_disable(&sk_dynamic_irqentry_exit_cond_resched);
+
+	KUNIT_ASSERT_GE_MSG(test, off, 0, "no attempt stayed on one CPU");
+	KUNIT_ASSERT_GE_MSG(test, on, 0, "no attempt stayed on one CPU");
+	KUNIT_EXPECT_EQ_MSG(test, off, 0, "preempted with the key off");
+	KUNIT_EXPECT_GE_MSG(test, on, 1, "not preempted with the key on");
+	KUNIT_EXPECT_TRUE(test, off_irqs);
+	KUNIT_EXPECT_TRUE(test, on_irqs);
+}
+#endif
+
 static void cond_resched_preempts_same_as_c(struct kunit *test)
 {
 	bool c_off = false, rust_off = false;
@@ -646,6 +681,9 @@ static struct kunit_case entry_diff_cases[] = {
 	KUNIT_CASE(irqentry_nmi_nested_same_as_c),
 	KUNIT_CASE(cond_resched_preempt_disabled_same_as_c),
 	KUNIT_CASE(cond_resched_preempts_same_as_c),
+#if defined(CONFIG_PREEMPT_DYNAMIC) && defined(CONFIG_HAVE_PREEMPT_DYNAMIC_KEY)
+	KUNIT_CASE(dynamic_cond_resched_follows_key),
+#endif
 	KUNIT_CASE(exit_loop_notify_resume_same_as_c),
 #ifdef CONFIG_LIVEPATCH
 	KUNIT_CASE(exit_loop_patch_pending_same_as_c),
