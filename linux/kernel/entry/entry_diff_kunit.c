@@ -49,6 +49,9 @@
  * call, exit_to_user_mode_loop() from the header inlines) reach the real,
  * Rust, ones.
  */
+#if defined(CONFIG_PREEMPT_DYNAMIC) && defined(CONFIG_HAVE_PREEMPT_DYNAMIC_KEY)
+#define ENTRY_DIFF_DYNAMIC_KEY	/* what the copy's #undef hides below */
+#endif
 #undef CONFIG_RUST_GENERIC_ENTRY
 #undef CONFIG_PREEMPT_DYNAMIC
 #define irqentry_enter			c_ref_irqentry_enter
@@ -477,7 +480,7 @@ static long preempted_by_rt_thread(const struct entry_impl *impl, bool *irqs_off
 	return -1;
 }
 
-#if defined(CONFIG_PREEMPT_DYNAMIC) && defined(CONFIG_HAVE_PREEMPT_DYNAMIC_KEY)
+#ifdef ENTRY_DIFF_DYNAMIC_KEY
 static const struct entry_impl impl_dynamic = {
 	.name = "dynamic",
 	.raw_cond_resched = dynamic_irqentry_exit_cond_resched,
@@ -681,7 +684,7 @@ static struct kunit_case entry_diff_cases[] = {
 	KUNIT_CASE(irqentry_nmi_nested_same_as_c),
 	KUNIT_CASE(cond_resched_preempt_disabled_same_as_c),
 	KUNIT_CASE(cond_resched_preempts_same_as_c),
-#if defined(CONFIG_PREEMPT_DYNAMIC) && defined(CONFIG_HAVE_PREEMPT_DYNAMIC_KEY)
+#ifdef ENTRY_DIFF_DYNAMIC_KEY
 	KUNIT_CASE(dynamic_cond_resched_follows_key),
 #endif
 	KUNIT_CASE(exit_loop_notify_resume_same_as_c),
