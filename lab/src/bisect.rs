@@ -321,12 +321,29 @@ pub fn compare_objects_in(base: &Path, build: &Path, dirs: &[&str]) -> (usize, V
             (Err(e), _) => problems.push(format!("cannot read the kept {}: {e}", o.display())),
         }
     }
-    for o in new.iter().filter(|o| !old.contains(o)) {
+    for o in new.iter().filter(|o| !old.contains(o) && linked(build, o)) {
         if !is_test_object(o) {
             problems.push(format!("{} is new (the unpatched build has no such object)", o.display()));
         }
     }
     (n, problems, bug_lines)
+}
+
+/// Whether this build linked `o` (relative to `build`): listed in the thin
+/// archive `built-in.a` of its directory, which Kbuild writes anew on every
+/// build. An object of an earlier build in the same folder that this one no
+/// longer selects stays there (Kbuild does not delete it) but is not listed:
+/// a bisect that goes back from the tip to patch 7 finds the tip's
+/// `kernel/entry/virt.o`. True where the directory has no `built-in.a`.
+fn linked(build: &Path, o: &Path) -> bool {
+    let (Some(dir), Some(name)) = (o.parent(), o.file_name().and_then(|n| n.to_str())) else {
+        return true;
+    };
+    let Ok(archive) = std::fs::read(build.join(dir).join("built-in.a")) else {
+        return true;
+    };
+    let needle = format!("\n{name}/\n");
+    archive.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 /// Two objects that differ only in line numbers of their source: the same
@@ -771,6 +788,25 @@ mod tests {
         assert_eq!(config_problems(Config::Off, on, true), ["CONFIG_RUST_GENERIC_ENTRY is set"]);
         assert_eq!(config_problems(Config::NoRust, off, true), ["CONFIG_RUST is set"]);
         assert!(config_problems(Config::NoRust, "# CONFIG_RUST is not set\n", true).is_empty());
+    }
+
+    #[test]
+    fn an_object_left_by_an_earlier_build_is_not_new() {
+        let t = std::env::temp_dir().join(format!("entry-lab-linked-{}", std::process::id()));
+        let (base, build) = (t.join("base"), t.join("build"));
+        for d in [&base, &build] {
+            std::fs::create_dir_all(d.join("kernel/entry")).unwrap();
+            std::fs::write(d.join("kernel/entry/common.o"), b"same").unwrap();
+        }
+        std::fs::write(build.join("kernel/entry/virt.o"), b"stale").unwrap();
+        let archive = |names: &str| format!("!<thin>\n//{:46}`\n{names}\n", 20);
+        std::fs::write(build.join("kernel/entry/built-in.a"), archive("common.o/\n")).unwrap();
+        let (_, problems, _) = compare_objects_in(&base, &build, &["kernel/entry"]);
+        assert!(problems.is_empty(), "{problems:?}");
+        std::fs::write(build.join("kernel/entry/built-in.a"), archive("common.o/\nvirt.o/\n")).unwrap();
+        let (_, problems, _) = compare_objects_in(&base, &build, &["kernel/entry"]);
+        assert_eq!(problems, vec!["kernel/entry/virt.o is new (the unpatched build has no such object)"]);
+        let _ = std::fs::remove_dir_all(&t);
     }
 
     #[test]
