@@ -63,6 +63,16 @@
  *                             [arm64] a bad load (also fault_address), udf
  *                             and brk: SIGSEGV, SIGILL and SIGTRAP at the
  *                             faulting pc; no SIGFPE, division does not trap.
+ * uprobe_on_exit              a uprobe (perf's uprobe PMU) on an instruction of
+ *                             this program counts each of 5 calls, which
+ *                             return the right value: the breakpoint and the
+ *                             end of the out-of-line single step each set
+ *                             _TIF_UPROBE, which only uprobe_notify_resume()
+ *                             in exit_to_user_mode_loop handles (left
+ *                             unhandled, the task never leaves the loop: the
+ *                             calls run in a helper that is killed after 5 s).
+ *                             [arm64] skipped on a kernel without
+ *                             UPROBE_EVENTS, as the lab's arm64 kernel is.
  * restart_read_sa_restart     read() on an empty pipe interrupted by an
  *                             SA_RESTART handler is restarted (-ERESTARTSYS
  *                             in arch_do_signal_or_restart). [arm64]
@@ -131,6 +141,31 @@
  *                             optimized ABI of 7.x).
  * rseq_abort_signal_v1/_v2    a signal arriving in a critical section aborts it:
  *                             the handler's frame holds the abort ip.
+ * rseq_user_irq_cleared       after a SIGALRM that interrupted user mode, a
+ *                             signal sent by a syscall made inside a critical
+ *                             section does not abort it: every return from an
+ *                             interrupt clears rseq's user_irq event
+ *                             (rseq_irqentry_exit_to_user_mode), and a
+ *                             syscall cannot be in a section, so the signal
+ *                             frame holds the syscall's return address (v2
+ *                             registration, 10 rounds).
+ * futex_robust_unlock_fixup   single-stepped with EFLAGS.TF through the vDSO's
+ *                             __vdso_futex_robust_list64_try_unlock(): at the
+ *                             trap right after its successful lock cmpxchg,
+ *                             the SIGTRAP handler finds the robust list's
+ *                             pending op pointer already cleared: the exit
+ *                             loop calls futex_fixup_robust_unlock() before it
+ *                             delivers a signal to a task interrupted in the
+ *                             unlock sequence. Skipped without the vDSO
+ *                             function (FUTEX_ROBUST_UNLOCK).
+ * unwind_deferred_per_entry   perf's deferred user callchains (defer_callchain,
+ *                             task-clock samples of a spin without system
+ *                             calls): each sample, taken by an interrupt of
+ *                             its own, has a cookie of its own and a
+ *                             PERF_RECORD_CALLCHAIN_DEFERRED:
+ *                             exit_to_user_mode's unwind_reset_info() ends the
+ *                             entry's unwind request and cookie. Skipped when
+ *                             the kernel refuses defer_callchain.
  * singlestep_tf_syscall       EFLAGS.TF set by the task itself: traps before the
  *                             syscall and after the instruction following it
  *                             (IRET exit with TF), r11 holds TF.
@@ -401,6 +436,14 @@ asm(".text\n"
 	"	ret\n"
 	".size et_exc_segv, .-et_exc_segv\n"
 
+	/* long et_uprobe_target(long magic): magic + 1; probed at _insn */
+	".type et_uprobe_target, @function\n"
+	"et_uprobe_target:\n"
+	"et_uprobe_insn:\n"
+	"	leaq 1(%rdi), %rax\n"
+	"	ret\n"
+	".size et_uprobe_target, .-et_uprobe_target\n"
+
 	/* long et_exc_ud2(long magic) */
 	".type et_exc_ud2, @function\n"
 	"et_exc_ud2:\n"
@@ -475,6 +518,60 @@ asm(".text\n"
 	"	nop\n"
 	"	ret\n"
 	".size et_tf_syscall, .-et_tf_syscall\n"
+
+	/*
+	 * long et_rseq_sys(struct et_rseq *rs, long nr, long a0, long a1):
+	 * arms a critical section whose range holds a syscall instruction and
+	 * makes the syscall nr(a0, a1) in it. Returns the syscall's result, or
+	 * ET_RSEQ_ABORTED when the kernel aborted the section.
+	 */
+	".pushsection .data\n"
+	".balign 32\n"
+	"et_rseq_sys_desc:\n"
+	"	.long 0, 0\n"
+	"	.quad et_rseq_sys_start\n"
+	"	.quad et_rseq_sys_end - et_rseq_sys_start\n"
+	"	.quad et_rseq_sys_abort\n"
+	".popsection\n"
+	".type et_rseq_sys, @function\n"
+	"et_rseq_sys:\n"
+	"	leaq et_rseq_sys_desc(%rip), %rax\n"
+	"	movq %rax, 8(%rdi)\n"
+	"et_rseq_sys_start:\n"
+	"	movq %rsi, %rax\n"
+	"	movq %rdx, %rdi\n"
+	"	movq %rcx, %rsi\n"
+	"	syscall\n"
+	"et_rseq_sys_ret:\n"
+	"	nop\n"
+	"et_rseq_sys_end:\n"
+	"	ret\n"
+	"	.byte 0x0f, 0xb9, 0x3d\n"
+	"	.long 0x53053053\n"
+	"et_rseq_sys_abort:\n"
+	"	movq $0x5ab0, %rax\n"
+	"	ret\n"
+	".size et_rseq_sys, .-et_rseq_sys\n"
+
+	/*
+	 * unsigned int et_tf_vdso_call(void *fn, uint32_t *lock, uint32_t tid,
+	 *				uint64_t *pop): calls the vDSO's
+	 * fn(lock, tid, pop) with EFLAGS.TF set; the SIGTRAP handler clears
+	 * TF at et_tf_vdso_done.
+	 */
+	".type et_tf_vdso_call, @function\n"
+	"et_tf_vdso_call:\n"
+	"	movq %rdi, %rax\n"
+	"	movq %rsi, %rdi\n"
+	"	movl %edx, %esi\n"
+	"	movq %rcx, %rdx\n"
+	"	pushfq\n"
+	"	orq $0x100, (%rsp)\n"
+	"	popfq\n"
+	"	call *%rax\n"
+	"et_tf_vdso_done:\n"
+	"	ret\n"
+	".size et_tf_vdso_call, .-et_tf_vdso_call\n"
 
 	/*
 	 * int et_rseq_run(struct et_rseq *rs, unsigned long loops,
@@ -617,6 +714,15 @@ asm(".text\n"
 	"	mov x0, x9\n"
 	"	ret\n"
 	".size et_exc_segv, .-et_exc_segv\n"
+
+	/* long et_uprobe_target(long magic): magic + 1; probed at _insn */
+	".type et_uprobe_target, %function\n"
+	"et_uprobe_target:\n"
+	"	hint #34\n"
+	"et_uprobe_insn:\n"
+	"	add x0, x0, #1\n"
+	"	ret\n"
+	".size et_uprobe_target, .-et_uprobe_target\n"
 
 	/* long et_exc_udf(long magic) */
 	".type et_exc_udf, %function\n"
@@ -2865,6 +2971,258 @@ static int test_rseq_abort_signal_v2(void)
 	return test_rseq_abort_signal(1);
 }
 
+#define ET_RSEQ_ABORTED		0x5ab0
+#define RSEQ_IRQ_ROUNDS		10
+
+static int rseq_alarm, rseq_usr1;
+static unsigned long rseq_usr1_ip;
+
+static void rseq_alarm_handler(int sig, siginfo_t *si, void *ctx)
+{
+	STORE(rseq_alarm, 1);
+}
+
+static void rseq_usr1_handler(int sig, siginfo_t *si, void *ctx)
+{
+	rseq_usr1_ip = uc_reg(ctx, REG_RIP);
+	STORE(rseq_usr1, 1);
+}
+
+/*
+ * rseq's user_irq event is set on every entry from user mode by an
+ * interrupt or exception and must be cleared on the way back; otherwise a
+ * later signal delivered on a syscall return (v2 registration) takes the
+ * syscall's return address for an interrupted critical section and aborts
+ * it. Each round: a SIGALRM interrupts a spin in user mode, then kill() to
+ * self is made from inside a critical section.
+ */
+static int test_rseq_user_irq_cleared(void)
+{
+	struct itimerval it = { { 0, 0 }, { 0, 1000 } };
+	struct et_rseq *rs;
+	long (*sys)(struct et_rseq *rs, long nr, long a0, long a1);
+	long long end;
+	int ret, round;
+	long r;
+
+	ret = rseq_setup(1, &rs);
+	if (ret)
+		return ret;
+	if (set_handler(SIGALRM, rseq_alarm_handler, 0) ||
+	    set_handler(SIGUSR1, rseq_usr1_handler, 0))
+		return fail("sigaction");
+	sys = (void *)ADDR(et_rseq_sys);
+	for (round = 0; round < RSEQ_IRQ_ROUNDS; round++) {
+		STORE(rseq_alarm, 0);
+		STORE(rseq_usr1, 0);
+		if (setitimer(ITIMER_REAL, &it, NULL))
+			return fail("setitimer");
+		end = now_ns() + 2000 * NSEC_PER_MSEC;
+		while (!LOAD(rseq_alarm) && now_ns() < end)
+			;
+		if (!LOAD(rseq_alarm))
+			return fail("round %d: no SIGALRM in 2 s", round);
+		r = sys(rs, __NR_kill, getpid(), SIGUSR1);
+		STORE(rs->rseq_cs, 0);
+		if (r == ET_RSEQ_ABORTED)
+			return fail("round %d: the section around kill() was aborted (signal frame at %#lx): user_irq left set by the interrupt",
+				    round, rseq_usr1_ip);
+		if (r != 0)
+			return fail("round %d: kill() returned %ld", round, r);
+		if (!LOAD(rseq_usr1))
+			return fail("round %d: SIGUSR1 not delivered on the syscall return", round);
+		if (rseq_usr1_ip != ADDR(et_rseq_sys_ret))
+			return fail("round %d: SIGUSR1 frame at %#lx, not after the syscall (%#lx)",
+				    round, rseq_usr1_ip, ADDR(et_rseq_sys_ret));
+	}
+	return KSFT_PASS;
+}
+
+/* A function of the vDSO by name, from its dynamic symbol table, or NULL */
+static void *vdso_sym(const char *name)
+{
+	const Elf64_Ehdr *eh = (const void *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Shdr *sh;
+	const Elf64_Phdr *ph;
+	unsigned long load = 0;
+	int i, j;
+
+	if (!eh)
+		return NULL;
+	ph = (const void *)((const char *)eh + eh->e_phoff);
+	for (i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type == PT_LOAD) {
+			load = (unsigned long)eh + ph[i].p_offset - ph[i].p_vaddr;
+			break;
+		}
+	}
+	sh = (const void *)((const char *)eh + eh->e_shoff);
+	for (i = 0; i < eh->e_shnum; i++) {
+		const Elf64_Sym *sym = (const void *)((const char *)eh + sh[i].sh_offset);
+		const char *str;
+
+		if (sh[i].sh_type != SHT_DYNSYM)
+			continue;
+		str = (const char *)eh + sh[sh[i].sh_link].sh_offset;
+		for (j = 0; j < (int)(sh[i].sh_size / sizeof(*sym)); j++) {
+			if (sym[j].st_shndx != SHN_UNDEF && !strcmp(str + sym[j].st_name, name))
+				return (void *)(load + sym[j].st_value);
+		}
+	}
+	return NULL;
+}
+
+static const uint8_t *futex_prev_ip;
+static uint64_t *futex_pop;
+static uint64_t futex_pop_at_cs = ~0ULL;
+static int futex_steps, futex_cs_seen;
+
+static void futex_tf_handler(int sig, siginfo_t *si, void *ctx)
+{
+	unsigned long ip = uc_reg(ctx, REG_RIP);
+	ucontext_t *uc = ctx;
+
+	/* The trap after "lock cmpxchgl" (f0 0f b1): the section's start */
+	if (futex_prev_ip && futex_prev_ip[0] == 0xf0 && futex_prev_ip[1] == 0x0f &&
+	    futex_prev_ip[2] == 0xb1 && !futex_cs_seen) {
+		futex_cs_seen = 1;
+		futex_pop_at_cs = LOAD(*futex_pop);
+	}
+	futex_prev_ip = (const uint8_t *)ip;
+	if (ip == ADDR(et_tf_vdso_done) || ++futex_steps > 64)
+		uc->uc_mcontext.gregs[REG_EFL] &= ~X86_EFLAGS_TF;
+}
+
+/*
+ * The vDSO's robust futex unlock: "lock cmpxchgl" drops the lock (TID -> 0),
+ * then the pending op pointer is cleared. A task interrupted between the
+ * two with a signal pending must find the pointer cleared by the kernel
+ * (futex_fixup_robust_unlock() in the exit loop, before the signal is
+ * delivered), or a handler that never returns leaves the robust list
+ * pointing at a lock that is not held.
+ */
+static int test_futex_robust_unlock_fixup(void)
+{
+	unsigned int (*call)(void *fn, uint32_t *lock, uint32_t tid, uint64_t *pop);
+	void *fn = vdso_sym("__vdso_futex_robust_list64_try_unlock");
+	uint32_t tid = gettid(), lock = tid;
+	uint64_t pending = 0x1234;
+	unsigned int r;
+
+	if (!fn)
+		return skip("no __vdso_futex_robust_list64_try_unlock (FUTEX_ROBUST_UNLOCK off)");
+	if (set_handler(SIGTRAP, futex_tf_handler, 0))
+		return fail("sigaction");
+	futex_pop = &pending;
+	call = (void *)ADDR(et_tf_vdso_call);
+	r = call(fn, &lock, tid, &pending);
+	if (futex_steps > 64)
+		return fail("still stepping after 64 traps");
+	if (!futex_cs_seen)
+		return fail("no trap after the lock cmpxchg in %d steps", futex_steps);
+	if (r != tid || lock != 0 || pending != 0)
+		return fail("unlock returned %u (tid %u), lock %u, pending %#llx",
+			    r, tid, lock, (unsigned long long)pending);
+	if (futex_pop_at_cs != 0)
+		return fail("pending op pointer %#llx at the signal after the cmpxchg: not fixed up",
+			    (unsigned long long)futex_pop_at_cs);
+	return KSFT_PASS;
+}
+
+#define UNWIND_RING_PAGES	16
+#define UNWIND_SAMPLES		20
+
+/*
+ * Deferred user unwinding (kernel/unwind/deferred.c): a sample taken in an
+ * entry from user mode asks for the user stack once per entry, under a
+ * cookie of that entry; a task work emits the stack on the way out, and
+ * unwind_reset_info() in exit_to_user_mode() ends the request and the
+ * cookie. Without that reset every later sample until the next system call
+ * returns the stale cookie and gets no callchain of its own.
+ */
+static int test_unwind_deferred(void)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_TASK_CLOCK,
+		.sample_period = 1000000,
+		.sample_type = PERF_SAMPLE_CALLCHAIN,
+		.exclude_kernel = 1,
+		.exclude_hv = 1,
+		.defer_callchain = 1,
+		.defer_output = 1,
+	};
+	unsigned long records = 0, samples = 0, shared = 0, i, spins;
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t head, pos, cookie, last = 0;
+	struct perf_event_mmap_page *pg;
+	unsigned char *data;
+	long long end;
+	size_t len;
+	int fd;
+
+	fd = syscall(__NR_perf_event_open, &attr, 0, -1, -1, 0);
+	if (fd < 0 && (errno == EINVAL || errno == EOPNOTSUPP))
+		return skip("perf_event_open(defer_callchain): %s", strerror(errno));
+	if (fd < 0)
+		return fail("perf_event_open(defer_callchain): %s", strerror(errno));
+	len = (UNWIND_RING_PAGES + 1) * page;
+	pg = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (pg == MAP_FAILED)
+		return fail("mmap of the perf ring: %s", strerror(errno));
+	/*
+	 * Spin without system calls (a call's C exit path would reset the
+	 * unwind state itself) until the ring holds about UNWIND_SAMPLES
+	 * samples and their callchains; the clock, maybe a system call, is
+	 * read only every 2^22 rounds.
+	 */
+	end = now_ns() + 5000 * NSEC_PER_MSEC;
+	for (spins = 0;; spins++) {
+		head = __atomic_load_n(&pg->data_head, __ATOMIC_ACQUIRE);
+		if (head >= UNWIND_SAMPLES * 80)
+			break;
+		if (!(spins & ((1UL << 22) - 1)) && now_ns() > end)
+			break;
+	}
+	ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+	head = __atomic_load_n(&pg->data_head, __ATOMIC_ACQUIRE);
+	if (head > (uint64_t)UNWIND_RING_PAGES * page)
+		return fail("perf ring wrapped (%llu bytes)", (unsigned long long)head);
+	data = (unsigned char *)pg + page;
+	for (pos = 0; pos + sizeof(struct perf_event_header) <= head;) {
+		struct perf_event_header *h = (void *)(data + pos);
+		const uint64_t *v = (const void *)(h + 1);
+
+		if (!h->size)
+			break;
+		if (h->type == PERF_RECORD_CALLCHAIN_DEFERRED)
+			records++;
+		/* A sample's callchain: nr, then ..., USER_DEFERRED, cookie */
+		for (i = 0; h->type == PERF_RECORD_SAMPLE && i + 1 < v[0]; i++) {
+			if (v[1 + i] != PERF_CONTEXT_USER_DEFERRED)
+				continue;
+			cookie = v[2 + i];
+			shared += samples && cookie == last;
+			last = cookie;
+			samples++;
+			break;
+		}
+		pos += h->size;
+	}
+	munmap(pg, len);
+	close(fd);
+	if (samples < 5)
+		return fail("only %lu samples with a deferred callchain after %lu rounds",
+			    samples, spins);
+	if (shared)
+		return fail("%lu of %lu samples, each in an entry of its own, have the cookie of the sample before",
+			    shared, samples);
+	if (records < samples)
+		return fail("%lu deferred callchains for %lu samples", records, samples);
+	return KSFT_PASS;
+}
+
 /* ---- 8. single-step with EFLAGS.TF ---- */
 
 static unsigned long tf_ips[16];
@@ -3159,6 +3517,111 @@ out:
 }
 #endif /* __x86_64__: rseq aborts, EFLAGS.TF, xmm, audit */
 
+/* ---- uprobes on the way out ---- */
+
+#define UPROBE_CALLS		5
+#define UPROBE_WAIT_MS		5000
+
+/* Type number of the uprobe PMU, or -1 when the kernel has no UPROBE_EVENTS */
+static int uprobe_pmu_type(void)
+{
+	FILE *f = fopen("/sys/bus/event_source/devices/uprobe/type", "r");
+	int type = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &type) != 1)
+		type = -1;
+	fclose(f);
+	return type;
+}
+
+/* The file mapped at addr and addr's offset in it, from /proc/self/maps */
+static int file_offset(unsigned long addr, char *path, size_t len, unsigned long *off)
+{
+	unsigned long start, end, pgoff;
+	char line[512], file[256];
+	int ret = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -1;
+	while (ret && fgets(line, sizeof(line), f)) {
+		file[0] = 0;
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %255s", &start, &end, &pgoff,
+			   file) != 4 || addr < start || addr >= end || file[0] != '/')
+			continue;
+		snprintf(path, len, "%s", file);
+		*off = addr - start + pgoff;
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * In the helper: a uprobe counter on et_uprobe_insn for this task only (the
+ * probe's filter leaves other tasks alone), then UPROBE_CALLS calls.
+ */
+static int uprobe_calls(int type)
+{
+	struct perf_event_attr attr = {
+		.type = type,
+		.size = sizeof(attr),
+	};
+	unsigned long off;
+	char path[256];
+	long r, count;
+	int fd, i;
+
+	if (file_offset(ADDR(et_uprobe_insn), path, sizeof(path), &off))
+		return fail("et_uprobe_insn is in no file mapping");
+	attr.config1 = (uint64_t)(unsigned long)path;
+	attr.config2 = off;
+	fd = syscall(__NR_perf_event_open, &attr, 0, -1, -1, 0);
+	if (fd < 0)
+		return fail("perf_event_open(uprobe %s:%#lx): %s", path, off, strerror(errno));
+	for (i = 0; i < UPROBE_CALLS; i++) {
+		r = call_magic(ADDR(et_uprobe_target), 0x7100 + i);
+		if (r != 0x7100 + i + 1)
+			return fail("probed call %d returned %#lx, not %#x", i, r, 0x7100 + i + 1);
+	}
+	count = read_counter(fd);
+	close(fd);
+	if (count != UPROBE_CALLS)
+		return fail("uprobe counted %ld hits of %d calls", count, UPROBE_CALLS);
+	return KSFT_PASS;
+}
+
+static int test_uprobe(void)
+{
+	int type = uprobe_pmu_type(), status = 0, i;
+	pid_t pid;
+
+	if (type < 0)
+		return skip("no uprobe PMU (CONFIG_UPROBE_EVENTS is off)");
+	pid = fork();
+	if (pid < 0)
+		return fail("fork: %s", strerror(errno));
+	if (!pid)
+		_exit(uprobe_calls(type));
+	for (i = 0; i < UPROBE_WAIT_MS / 100; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		sleep_ms(100);
+	}
+	if (i == UPROBE_WAIT_MS / 100) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return fail("the probed calls did not return within %d ms (_TIF_UPROBE not handled on the way out?)",
+			    UPROBE_WAIT_MS);
+	}
+	if (!WIFEXITED(status))
+		return fail("uprobe helper ended with %s", status_str(status));
+	return WEXITSTATUS(status);
+}
+
 /* ---- runner ---- */
 
 struct entry_test {
@@ -3176,6 +3639,7 @@ static const struct entry_test tests[] = {
 	{ "signal_on_syscall_return", test_signal_syscall_return },
 	{ "signal_on_irq_return", test_signal_irq_return },
 	{ "signal_on_exception_return", test_signal_exception_return },
+	{ "uprobe_on_exit", test_uprobe },
 	{ "restart_read_sa_restart", test_restart_read_sa_restart },
 	{ "restart_read_eintr", test_restart_read_eintr },
 	{ "restart_nanosleep_eintr", test_restart_nanosleep_eintr },
@@ -3206,6 +3670,9 @@ static const struct entry_test tests[] = {
 	{ "rseq_abort_signal_v1", test_rseq_abort_signal_v1 },
 	{ "rseq_abort_preempt_v2", test_rseq_abort_preempt_v2 },
 	{ "rseq_abort_signal_v2", test_rseq_abort_signal_v2 },
+	{ "rseq_user_irq_cleared", test_rseq_user_irq_cleared },
+	{ "futex_robust_unlock_fixup", test_futex_robust_unlock_fixup },
+	{ "unwind_deferred_per_entry", test_unwind_deferred },
 	{ "singlestep_tf_syscall", test_singlestep_tf },
 	{ "fpu_across_preemption", test_fpu_across_preemption },
 	{ "audit_syscall_exit", test_audit_syscall_exit },
