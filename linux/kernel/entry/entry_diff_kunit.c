@@ -480,6 +480,30 @@ static long preempted_by_rt_thread(const struct entry_impl *impl, bool *irqs_off
 	return -1;
 }
 
+/*
+ * One preempted_by_rt_thread() run of @impl, which must switch to the thread
+ * (@preempts) or stay (@when names the condition), and come back with
+ * interrupts disabled either way. Expectations only, no assertion: a caller
+ * that changed global state puts it back after this returns.
+ */
+static void expect_preemption(struct kunit *test, const struct entry_impl *impl,
+			      bool preempts, const char *when)
+{
+	bool irqs_off = false;
+	long moved = preempted_by_rt_thread(impl, &irqs_off);
+
+	if (moved < 0) {
+		KUNIT_FAIL(test, "%s: no attempt stayed on one CPU", impl->name);
+		return;
+	}
+	if (preempts)
+		KUNIT_EXPECT_GE_MSG(test, moved, 1, "%s: not preempted %s", impl->name, when);
+	else
+		KUNIT_EXPECT_EQ_MSG(test, moved, 0, "%s: preempted %s", impl->name, when);
+	KUNIT_EXPECT_TRUE_MSG(test, irqs_off, "%s: returned with interrupts enabled",
+			      impl->name);
+}
+
 #ifdef ENTRY_DIFF_DYNAMIC_KEY
 static const struct entry_impl impl_dynamic = {
 	.name = "dynamic",
@@ -496,37 +520,20 @@ static const struct entry_impl impl_dynamic = {
 static void dynamic_cond_resched_follows_key(struct kunit *test)
 {
 	bool was_on = static_key_enabled(&sk_dynamic_irqentry_exit_cond_resched);
-	bool off_irqs = false, on_irqs = false;
-	long off, on;
 
 	static_branch_disable(&sk_dynamic_irqentry_exit_cond_resched);
-	off = preempted_by_rt_thread(&impl_dynamic, &off_irqs);
+	expect_preemption(test, &impl_dynamic, false, "with the key off");
 	static_branch_enable(&sk_dynamic_irqentry_exit_cond_resched);
-	on = preempted_by_rt_thread(&impl_dynamic, &on_irqs);
+	expect_preemption(test, &impl_dynamic, true, "with the key on");
 	if (!was_on)
 		static_branch_disable(&sk_dynamic_irqentry_exit_cond_resched);
-
-	KUNIT_ASSERT_GE_MSG(test, off, 0, "no attempt stayed on one CPU");
-	KUNIT_ASSERT_GE_MSG(test, on, 0, "no attempt stayed on one CPU");
-	KUNIT_EXPECT_EQ_MSG(test, off, 0, "preempted with the key off");
-	KUNIT_EXPECT_GE_MSG(test, on, 1, "not preempted with the key on");
-	KUNIT_EXPECT_TRUE(test, off_irqs);
-	KUNIT_EXPECT_TRUE(test, on_irqs);
 }
 #endif
 
 static void cond_resched_preempts_same_as_c(struct kunit *test)
 {
-	bool c_off = false, rust_off = false;
-	long c = preempted_by_rt_thread(&impl_c, &c_off);
-	long rust = preempted_by_rt_thread(&impl_rust, &rust_off);
-
-	KUNIT_ASSERT_GE_MSG(test, c, 0, "no attempt stayed on one CPU");
-	KUNIT_ASSERT_GE_MSG(test, rust, 0, "no attempt stayed on one CPU");
-	KUNIT_EXPECT_GE_MSG(test, c, 1, "C did not preempt");
-	KUNIT_EXPECT_GE_MSG(test, rust, 1, "Rust did not preempt");
-	KUNIT_EXPECT_TRUE(test, c_off);
-	KUNIT_EXPECT_TRUE(test, rust_off);
+	expect_preemption(test, &impl_c, true, "with a reschedule pending");
+	expect_preemption(test, &impl_rust, true, "with a reschedule pending");
 }
 
 /*
