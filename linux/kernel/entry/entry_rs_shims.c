@@ -177,15 +177,18 @@ notrace void entry_rs_resume_user_mode_work(struct pt_regs *regs)
 	resume_user_mode_work(regs);
 }
 
+#ifdef CONFIG_GENERIC_ENTRY
 /*
  * rseq_exit_to_user_mode_restart(): rseq fast path with user access
  * (pagefault guard, masked user pointers, exception table), abort IP fixup,
- * TIF_RSEQ clearing and slice extension timer arming.
+ * TIF_RSEQ clearing and slice extension timer arming. Without GENERIC_ENTRY
+ * (arm64) the inline is "return false" and Rust does not call it.
  */
 notrace bool entry_rs_rseq_exit_to_user_mode_restart(struct pt_regs *regs, unsigned long ti_work)
 {
 	return rseq_exit_to_user_mode_restart(regs, ti_work);
 }
+#endif
 
 /*
  * access_ok(untagged_addr(selector), 1) for syscall user dispatch

@@ -128,7 +128,7 @@ crate::entry::instr::instr_shim!(
     ) -> bool
 );
 
-#[cfg(CONFIG_RUST_GENERIC_ENTRY)]
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_GENERIC_ENTRY))]
 crate::entry::instr::instr_shim!(
     /// C `rseq_exit_to_user_mode_restart(regs, ti_work)`: updates the user-space `struct rseq`
     /// (CPU and MM CID, the critical section abort) after the exit work.
@@ -142,3 +142,16 @@ crate::entry::instr::instr_shim!(
         ti_work: usize => ti_work
     ) -> bool
 );
+
+/// C `rseq_exit_to_user_mode_restart(regs, ti_work)` without `CONFIG_GENERIC_ENTRY` (arm64
+/// has only `GENERIC_IRQ_ENTRY`): C's inline is `return false`, and no shim is built.
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, not(CONFIG_GENERIC_ENTRY)))]
+#[inline(always)]
+pub fn exit_to_user_mode_restart(
+    _ins: &Instr,
+    _to_user: &ToUser,
+    _regs: &PtRegs,
+    _ti_work: usize,
+) -> bool {
+    false
+}
