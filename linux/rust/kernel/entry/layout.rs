@@ -79,6 +79,37 @@ macro_rules! entry_var_size {
     };
 }
 
+/// Checks that C lays out `struct $s` as assembly of this crate emits it as data (an
+/// `.altinstructions` or `__jump_table` record, which bindgen sees as opaque): each listed
+/// member at the given offset with the given size, and the struct of the given size. Expands to
+/// a `const` item; `$by` names what emits the record.
+///
+/// # Examples
+///
+/// ```ignore
+/// entry_asm_layout!(jump_entry { code: 0, 4; target: 4, 4; key: 8, 8 } size 16, "my_asm()");
+/// ```
+#[macro_export]
+macro_rules! entry_asm_layout {
+    ($s:ident { $($name:ident: $off:literal, $size:literal);+ $(;)? } size $total:literal,
+     $by:literal) => {
+        $crate::macros::paste! {
+            const _: () = ::core::assert!(
+                $($crate::bindings::[<ENTRY_OFFSETOF_ $s __ $name>] == $off
+                    && $crate::bindings::[<ENTRY_SIZEOF_ $s __ $name>] == $size
+                    &&)+ $crate::bindings::[<ENTRY_SIZEOF_ $s>] == $total,
+                ::core::concat!(
+                    "entry layout: struct ",
+                    ::core::stringify!($s),
+                    " is not what ",
+                    $by,
+                    " emits"
+                )
+            );
+        }
+    };
+}
+
 /// Checks bindgen's offset and size of the member `$name` of `struct $s` against C. Expands to
 /// `const` items. `$path` is the member as bindgen names it (anonymous unions and structs become
 /// `__bindgen_anon_N`), `$name` its name in the C list.

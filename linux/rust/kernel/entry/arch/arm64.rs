@@ -60,20 +60,13 @@ use crate::bindings;
 // (`ALTINSTR_ENTRY()` in `asm/alternative-macros.h`): two `.word`s, a `.hword`, two `.byte`s.
 // bindgen sees the struct as opaque; the constants are C's `offsetof()`/`sizeof()`
 // (`entry_rs_layout.h`).
-const _: () = assert!(
-    bindings::ENTRY_OFFSETOF_alt_instr__orig_offset == 0
-        && bindings::ENTRY_SIZEOF_alt_instr__orig_offset == 4
-        && bindings::ENTRY_OFFSETOF_alt_instr__alt_offset == 4
-        && bindings::ENTRY_SIZEOF_alt_instr__alt_offset == 4
-        && bindings::ENTRY_OFFSETOF_alt_instr__cpucap == 8
-        && bindings::ENTRY_SIZEOF_alt_instr__cpucap == 2
-        && bindings::ENTRY_OFFSETOF_alt_instr__orig_len == 10
-        && bindings::ENTRY_SIZEOF_alt_instr__orig_len == 1
-        && bindings::ENTRY_OFFSETOF_alt_instr__alt_len == 11
-        && bindings::ENTRY_SIZEOF_alt_instr__alt_len == 1
-        && bindings::ENTRY_SIZEOF_alt_instr == 12,
-    "entry layout: struct alt_instr is not what my_cpu_offset() emits"
-);
+crate::entry_asm_layout!(alt_instr {
+    orig_offset: 0, 4;
+    alt_offset: 4, 4;
+    cpucap: 8, 2;
+    orig_len: 10, 1;
+    alt_len: 11, 1;
+} size 12, "my_cpu_offset()");
 
 /// The template of C's `ALTERNATIVE(old, new, cap)` for one instruction each: `$old` in line,
 /// `$new` in `.subsection 1`, and the `.altinstructions` record (`struct alt_instr`: the two
@@ -787,16 +780,15 @@ pub fn arch_in_rcu_eqs() -> bool {
 // `.long`s and a `.quad`, 8-aligned; the key's `struct static_key` is at the start of the
 // `struct static_key_true`, so the entry's key is the symbol itself (branch bit 0).
 #[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_HAVE_PREEMPT_DYNAMIC_KEY))]
+crate::entry_asm_layout!(jump_entry {
+    code: 0, 4;
+    target: 4, 4;
+    key: 8, 8;
+} size 16, "dynamic_cond_resched_enabled()");
+#[cfg(all(CONFIG_RUST_GENERIC_ENTRY, CONFIG_HAVE_PREEMPT_DYNAMIC_KEY))]
 const _: () = assert!(
-    bindings::ENTRY_OFFSETOF_jump_entry__code == 0
-        && bindings::ENTRY_SIZEOF_jump_entry__code == 4
-        && bindings::ENTRY_OFFSETOF_jump_entry__target == 4
-        && bindings::ENTRY_SIZEOF_jump_entry__target == 4
-        && bindings::ENTRY_OFFSETOF_jump_entry__key == 8
-        && bindings::ENTRY_SIZEOF_jump_entry__key == 8
-        && bindings::ENTRY_SIZEOF_jump_entry == 16
-        && bindings::ENTRY_OFFSETOF_static_key_true__key == 0,
-    "entry layout: struct jump_entry is not what dynamic_cond_resched_enabled() emits"
+    bindings::ENTRY_OFFSETOF_static_key_true__key == 0,
+    "entry layout: the key of struct static_key_true is not at its start"
 );
 
 /// C `static_branch_unlikely(&sk_dynamic_irqentry_exit_cond_resched)`: whether the preemption
