@@ -332,18 +332,8 @@ pub fn run(lab: &Lab, v: Variant, reuse: bool) -> Result<Run> {
         }
     }
     memo.forget();
-    write_kunitconfig(lab, v)?;
-    let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
-    let _ = std::fs::remove_file(&log);
-    let _lock = crate::util::machine_lock(&name)?;
-    let t = sync_to_src(lab)?;
-    let mut cmd = command(lab, &t, v);
-    say(
-        &name,
-        &format!("kunit.py run --arch arm64 (cross build, then QEMU TCG, GICv3, pseudo-NMIs; log: {})", log.display()),
-    );
-    let start = Instant::now();
-    let (k, text) = kunit::run_kunit_py(&name, &mut cmd, &log)?;
+    let KunitPy { k, text, start, tree: t, lock: _lock } =
+        kunit_py_run(lab, v, &name, "(cross build, then QEMU TCG, GICv3, pseudo-NMIs)")?;
     let entry = b.join("kernel/entry");
     let common = defined_functions(&entry.join("common.o")).unwrap_or_default();
     let rust_obj = entry.join("entry_rs.o");
@@ -399,16 +389,36 @@ pub fn fault_control(lab: &Lab) -> Result<Run> {
 pub fn fault_kunit(lab: &Lab) -> Result<KunitResult> {
     let v = Variant::Rust;
     let name = format!("{}-fault", name(v));
+    let KunitPy { k, start, .. } = kunit_py_run(lab, v, &name, "with the fault")?;
+    say(&name, &format!("KUnit: {} ({})", k.summary(), fmt_dur(start.elapsed())));
+    Ok(k)
+}
+
+/// One `kunit.py run --arch arm64`, and what its callers go on with.
+struct KunitPy {
+    k: KunitResult,
+    /// The console output.
+    text: String,
+    start: Instant,
+    /// The kernel work tree, at the commit it was built from.
+    tree: PathBuf,
+    /// Held until the caller is done with the build folder.
+    lock: crate::util::MachineLock,
+}
+
+/// `kunit.py run --arch arm64` of `v` with the kernel work tree's commit (a fault applied or
+/// not), under the machine-wide build lock, logged to `results/logs/kunit-NAME.log`; `what`
+/// ends the progress line.
+fn kunit_py_run(lab: &Lab, v: Variant, name: &str, what: &str) -> Result<KunitPy> {
     write_kunitconfig(lab, v)?;
     let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
     let _ = std::fs::remove_file(&log);
-    let _lock = crate::util::machine_lock(&name)?;
-    let t = sync_to_src(lab)?;
-    say(&name, &format!("kunit.py run --arch arm64 with the fault (log: {})", log.display()));
+    let lock = crate::util::machine_lock(name)?;
+    let tree = sync_to_src(lab)?;
+    say(name, &format!("kunit.py run --arch arm64 {what} (log: {})", log.display()));
     let start = Instant::now();
-    let (k, _) = kunit::run_kunit_py(&name, &mut command(lab, &t, v), &log)?;
-    say(&name, &format!("KUnit: {} ({})", k.summary(), fmt_dur(start.elapsed())));
-    Ok(k)
+    let (k, text) = kunit::run_kunit_py(name, &mut command(lab, &tree, v), &log)?;
+    Ok(KunitPy { k, text, start, tree, lock })
 }
 
 /// Builds `vmlinux` in the `arm64-rust` folder with the work tree as it is
