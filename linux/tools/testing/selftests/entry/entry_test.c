@@ -160,9 +160,11 @@
  *                             function (FUTEX_ROBUST_UNLOCK).
  * unwind_deferred_per_entry   perf's deferred user callchains (defer_callchain,
  *                             task-clock samples of a spin without system
- *                             calls): each sample, taken by an interrupt of
- *                             its own, has a cookie of its own and a
- *                             PERF_RECORD_CALLCHAIN_DEFERRED:
+ *                             calls): nearly every sample, taken by an
+ *                             interrupt of its own, has a cookie of its own
+ *                             and a PERF_RECORD_CALLCHAIN_DEFERRED (a sample
+ *                             during the previous one's exit work shares its
+ *                             entry and cookie):
  *                             exit_to_user_mode's unwind_reset_info() ends the
  *                             entry's unwind request and cookie. Skipped when
  *                             the kernel refuses defer_callchain.
@@ -3025,7 +3027,7 @@ static int test_rseq_user_irq_cleared(void)
 		r = sys(rs, __NR_kill, getpid(), SIGUSR1);
 		STORE(rs->rseq_cs, 0);
 		if (r == ET_RSEQ_ABORTED)
-			return fail("round %d: the section around kill() was aborted (signal frame at %#lx): user_irq left set by the interrupt",
+			return fail("round %d: kill() aborted its section (frame %#lx)",
 				    round, rseq_usr1_ip);
 		if (r != 0)
 			return fail("round %d: kill() returned %ld", round, r);
@@ -3124,7 +3126,7 @@ static int test_futex_robust_unlock_fixup(void)
 		return fail("unlock returned %u (tid %u), lock %u, pending %#llx",
 			    r, tid, lock, (unsigned long long)pending);
 	if (futex_pop_at_cs != 0)
-		return fail("pending op pointer %#llx at the signal after the cmpxchg: not fixed up",
+		return fail("pending op %#llx at the signal after the cmpxchg: no fixup",
 			    (unsigned long long)futex_pop_at_cs);
 	return KSFT_PASS;
 }
@@ -3215,11 +3217,18 @@ static int test_unwind_deferred(void)
 	if (samples < 5)
 		return fail("only %lu samples with a deferred callchain after %lu rounds",
 			    samples, spins);
-	if (shared)
-		return fail("%lu of %lu samples, each in an entry of its own, have the cookie of the sample before",
+	/*
+	 * A sample taken while the exit work of the previous one runs (an
+	 * interrupt of kernel code; perf then samples the user registers) is
+	 * in the same entry and shares its cookie: under TCG 1 or 2 of 25.
+	 * A stale request shares it until the next system call: all of them.
+	 */
+	if (shared * 2 > samples)
+		return fail("%lu of %lu samples have the cookie of the sample before",
 			    shared, samples);
-	if (records < samples)
-		return fail("%lu deferred callchains for %lu samples", records, samples);
+	/* Less one: a sample in the ioctl that disables the event loses its record. */
+	if (records + 1 < samples - shared)
+		return fail("%lu deferred callchains for %lu cookies", records, samples - shared);
 	return KSFT_PASS;
 }
 
@@ -3614,7 +3623,7 @@ static int test_uprobe(void)
 	if (i == UPROBE_WAIT_MS / 100) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
-		return fail("the probed calls did not return within %d ms (_TIF_UPROBE not handled on the way out?)",
+		return fail("the probed calls did not return in %d ms (_TIF_UPROBE not handled?)",
 			    UPROBE_WAIT_MS);
 	}
 	if (!WIFEXITED(status))
