@@ -15,10 +15,11 @@
  * Only kernel-mode and NMI entries are driven: they can be entered honestly
  * from a kernel thread with interrupts disabled. The user-mode and idle
  * paths need a real user return or the idle task; the boots cover them.
- * Two exit paths are driven as well: exit_to_user_mode_loop() with a task
- * work pending (TIF_NOTIFY_RESUME) and with a livepatch transition pending
- * (TIF_PATCH_PENDING), which run the same from a kernel thread; the first
- * compares what the work saw and the CPU's interrupt mask afterwards.
+ * The exit loop is driven as well: exit_to_user_mode_loop() with a task
+ * work pending (TIF_NOTIFY_RESUME, and TIF_NOTIFY_SIGNAL through the signal
+ * path) and with a livepatch transition pending (TIF_PATCH_PENDING), which
+ * run the same from a kernel thread; the task work cases compare what the
+ * work saw and, for TIF_NOTIFY_RESUME, the CPU's interrupt mask afterwards.
  */
 
 #include <kunit/test.h>
@@ -32,6 +33,7 @@
 #include <linux/slab.h>
 #include <linux/static_call.h>
 #include <linux/task_work.h>
+#include <linux/timer.h>
 #ifdef CONFIG_X86_64
 #include <asm/irqflags.h>
 #include <asm/segment.h>
@@ -647,6 +649,99 @@ static void exit_loop_notify_resume_same_as_c(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r->work_irqs_disabled, c->work_irqs_disabled);
 }
 
+struct notify_signal_run {
+	struct callback_head work;
+	struct timer_list rescue;
+	struct task_struct *task;
+	bool work_ran, work_irqs_disabled, rescued, work_left, flag_left;
+	bool irqs_disabled_after;
+};
+
+static void notify_signal_work(struct callback_head *head)
+{
+	struct notify_signal_run *r = container_of(head, struct notify_signal_run, work);
+
+	r->work_ran = true;
+	r->work_irqs_disabled = irqs_disabled();
+}
+
+/*
+ * A loop that does not handle TIF_NOTIFY_SIGNAL never ends: after a second
+ * the timer takes the flag away, the loop returns and the case fails instead
+ * of hanging the KUnit run.
+ */
+static void notify_signal_rescue(struct timer_list *t)
+{
+	struct notify_signal_run *r = timer_container_of(r, t, rescue);
+
+	r->rescued = true;
+	clear_tsk_thread_flag(r->task, TIF_NOTIFY_SIGNAL);
+}
+
+/*
+ * exit_to_user_mode_loop() with TIF_NOTIFY_SIGNAL set by a task work queued
+ * with TWA_SIGNAL (io_uring's and the task work of other threads' way to
+ * interrupt a task): the loop must take the signal path,
+ * arch_do_signal_or_restart(), whose get_signal() clears the flag and runs
+ * the work with interrupts enabled, and return once nothing is left. The
+ * registers are not a system call's, so nothing is restarted.
+ */
+static int run_exit_loop_notify_signal(const struct entry_impl *impl,
+				       struct notify_signal_run *r)
+{
+	struct pt_regs regs = {};
+	unsigned long flags;
+	int ret;
+
+#ifdef CONFIG_X86_64
+	regs.orig_ax = -1;
+#else
+	regs.syscallno = NO_SYSCALL;
+#endif
+	memset(r, 0, sizeof(*r));
+	r->task = current;
+	init_task_work(&r->work, notify_signal_work);
+	timer_setup(&r->rescue, notify_signal_rescue, 0);
+	ret = task_work_add(current, &r->work, TWA_SIGNAL);
+	if (ret)
+		return ret;
+	mod_timer(&r->rescue, jiffies + HZ);
+
+	local_irq_save(flags);
+	impl->exit_loop(&regs, read_thread_flags());
+	r->irqs_disabled_after = irqs_disabled();
+	local_irq_restore(flags);
+
+	timer_delete_sync(&r->rescue);
+	r->flag_left = test_thread_flag(TIF_NOTIFY_SIGNAL);
+	clear_thread_flag(TIF_NOTIFY_SIGNAL);
+	r->work_left = task_work_cancel(current, &r->work);
+	return 0;
+}
+
+static void exit_loop_notify_signal_same_as_c(struct kunit *test)
+{
+	const struct entry_impl *impls[] = { &impl_c, &impl_rust };
+	struct notify_signal_run *r;
+	int i;
+
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	for (i = 0; i < 2; i++) {
+		const char *name = impls[i]->name;
+
+		KUNIT_ASSERT_EQ(test, run_exit_loop_notify_signal(impls[i], r), 0);
+		KUNIT_EXPECT_FALSE_MSG(test, r->rescued,
+				       "%s: the loop spun on TIF_NOTIFY_SIGNAL for a second", name);
+		KUNIT_EXPECT_TRUE_MSG(test, r->work_ran, "%s: no task work", name);
+		KUNIT_EXPECT_FALSE(test, r->work_left);
+		KUNIT_EXPECT_FALSE_MSG(test, r->work_irqs_disabled,
+				       "%s: task work with interrupts disabled", name);
+		KUNIT_EXPECT_FALSE(test, r->flag_left);
+		KUNIT_EXPECT_TRUE(test, r->irqs_disabled_after);
+	}
+}
+
 #ifdef CONFIG_LIVEPATCH
 /*
  * exit_to_user_mode_loop() with TIF_PATCH_PENDING: klp_update_patch_state()
@@ -695,6 +790,7 @@ static struct kunit_case entry_diff_cases[] = {
 	KUNIT_CASE(dynamic_cond_resched_follows_key),
 #endif
 	KUNIT_CASE(exit_loop_notify_resume_same_as_c),
+	KUNIT_CASE(exit_loop_notify_signal_same_as_c),
 #ifdef CONFIG_LIVEPATCH
 	KUNIT_CASE(exit_loop_patch_pending_same_as_c),
 #endif
