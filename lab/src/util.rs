@@ -60,6 +60,10 @@ pub fn run(cmd: &mut Command) -> Result<String> {
 /// `on_line` for every output line (for progress), and returns whether it
 /// succeeded.
 pub fn run_logged(cmd: &mut Command, log: &Path, mut on_line: impl FnMut(&str)) -> Result<bool> {
+    // A fresh checkout has no results/logs/ yet: any command may be the first to log.
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let mut logf = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -382,6 +386,15 @@ mod tests {
         assert_eq!(seen, ["a", "b", "c"]);
         let text = read(&log).unwrap();
         assert!(text.ends_with("a\nb\nc\n"), "{text}");
+    }
+
+    #[test]
+    fn run_logged_makes_the_log_folder() {
+        // `./entry-lab fault` as the first command of a fresh checkout: no results/logs/ yet.
+        let t = TempDir::new("log").unwrap();
+        let log = t.path().join("results/logs/x.log");
+        assert!(run_logged(&mut Command::new("true"), &log, |_| ()).unwrap());
+        assert!(read(&log).unwrap().starts_with("$ true"));
     }
 
     #[test]
