@@ -556,14 +556,47 @@ static unsigned long hw_irq_mask(void)
 #endif
 }
 
-struct exit_loop_run {
-	struct callback_head work;
-	bool work_ran, work_irqs_disabled, work_left;
-	int work_preempt_count;
+/* The CPU's and the kernel's interrupt state around one call of an exit loop. */
+struct exit_loop_call {
 	unsigned long ti_before, ti_after;
 	unsigned long hw_before, hw_after;
 	bool irqs_disabled_after;
 	int hardirqs_enabled_after;
+};
+
+/*
+ * Calls @impl's exit_to_user_mode_loop() with interrupts disabled, as the
+ * architecture's exit path does, and records the state it leaves. The CPU's
+ * interrupt mask is put back as it was before the loop, so that a loop that
+ * leaves the wrong one (a DAIF mask where the kernel masks by priority) fails
+ * the case instead of leaving the CPU deaf to interrupts for the rest of the
+ * KUnit run.
+ */
+static void call_exit_loop(const struct entry_impl *impl, struct pt_regs *regs,
+			   struct exit_loop_call *call)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	call->hw_before = hw_irq_mask();
+	call->ti_before = read_thread_flags();
+	call->ti_after = impl->exit_loop(regs, call->ti_before);
+	call->hw_after = hw_irq_mask();
+	call->irqs_disabled_after = irqs_disabled();
+#ifdef CONFIG_TRACE_IRQFLAGS
+	call->hardirqs_enabled_after = this_cpu_read(hardirqs_enabled);
+#endif
+#ifdef CONFIG_ARM64
+	write_sysreg(call->hw_before & 0xffffffffUL, daif);
+#endif
+	local_irq_restore(flags);
+}
+
+struct exit_loop_run {
+	struct callback_head work;
+	bool work_ran, work_irqs_disabled, work_left;
+	int work_preempt_count;
+	struct exit_loop_call call;
 };
 
 /* The task work: what the exit loop's resume_user_mode_work() ran it in. */
@@ -581,14 +614,11 @@ static void exit_loop_work(struct callback_head *head)
  * with TWA_RESUME, from a kernel thread with interrupts disabled, as the
  * architecture's exit path calls it. The loop must enable interrupts for the
  * work, run it from resume_user_mode_work(), disable them again and return
- * once no work is left. The CPU's interrupt mask is put back as it was
- * before the loop, so that a loop that leaves the wrong one (a DAIF mask where
- * the kernel masks by priority) fails the case instead of the kernel.
+ * once no work is left.
  */
 static int run_exit_loop(const struct entry_impl *impl, struct exit_loop_run *r)
 {
 	struct pt_regs regs = {};
-	unsigned long flags;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -597,19 +627,7 @@ static int run_exit_loop(const struct entry_impl *impl, struct exit_loop_run *r)
 	if (ret)
 		return ret;
 
-	local_irq_save(flags);
-	r->hw_before = hw_irq_mask();
-	r->ti_before = read_thread_flags();
-	r->ti_after = impl->exit_loop(&regs, r->ti_before);
-	r->hw_after = hw_irq_mask();
-	r->irqs_disabled_after = irqs_disabled();
-#ifdef CONFIG_TRACE_IRQFLAGS
-	r->hardirqs_enabled_after = this_cpu_read(hardirqs_enabled);
-#endif
-#ifdef CONFIG_ARM64
-	write_sysreg(r->hw_before & 0xffffffffUL, daif);
-#endif
-	local_irq_restore(flags);
+	call_exit_loop(impl, &regs, &r->call);
 	/* A loop that did not run the work must not leave it queued on @r. */
 	r->work_left = task_work_cancel(current, &r->work);
 	return 0;
@@ -634,18 +652,20 @@ static void exit_loop_notify_resume_same_as_c(struct kunit *test)
 		const struct exit_loop_run *x = runs[i];
 		const char *name = i ? "rust" : "c";
 
-		KUNIT_EXPECT_TRUE(test, x->ti_before & _TIF_NOTIFY_RESUME);
+		KUNIT_EXPECT_TRUE(test, x->call.ti_before & _TIF_NOTIFY_RESUME);
 		KUNIT_EXPECT_TRUE_MSG(test, x->work_ran, "%s: no task work", name);
 		KUNIT_EXPECT_FALSE(test, x->work_left);
 		KUNIT_EXPECT_FALSE_MSG(test, x->work_irqs_disabled,
 				       "%s: task work with interrupts disabled", name);
 		KUNIT_EXPECT_EQ(test, x->work_preempt_count, 0);
-		KUNIT_EXPECT_FALSE(test, x->ti_after & EXIT_TO_USER_MODE_WORK_LOOP);
-		KUNIT_EXPECT_TRUE(test, x->irqs_disabled_after);
-		KUNIT_EXPECT_EQ(test, x->hardirqs_enabled_after, 0);
+		KUNIT_EXPECT_FALSE(test, x->call.ti_after & EXIT_TO_USER_MODE_WORK_LOOP);
+		KUNIT_EXPECT_TRUE(test, x->call.irqs_disabled_after);
+		KUNIT_EXPECT_EQ(test, x->call.hardirqs_enabled_after, 0);
 	}
-	KUNIT_EXPECT_EQ_MSG(test, r->hw_before, c->hw_before, "interrupt mask before the loop");
-	KUNIT_EXPECT_EQ_MSG(test, r->hw_after, c->hw_after, "interrupt mask the loop leaves");
+	KUNIT_EXPECT_EQ_MSG(test, r->call.hw_before, c->call.hw_before,
+			    "interrupt mask before the loop");
+	KUNIT_EXPECT_EQ_MSG(test, r->call.hw_after, c->call.hw_after,
+			    "interrupt mask the loop leaves");
 	KUNIT_EXPECT_EQ(test, r->work_irqs_disabled, c->work_irqs_disabled);
 }
 
@@ -654,7 +674,7 @@ struct notify_signal_run {
 	struct timer_list rescue;
 	struct task_struct *task;
 	bool work_ran, work_irqs_disabled, rescued, work_left, flag_left;
-	bool irqs_disabled_after;
+	struct exit_loop_call call;
 };
 
 static void notify_signal_work(struct callback_head *head)
@@ -690,7 +710,6 @@ static int run_exit_loop_notify_signal(const struct entry_impl *impl,
 				       struct notify_signal_run *r)
 {
 	struct pt_regs regs = {};
-	unsigned long flags;
 	int ret;
 
 #ifdef CONFIG_X86_64
@@ -707,11 +726,7 @@ static int run_exit_loop_notify_signal(const struct entry_impl *impl,
 		return ret;
 	mod_timer(&r->rescue, jiffies + HZ);
 
-	local_irq_save(flags);
-	impl->exit_loop(&regs, read_thread_flags());
-	r->irqs_disabled_after = irqs_disabled();
-	local_irq_restore(flags);
-
+	call_exit_loop(impl, &regs, &r->call);
 	timer_delete_sync(&r->rescue);
 	r->flag_left = test_thread_flag(TIF_NOTIFY_SIGNAL);
 	clear_thread_flag(TIF_NOTIFY_SIGNAL);
@@ -722,15 +737,20 @@ static int run_exit_loop_notify_signal(const struct entry_impl *impl,
 static void exit_loop_notify_signal_same_as_c(struct kunit *test)
 {
 	const struct entry_impl *impls[] = { &impl_c, &impl_rust };
-	struct notify_signal_run *r;
+	struct notify_signal_run *runs;
 	int i;
 
-	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, r);
+	runs = kunit_kcalloc(test, 2, sizeof(*runs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, runs);
+	for (i = 0; i < 2; i++)
+		KUNIT_ASSERT_EQ(test, run_exit_loop_notify_signal(impls[i], &runs[i]), 0);
+
 	for (i = 0; i < 2; i++) {
+		const struct notify_signal_run *r = &runs[i];
 		const char *name = impls[i]->name;
 
-		KUNIT_ASSERT_EQ(test, run_exit_loop_notify_signal(impls[i], r), 0);
+		KUNIT_EXPECT_TRUE_MSG(test, r->call.ti_before & _TIF_NOTIFY_SIGNAL,
+				      "%s: TWA_SIGNAL did not set the flag", name);
 		KUNIT_EXPECT_FALSE_MSG(test, r->rescued,
 				       "%s: the loop spun on TIF_NOTIFY_SIGNAL for a second", name);
 		KUNIT_EXPECT_TRUE_MSG(test, r->work_ran, "%s: no task work", name);
@@ -738,8 +758,11 @@ static void exit_loop_notify_signal_same_as_c(struct kunit *test)
 		KUNIT_EXPECT_FALSE_MSG(test, r->work_irqs_disabled,
 				       "%s: task work with interrupts disabled", name);
 		KUNIT_EXPECT_FALSE(test, r->flag_left);
-		KUNIT_EXPECT_TRUE(test, r->irqs_disabled_after);
+		KUNIT_EXPECT_TRUE(test, r->call.irqs_disabled_after);
+		KUNIT_EXPECT_EQ(test, r->call.hardirqs_enabled_after, 0);
 	}
+	KUNIT_EXPECT_EQ_MSG(test, runs[1].call.hw_after, runs[0].call.hw_after,
+			    "interrupt mask the loop leaves");
 }
 
 #ifdef CONFIG_LIVEPATCH
