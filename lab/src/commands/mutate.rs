@@ -24,6 +24,7 @@
 
 use crate::boot::{self, BootOpts, BootResult};
 use crate::build;
+use crate::compile_fail;
 use crate::fault::Control;
 use crate::guest::Outcome;
 use crate::kunit::{KunitResult, Status};
@@ -192,12 +193,48 @@ fn kconfig(lab: &Lab, dotconfig: &str) -> KConfig {
     c
 }
 
-/// The unmutated `rust`: build, KUnit, boot. Each must pass.
-fn control(lab: &Lab) -> Result<Control> {
+/// The scratch folder of the stillborn check (`compile_fail::compile_entry_object()`).
+fn alone_dir(lab: &Lab) -> PathBuf {
+    lab.results.join("logs/mutant-alone")
+}
+
+/// The mutated file in the kernel work tree.
+fn entry_source(lab: &Lab) -> PathBuf {
+    lab.src().join(mutate::PATH)
+}
+
+/// Whether `entry_rs.rs` of the work tree compiles alone with the `rustc` line of the
+/// `rust` build's `entry_rs.o`. On the unmutated file this must say yes, or the quick
+/// stillborn check is not used: a mutant must never be called stillborn for a reason of
+/// the check's own.
+fn compiles_alone(lab: &Lab) -> Result<compile_fail::Compiled> {
+    compile_fail::compile_entry_object(&lab.build_dir(RUST), &entry_source(lab), &alone_dir(lab))
+}
+
+/// The unmutated `rust`: build, KUnit, boot. Each must pass. Also says whether the quick
+/// stillborn check can be used (see [`compiles_alone`]).
+fn control(lab: &Lab) -> Result<(Control, bool)> {
     let b = build::build(lab, RUST, true)?;
     if let Some(e) = &b.error {
         bail!("the control (unmutated rust) does not build cleanly: {e}");
     }
+    let alone = match compiles_alone(lab) {
+        Ok(c) if c.ok => true,
+        Ok(c) => {
+            say(
+                "mutate",
+                &format!(
+                    "the unmutated entry_rs.rs does not compile alone ({}): every mutant goes through make",
+                    compile_fail::first_error(&c.output)
+                ),
+            );
+            false
+        }
+        Err(e) => {
+            say("mutate", &format!("no quick stillborn check ({e:#}): every mutant goes through make"));
+            false
+        }
+    };
     let k = crate::kunit::run_built(lab, RUST, true)?;
     if !k.ok() {
         bail!("the control's KUnit run does not pass: {}", k.error.clone().unwrap_or_else(|| k.summary()));
@@ -212,7 +249,7 @@ fn control(lab: &Lab) -> Result<Control> {
     }
     let mut c = Control { build_ok: Some(true), kunit: Some(k), ..Default::default() };
     c.add_boot(Variant::Rust, &boot);
-    Ok(c)
+    Ok((c, alone))
 }
 
 /// Puts the work tree back at the series tip when dropped (errors, panics).
@@ -227,7 +264,7 @@ impl Drop for Restore<'_> {
 }
 
 /// Applies one mutant, judges it, and puts the series back.
-fn run_one(lab: &Lab, s: &Series, m: &Mutant, text: &str, control: &Control) -> Result<Verdict> {
+fn run_one(lab: &Lab, s: &Series, m: &Mutant, text: &str, control: &(Control, bool)) -> Result<Verdict> {
     let diff = lab.results.join("logs/mutant.diff");
     write(&diff, m.diff(text))?;
     let commit = series::with_extra_diff(&lab.src(), s, &diff, &format!("MUTANT: {} ({})", m.id, m.what))?;
@@ -248,7 +285,16 @@ fn stop_if_interrupted() -> Result<()> {
     Ok(())
 }
 
-fn observe(lab: &Lab, control: &Control) -> Result<Verdict> {
+fn observe(lab: &Lab, (control, alone): &(Control, bool)) -> Result<Verdict> {
+    // Most stillborn mutants are typed steps dropped or moved: rustc alone says so in a few
+    // seconds, where `make` takes half a minute. One that compiles goes through `make` all
+    // the same (objtool, the link).
+    if *alone {
+        let c = compiles_alone(lab)?;
+        if !c.ok {
+            return Ok(Verdict::Stillborn { detail: compile_fail::first_error(&c.output) });
+        }
+    }
     let b = build::build(lab, RUST, false)?;
     stop_if_interrupted()?;
     let log = read(std::path::Path::new(&b.log)).unwrap_or_default();
