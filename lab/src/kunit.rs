@@ -287,16 +287,22 @@ pub fn print_command(lab: &Lab, f: Flavor) -> Result<String> {
 /// With `reuse`, a passing result kept from a run on the same kernel image
 /// is returned instead (see memo.rs).
 pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
-    run_sub(lab, f, reuse, "run")
+    run_sub(lab, f, reuse, "run", None)
 }
 
 /// [`run`] of a kernel the lab has just built (`build::build`): `kunit.py
 /// exec`, which boots it without configuring and making again.
 pub fn run_built(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
-    run_sub(lab, f, reuse, "exec")
+    run_sub(lab, f, reuse, "exec", None)
 }
 
-fn run_sub(lab: &Lab, f: Flavor, reuse: bool, sub: &str) -> Result<KunitResult> {
+/// [`run_built`] with kunit.py's `--timeout` at `seconds` instead of 300 (its last
+/// `--timeout` wins): for a kernel that may hang, where the suite takes seconds.
+pub fn run_built_capped(lab: &Lab, f: Flavor, seconds: u32) -> Result<KunitResult> {
+    run_sub(lab, f, false, "exec", Some(seconds))
+}
+
+fn run_sub(lab: &Lab, f: Flavor, reuse: bool, sub: &str, timeout: Option<u32>) -> Result<KunitResult> {
     let name = f.name();
     let kernel = crate::build::kernel_image(lab, f);
     let accel = crate::qemu::accel(lab, &kernel)?;
@@ -312,6 +318,9 @@ fn run_sub(lab: &Lab, f: Flavor, reuse: bool, sub: &str) -> Result<KunitResult> 
     let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
     let _ = std::fs::remove_file(&log);
     let mut cmd = command_sub(lab, f, accel, sub)?;
+    if let Some(t) = timeout {
+        cmd.args(["--timeout", &t.to_string()]);
+    }
     // kunit.py run makes first: one kernel build at a time on this machine.
     let _lock = crate::util::machine_lock(&name)?;
     say(&name, &format!("kunit.py {sub} ({accel}; log: {})", log.display()));

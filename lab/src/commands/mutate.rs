@@ -57,6 +57,10 @@ fn opts(config: &str) -> BootOpts {
 /// The limit of a mutant's boot (and the control's), in seconds.
 const MUTANT_BOOT_SECONDS: u64 = 120;
 
+/// The limit of a mutant's KUnit run, in seconds: the control's takes 2-3 s from boot to
+/// the last case under TCG, and a mutant that hangs it was judged after kunit.py's 300 s.
+const MUTANT_KUNIT_SECONDS: u32 = 60;
+
 fn records_file(lab: &Lab) -> PathBuf {
     lab.results.join("mutate.json")
 }
@@ -304,7 +308,7 @@ fn observe(lab: &Lab, (control, alone): &(Control, bool)) -> Result<Verdict> {
         }
         bail!("the mutant's build failed for another reason: {}", b.error.unwrap_or_default());
     }
-    let k = crate::kunit::run_built(lab, RUST, false)?;
+    let k = crate::kunit::run_built_capped(lab, RUST, MUTANT_KUNIT_SECONDS)?;
     stop_if_interrupted()?;
     if let Some(v) = judge_kunit(control.kunit.as_ref(), &k) {
         return Ok(v);
