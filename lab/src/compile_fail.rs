@@ -180,13 +180,17 @@ fn compile(build: &Path, line: &str, name: &str, src: &str, scratch: &Path) -> R
 }
 
 /// Compiles `file` (a version of `kernel/entry/entry_rs.rs`, where it lies, so that its
-/// relative paths hold) to an object in `scratch` with the `rustc` line Kbuild used for
-/// `entry_rs.o` in `build`, and nothing else of Kbuild: a few seconds instead of a `make`
+/// relative paths hold) to an object in `scratch` with `line`, the `rustc` line Kbuild used
+/// for `entry_rs.o` in `build` ([`entry_rustc_line`]), and nothing else of Kbuild: a few seconds instead of a `make`
 /// of the tree. The mutation sweep tells stillborn mutants with it.
-pub fn compile_entry_object(build: &Path, file: &Path, scratch: &Path) -> Result<Compiled> {
-    let line = rustc_line(&read(&build.join(CMD_FILE))?)?;
+pub fn compile_entry_object(build: &Path, line: &str, file: &Path, scratch: &Path) -> Result<Compiled> {
     std::fs::create_dir_all(scratch)?;
-    compile_file(build, &line, "entry_rs_alone", file, scratch)
+    compile_file(build, line, "entry_rs_alone", file, scratch)
+}
+
+/// [`rustc_line`] of the `entry_rs.o` that `build` holds.
+pub fn entry_rustc_line(build: &Path) -> Result<String> {
+    rustc_line(&read(&build.join(CMD_FILE))?)
 }
 
 fn compile_file(build: &Path, line: &str, name: &str, file: &Path, scratch: &Path) -> Result<Compiled> {
@@ -218,7 +222,7 @@ pub fn run(repo: &Path, build: &Path, scratch: &Path) -> Result<Vec<(Case, std::
     if cases.is_empty() {
         bail!("no cases in {DIR}");
     }
-    let line = rustc_line(&read(&build.join(CMD_FILE))?)?;
+    let line = entry_rustc_line(build)?;
     let _ = std::fs::remove_dir_all(scratch);
     let mut out = vec![];
     for c in cases {

@@ -197,22 +197,25 @@ fn kunit_memo(lab: &Lab, f: Flavor, accel: &str) -> Memo {
     Memo::new(b.join("entry-lab.kept-kunit.json"), parts.as_deref())
 }
 
+/// kunit.py's `--timeout` for every run of the lab's but a mutant's, in seconds.
+const KUNIT_PY_TIMEOUT: u32 = 300;
+
 /// The kunit.py command the lab runs for a flavor: the flavor's build
 /// folder and kunitconfig, the lab's make options (bindgen and rustc
 /// setup chose), and, where KVM does not work, the QEMU shim first on PATH.
 pub fn command(lab: &Lab, f: Flavor, accel: &str) -> Result<Command> {
-    command_sub(lab, f, accel, "run")
+    command_sub(lab, f, accel, "run", KUNIT_PY_TIMEOUT)
 }
 
 /// [`command`] with another kunit.py subcommand: `exec` runs the kernel the
 /// lab has just built, without kunit.py's own configure and make (a make
 /// that has nothing to do still takes 8-10 s here, with Rust).
-fn command_sub(lab: &Lab, f: Flavor, accel: &str, sub: &str) -> Result<Command> {
-    command_in(lab, &lab.build_dir(f), accel, sub)
+fn command_sub(lab: &Lab, f: Flavor, accel: &str, sub: &str, timeout: u32) -> Result<Command> {
+    command_in(lab, &lab.build_dir(f), accel, sub, timeout)
 }
 
 /// [`command_sub`] for the build folder `b`.
-fn command_in(lab: &Lab, b: &Path, accel: &str, sub: &str) -> Result<Command> {
+fn command_in(lab: &Lab, b: &Path, accel: &str, sub: &str, timeout: u32) -> Result<Command> {
     let shim = if accel == "tcg" { Some(crate::qemu::tcg_shim(lab)?) } else { None };
     let mut cmd = Command::new("python3");
     cmd.current_dir(lab.src())
@@ -221,7 +224,7 @@ fn command_in(lab: &Lab, b: &Path, accel: &str, sub: &str) -> Result<Command> {
         .env("CCACHE_DIR", lab.cache.join("ccache"))
         .args(["tools/testing/kunit/kunit.py", sub, "--arch", "x86_64"])
         .arg(format!("--build_dir={}", b.display()))
-        .args(["--qemu_args", "-smp 2", "--timeout", "300", "--raw_output=kunit"]);
+        .args(["--qemu_args", "-smp 2", "--timeout", &timeout.to_string(), "--raw_output=kunit"]);
     if sub == "run" {
         cmd.arg(format!("--kunitconfig={}", b.join("entry-lab.kunitconfig").display()))
             .arg(format!("--jobs={}", crate::build::jobs()));
@@ -240,7 +243,7 @@ pub fn exec_image_in(lab: &Lab, name: &str, dir: &Path) -> Result<KunitResult> {
     let accel = crate::qemu::accel(lab, &dir.join("arch/x86/boot/bzImage"))?;
     let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
     let _ = std::fs::remove_file(&log);
-    let mut cmd = command_in(lab, dir, accel, "exec")?;
+    let mut cmd = command_in(lab, dir, accel, "exec", KUNIT_PY_TIMEOUT)?;
     say(name, &format!("kunit.py exec ({accel}; log: {})", log.display()));
     let start = Instant::now();
     let (r, _) = run_kunit_py(name, &mut cmd, &log)?;
@@ -287,22 +290,22 @@ pub fn print_command(lab: &Lab, f: Flavor) -> Result<String> {
 /// With `reuse`, a passing result kept from a run on the same kernel image
 /// is returned instead (see memo.rs).
 pub fn run(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
-    run_sub(lab, f, reuse, "run", None)
+    run_sub(lab, f, reuse, "run", KUNIT_PY_TIMEOUT)
 }
 
 /// [`run`] of a kernel the lab has just built (`build::build`): `kunit.py
 /// exec`, which boots it without configuring and making again.
 pub fn run_built(lab: &Lab, f: Flavor, reuse: bool) -> Result<KunitResult> {
-    run_sub(lab, f, reuse, "exec", None)
+    run_sub(lab, f, reuse, "exec", KUNIT_PY_TIMEOUT)
 }
 
-/// [`run_built`] with kunit.py's `--timeout` at `seconds` instead of 300 (its last
-/// `--timeout` wins): for a kernel that may hang, where the suite takes seconds.
+/// [`run_built`] with kunit.py's `--timeout` at `seconds` instead of [`KUNIT_PY_TIMEOUT`]:
+/// for a kernel that may hang, where the suite takes seconds.
 pub fn run_built_capped(lab: &Lab, f: Flavor, seconds: u32) -> Result<KunitResult> {
-    run_sub(lab, f, false, "exec", Some(seconds))
+    run_sub(lab, f, false, "exec", seconds)
 }
 
-fn run_sub(lab: &Lab, f: Flavor, reuse: bool, sub: &str, timeout: Option<u32>) -> Result<KunitResult> {
+fn run_sub(lab: &Lab, f: Flavor, reuse: bool, sub: &str, timeout: u32) -> Result<KunitResult> {
     let name = f.name();
     let kernel = crate::build::kernel_image(lab, f);
     let accel = crate::qemu::accel(lab, &kernel)?;
@@ -317,10 +320,7 @@ fn run_sub(lab: &Lab, f: Flavor, reuse: bool, sub: &str, timeout: Option<u32>) -
     memo.forget();
     let log = lab.results.join("logs").join(format!("kunit-{name}.log"));
     let _ = std::fs::remove_file(&log);
-    let mut cmd = command_sub(lab, f, accel, sub)?;
-    if let Some(t) = timeout {
-        cmd.args(["--timeout", &t.to_string()]);
-    }
+    let mut cmd = command_sub(lab, f, accel, sub, timeout)?;
     // kunit.py run makes first: one kernel build at a time on this machine.
     let _lock = crate::util::machine_lock(&name)?;
     say(&name, &format!("kunit.py {sub} ({accel}; log: {})", log.display()));

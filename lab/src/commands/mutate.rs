@@ -207,38 +207,39 @@ fn entry_source(lab: &Lab) -> PathBuf {
     lab.src().join(mutate::PATH)
 }
 
-/// Whether `entry_rs.rs` of the work tree compiles alone with the `rustc` line of the
-/// `rust` build's `entry_rs.o`. On the unmutated file this must say yes, or the quick
+/// Whether `entry_rs.rs` of the work tree compiles alone with `line`, the `rustc` line of
+/// the `rust` build's `entry_rs.o`. On the unmutated file this must say yes, or the quick
 /// stillborn check is not used: a mutant must never be called stillborn for a reason of
 /// the check's own.
-fn compiles_alone(lab: &Lab) -> Result<compile_fail::Compiled> {
-    compile_fail::compile_entry_object(&lab.build_dir(RUST), &entry_source(lab), &alone_dir(lab))
+fn compiles_alone(lab: &Lab, line: &str) -> Result<compile_fail::Compiled> {
+    compile_fail::compile_entry_object(&lab.build_dir(RUST), line, &entry_source(lab), &alone_dir(lab))
 }
 
-/// The unmutated `rust`: build, KUnit, boot. Each must pass. Also says whether the quick
-/// stillborn check can be used (see [`compiles_alone`]).
-fn control(lab: &Lab) -> Result<(Control, bool)> {
+/// The unmutated `rust`: build, KUnit, boot. Each must pass. Also the `rustc` line of the
+/// quick stillborn check, when it can be used (see [`compiles_alone`]).
+fn control(lab: &Lab) -> Result<(Control, Option<String>)> {
     let b = build::build(lab, RUST, true)?;
     if let Some(e) = &b.error {
         bail!("the control (unmutated rust) does not build cleanly: {e}");
     }
-    let alone = match compiles_alone(lab) {
-        Ok(c) if c.ok => true,
-        Ok(c) => {
-            say(
-                "mutate",
-                &format!(
-                    "the unmutated entry_rs.rs does not compile alone ({}): every mutant goes through make",
-                    compile_fail::first_error(&c.output)
-                ),
-            );
-            false
-        }
-        Err(e) => {
-            say("mutate", &format!("no quick stillborn check ({e:#}): every mutant goes through make"));
-            false
-        }
-    };
+    let alone =
+        match compile_fail::entry_rustc_line(&lab.build_dir(RUST)).and_then(|l| Ok((compiles_alone(lab, &l)?, l))) {
+            Ok((c, line)) if c.ok => Some(line),
+            Ok((c, _)) => {
+                say(
+                    "mutate",
+                    &format!(
+                        "the unmutated entry_rs.rs does not compile alone ({}): every mutant goes through make",
+                        compile_fail::first_error(&c.output)
+                    ),
+                );
+                None
+            }
+            Err(e) => {
+                say("mutate", &format!("no quick stillborn check ({e:#}): every mutant goes through make"));
+                None
+            }
+        };
     let k = crate::kunit::run_built(lab, RUST, true)?;
     if !k.ok() {
         bail!("the control's KUnit run does not pass: {}", k.error.clone().unwrap_or_else(|| k.summary()));
@@ -268,7 +269,7 @@ impl Drop for Restore<'_> {
 }
 
 /// Applies one mutant, judges it, and puts the series back.
-fn run_one(lab: &Lab, s: &Series, m: &Mutant, text: &str, control: &(Control, bool)) -> Result<Verdict> {
+fn run_one(lab: &Lab, s: &Series, m: &Mutant, text: &str, control: &(Control, Option<String>)) -> Result<Verdict> {
     let diff = lab.results.join("logs/mutant.diff");
     write(&diff, m.diff(text))?;
     let commit = series::with_extra_diff(&lab.src(), s, &diff, &format!("MUTANT: {} ({})", m.id, m.what))?;
@@ -289,12 +290,12 @@ fn stop_if_interrupted() -> Result<()> {
     Ok(())
 }
 
-fn observe(lab: &Lab, (control, alone): &(Control, bool)) -> Result<Verdict> {
+fn observe(lab: &Lab, (control, alone): &(Control, Option<String>)) -> Result<Verdict> {
     // Most stillborn mutants are typed steps dropped or moved: rustc alone says so in a few
     // seconds, where `make` takes half a minute. One that compiles goes through `make` all
     // the same (objtool, the link).
-    if *alone {
-        let c = compiles_alone(lab)?;
+    if let Some(line) = alone {
+        let c = compiles_alone(lab, line)?;
         if !c.ok {
             return Ok(Verdict::Stillborn { detail: compile_fail::first_error(&c.output) });
         }
